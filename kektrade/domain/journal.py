@@ -1,0 +1,126 @@
+"""The journal: how the engine records state changes without knowing where they go.
+
+Backtests and optimizer trials use ``MemoryJournal`` (or ``NullJournal``) so the hot path never touches
+SQLite; a run uses the SQLite journal from ``kektrade.persistence``. Every record is a small frozen
+dataclass; ``subaccount`` names the strategy instance's subaccount id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kektrade.domain.types import Fill, Order
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecorded:
+    """An order transition (placed, amended, triggered, filled, cancelled, rejected)."""
+
+    subaccount: str
+    time_ms: int
+    event: str  # placed | amended | triggered | partially_filled | filled | cancelled | rejected
+    order: Order  # a copy taken at the transition
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecorded:
+    """An execution (trade, funding, liquidation)."""
+
+    subaccount: str
+    fill: Fill
+
+
+@dataclass(frozen=True, slots=True)
+class EquitySampled:
+    """A point of the marked-to-market series of a subaccount."""
+
+    subaccount: str
+    time_ms: int
+    wallet_balance: float
+    equity: float  # margin balance in the settle currency
+    equity_quote: float  # equity valued in the account's common quote currency
+    position_contracts: float
+    mark_price: float
+    close_price: float
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionRecorded:
+    """The optimizer chose a parameter set (or none) for a subaccount."""
+
+    subaccount: str
+    time_ms: int
+    parameters: dict[str, Any] | None  # None: stand aside
+    score: float | None
+    leaderboard: list[tuple[dict[str, Any], float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    """An instance changed status: running, paused, failed, standing_aside, finished."""
+
+    subaccount: str
+    time_ms: int
+    status: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StateSaved:
+    """Opaque resumable state of an instance (strategy variables, optimizer state), JSON-serialisable."""
+
+    subaccount: str
+    time_ms: int
+    key: str
+    value: Any
+
+
+JournalRecord = OrderRecorded | FillRecorded | EquitySampled | SelectionRecorded | StatusChanged | StateSaved
+
+
+class Journal(Protocol):
+    """Where the engine sends records. Implementations must be cheap to call from the hot path."""
+
+    def record(self, item: JournalRecord) -> None:
+        """Accept one record (may buffer)."""
+
+    def flush(self) -> None:
+        """Make everything recorded so far durable (no-op for memory journals)."""
+
+    def close(self) -> None:
+        """Flush and release resources."""
+
+
+class NullJournal:
+    """Drops everything: for optimizer trials that only need their equity series."""
+
+    def record(self, item: JournalRecord) -> None:
+        """Drop the record."""
+
+    def flush(self) -> None:
+        """Nothing to flush."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+class MemoryJournal:
+    """Keeps every record in a list, in order."""
+
+    def __init__(self) -> None:
+        self.records: list[JournalRecord] = []
+
+    def record(self, item: JournalRecord) -> None:
+        """Append the record."""
+        self.records.append(item)
+
+    def flush(self) -> None:
+        """Nothing to flush."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+    def of_type[T](self, kind: type[T]) -> list[T]:
+        """The records of one type, in order."""
+        return [r for r in self.records if isinstance(r, kind)]

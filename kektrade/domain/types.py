@@ -1,0 +1,204 @@
+"""Value types shared by every layer: orders, fills, positions, wallets. Standard library only.
+
+Quantities are signed contracts (> 0 buy/long, < 0 sell/short). For linear contracts one contract is
+one unit of the base coin (``contract_size`` 1); for inverse contracts one contract is one USD.
+Times are integer milliseconds since the epoch, UTC (``_ms`` suffix).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class OrderType(StrEnum):
+    """Order types every venue understands."""
+
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP_MARKET = "stop_market"
+    STOP_LIMIT = "stop_limit"
+    TAKE_PROFIT_MARKET = "take_profit_market"
+    TAKE_PROFIT_LIMIT = "take_profit_limit"
+
+
+CONDITIONAL_TYPES = frozenset(
+    {OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_MARKET, OrderType.TAKE_PROFIT_LIMIT}
+)
+LIMIT_PRICED_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
+
+
+class OrderStatus(StrEnum):
+    """Lifecycle states, named as Bybit names them."""
+
+    UNTRIGGERED = "untriggered"  # conditional order waiting for its trigger
+    NEW = "new"  # live on the book (or a market order waiting for the next price)
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+OPEN_STATUSES = frozenset({OrderStatus.UNTRIGGERED, OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
+
+
+class TimeInForce(StrEnum):
+    """How long an order lives."""
+
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class TriggerBy(StrEnum):
+    """Which price a conditional order watches."""
+
+    LAST = "last"
+    MARK = "mark"
+
+
+class MarginMode(StrEnum):
+    """Isolated: one position's margin is ring-fenced. Cross: the whole wallet backs the position."""
+
+    ISOLATED = "isolated"
+    CROSS = "cross"
+
+
+class ContractKind(StrEnum):
+    """Linear (USDT-margined, qty in base coin) or inverse (coin-margined, qty in USD)."""
+
+    LINEAR = "linear"
+    INVERSE = "inverse"
+
+
+class FillKind(StrEnum):
+    """What moved money: a trade, a funding settlement or a liquidation."""
+
+    TRADE = "trade"
+    FUNDING = "funding"
+    LIQUIDATION = "liquidation"
+
+
+class RejectReason(StrEnum):
+    """Every reason an order can be refused; recorded with the order."""
+
+    INSUFFICIENT_BALANCE = "insufficient available balance"
+    REDUCE_ONLY_WOULD_INCREASE = "reduce-only would increase the position"
+    REDUCE_ONLY_NO_POSITION = "reduce-only with no position to reduce"
+    POST_ONLY_WOULD_TAKE = "post-only would take liquidity"
+    BELOW_MIN_QTY = "below the minimum order quantity"
+    ABOVE_MAX_QTY = "above the maximum order quantity"
+    NOT_LOT_MULTIPLE = "quantity is not a multiple of the lot step"
+    NOT_TICK_MULTIPLE = "price is not a multiple of the tick size"
+    LEVERAGE_ABOVE_TIER = "leverage above the risk tier's maximum"
+    INVALID_PRICE = "price missing or not positive"
+    INVALID_TRIGGER = "trigger price missing, not positive or on the wrong side"
+    ZERO_QTY = "quantity is zero"
+    FOK_NOT_FILLABLE = "fill-or-kill could not fill completely"
+    IOC_NOT_FILLED = "immediate-or-cancel had nothing to fill"
+    LIQUIDATED = "cancelled by liquidation"
+    NO_PRICE = "no market price yet"
+
+
+@dataclass(slots=True)
+class Order:
+    """A working or finished order. Mutable: the venue that owns it updates it in place."""
+
+    id: str
+    symbol: str
+    type: OrderType
+    contracts: float  # signed requested quantity
+    price: float | None = None  # limit price (limit, stop-limit, take-profit-limit)
+    trigger_price: float | None = None
+    trigger_by: TriggerBy = TriggerBy.LAST
+    trigger_direction: int = 0  # 1: fires when price rises to trigger, 2: when it falls; 0: none
+    reduce_only: bool = False
+    post_only: bool = False
+    time_in_force: TimeInForce = TimeInForce.GTC
+    client_id: str | None = None
+    status: OrderStatus = OrderStatus.NEW
+    filled: float = 0.0  # signed filled quantity
+    avg_fill_price: float = 0.0
+    fee_paid: float = 0.0
+    created_ms: int = 0
+    updated_ms: int = 0
+    reject_reason: str | None = None
+    active_from_ms: int = 0  # the order takes part in matching from this time on (latency, next candle)
+
+    @property
+    def side(self) -> str:
+        """'buy' or 'sell'."""
+        return "buy" if self.contracts > 0 else "sell"
+
+    @property
+    def remaining(self) -> float:
+        """Signed quantity still to fill."""
+        return self.contracts - self.filled
+
+    @property
+    def is_open(self) -> bool:
+        """True while the order can still fill or trigger."""
+        return self.status in OPEN_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution: a trade, a funding settlement (contracts = position at settlement) or a liquidation."""
+
+    time_ms: int
+    symbol: str
+    kind: FillKind
+    contracts: float  # signed executed quantity (funding: signed position size, nothing traded)
+    price: float  # execution price (funding: mark price at settlement)
+    fee: float  # > 0 paid, < 0 received; for funding the funding payment
+    realized_pnl: float  # gross PnL of the closed part at this price (0 for opening fills and funding)
+    order_id: str = ""
+    is_maker: bool = False
+    fee_rate: float = 0.0  # trading fee rate, or the funding rate
+    position_after: float = 0.0  # signed position after this fill
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    """Snapshot of a subaccount's position (one symbol). Prices 0.0 when flat; liq 0.0 when none."""
+
+    symbol: str
+    contracts: float
+    entry_price: float
+    mark_price: float
+    liquidation_price: float
+    bankruptcy_price: float
+    unrealized_pnl: float
+    realized_pnl: float  # cumulative for the current holding: gross PnL - fees - funding
+    initial_margin: float
+    maintenance_margin: float
+    leverage: float
+    margin_mode: MarginMode
+    position_value: float  # at mark, in the settle currency
+    settle_currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class WalletView:
+    """Snapshot of a subaccount's wallet in its settle currency."""
+
+    currency: str
+    wallet_balance: float
+    margin_balance: float  # equity: wallet balance + unrealized PnL
+    available_balance: float
+    position_margin: float
+    order_margin: float
+    cumulative_fees: float  # trading fees paid (negative means net rebates)
+    cumulative_funding: float  # funding paid (negative means received)
+    cumulative_realized_pnl: float  # gross realized PnL of all closes
+
+
+@dataclass(frozen=True, slots=True)
+class RiskTier:
+    """One rung of a risk-limit ladder; the tier holds position values up to ``limit_value`` inclusive."""
+
+    limit_value: float
+    mmr: float
+    imr: float
+    max_leverage: float
+    deduction: float

@@ -1,0 +1,79 @@
+"""The strategy author API: ``Strategy`` and ``OptimizeableStrategy`` (the seed's interface)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from kektrade.strategy.columns import Columns
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from kektrade.exchange.subaccount import Subaccount
+
+
+class Strategy:
+    """Base class of every strategy: compute indicators once, then manage orders candle by candle.
+
+    One object serves one strategy instance (strategy x pair x subaccount) and, in live optimization,
+    every virtual exchange of that instance: keep per-run state in ``variables``, not on ``self``.
+    """
+
+    #: Candles needed before indicators are valid; they are computed on but never traded or scored.
+    startup_candle_count: ClassVar[int] = 0
+
+    def __init__(self) -> None:
+        self.c: Columns = Columns({})
+
+    def populate_indicators(
+        self, dataframe: pd.DataFrame, metadata: Mapping[str, Any], parameters: Mapping[str, list[Any]]
+    ) -> pd.DataFrame:
+        """Add indicator columns. ``parameters`` is the search space (lists): compute every variant once."""
+        return dataframe
+
+    def tick(
+        self,
+        dataframe: pd.DataFrame,
+        index: int,
+        metadata: Mapping[str, Any],
+        parameter: Mapping[str, Any],
+        variables: dict[str, Any],
+        account: Subaccount,
+    ) -> None:
+        """Trading logic for candle ``index`` (closed); orders placed here match from the next candle on.
+
+        Read values through ``self.c`` (plain lists, no pandas per access): ``self.c.close[index]``.
+        """
+
+    def get_plot_indicators(self, dataframe: pd.DataFrame) -> list[dict[str, Any]]:
+        """Which columns to plot: dicts with name, overlay (on the price chart), scatter and color."""
+        return []
+
+    def get_search_space(self) -> dict[str, list[Any]]:
+        """The search space: parameter name -> list of candidate values. Empty for a fixed strategy."""
+        return {}
+
+    # -- used by the engine -------------------------------------------------------------------------
+
+    def bind_columns(self, columns: Columns) -> None:
+        """Give the strategy fast access to the indicator frame's columns (called by the engine)."""
+        self.c = columns
+
+    def resolve_space(self, fixed: Mapping[str, Any]) -> dict[str, list[Any]]:
+        """The search space with config-fixed values replacing their lists; never mutates either input.
+
+        Fixed keys that are not in the search space are kept as one-value lists so ``tick`` sees them.
+        """
+        space = {name: list(values) for name, values in self.get_search_space().items()}
+        for name, value in fixed.items():
+            space[name] = [value]
+        return space
+
+
+class OptimizeableStrategy(Strategy):
+    """A strategy with a search space for at least one parameter; live optimization picks the values."""
+
+    def get_search_space(self) -> dict[str, list[Any]]:
+        """Subclasses must return a non-empty search space."""
+        raise NotImplementedError(f"{type(self).__name__} must define get_search_space()")
