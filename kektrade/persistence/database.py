@@ -1,0 +1,254 @@
+"""The run database: one SQLite file per run (WAL, synchronous=NORMAL, foreign keys on).
+
+``open_run_database(path)`` creates or reopens the file, creates missing tables and records the schema
+version. Each ``RunDatabase`` owns its own ``peewee.SqliteDatabase`` and its own bound model classes, so
+several run databases can be open in one process. Peewee keeps one connection per thread; the journal's
+writer thread uses its own connection while other threads read (WAL lets readers and one writer overlap).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import peewee as pw
+
+from kektrade.domain.journal import (
+    EquitySampled,
+    FillRecorded,
+    OrderRecorded,
+    SelectionRecorded,
+    StatusChanged,
+)
+from kektrade.domain.types import OPEN_STATUSES, Fill, Order, OrderStatus
+from kektrade.persistence import codec
+from kektrade.persistence.models import SCHEMA_VERSION, BoundModels, bind_models
+
+_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1}
+_CHUNK_VARIABLES = 30_000  # SQLite's default limit on bound variables per statement is 32766
+
+
+class SchemaVersionError(RuntimeError):
+    """The file was written by a newer kektrade whose schema this version cannot read."""
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceInfo:
+    """One strategy instance of the run as stored in the ``instance`` table."""
+
+    subaccount: str
+    venue: str
+    pair: str
+    strategy: str
+    status: str
+
+
+class RunDatabase:
+    """The SQLite file of one run: metadata, instances and everything the journal records."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.database = pw.SqliteDatabase(str(self.path), pragmas=_PRAGMAS, timeout=30)
+        self.models: BoundModels = bind_models(self.database)
+        self._closed = False
+
+    # -- life cycle ---------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Create missing tables and record (or check) the schema version."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.database.atomic():
+            self.database.create_tables(self.models.all(), safe=True)
+            found = self.get_meta("schema_version")
+            if found is None:
+                self.set_meta("schema_version", SCHEMA_VERSION)
+            elif not isinstance(found, int) or found > SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"{self.path}: schema_version {found!r} is not one this kektrade reads "
+                    f"(it reads up to {SCHEMA_VERSION})"
+                )
+
+    def close(self) -> None:
+        """Close this thread's connection (the journal's writer closes its own)."""
+        if not self.database.is_closed():
+            self.database.close()
+        self._closed = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check`` result ("ok" when the file is sound)."""
+        return str(self.database.execute_sql("PRAGMA integrity_check").fetchone()[0])
+
+    def pragma(self, name: str) -> Any:
+        """The current value of one PRAGMA on this thread's connection."""
+        return self.database.execute_sql(f"PRAGMA {name}").fetchone()[0]
+
+    # -- metadata -----------------------------------------------------------------------------------
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable value under ``key`` (replacing any earlier value)."""
+        text = codec.to_json(value, f"run metadata {key!r}")
+        self.models.meta.insert(key=key, value=text).on_conflict_replace().execute()
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        """The value stored under ``key``, or ``default``."""
+        row = (
+            self.models.meta.select(self.models.meta.value)
+            .where(self.models.meta.key == key)
+            .tuples()
+            .first()
+        )
+        return default if row is None else json.loads(row[0])
+
+    def meta(self) -> dict[str, Any]:
+        """Every metadata key with its value."""
+        return {r[0]: json.loads(r[1]) for r in _tuples(self.models.meta.select())}
+
+    def save_results(self, results: dict[str, Any]) -> None:
+        """Store the results document (see kektrade.analysis.report)."""
+        self.set_meta("results", results)
+
+    def load_results(self) -> dict[str, Any] | None:
+        """The stored results document, or None before the run saved one."""
+        found = self.get_meta("results")
+        return found if isinstance(found, dict) else None
+
+    # -- instances ----------------------------------------------------------------------------------
+
+    def add_instance(
+        self, subaccount: str, venue: str, pair: str, strategy: str, status: str = "created"
+    ) -> None:
+        """Register (or update) one strategy instance."""
+        row = {"subaccount": subaccount, "venue": venue, "pair": pair, "strategy": strategy, "status": status}
+        m = self.models.instance
+        m.insert(**row).on_conflict(conflict_target=[m.subaccount], update=row).execute()
+
+    def set_instance_status(self, subaccount: str, status: str) -> None:
+        """Change the status column of one instance (no-op when it is not registered)."""
+        m = self.models.instance
+        m.update(status=status).where(m.subaccount == subaccount).execute()
+
+    def instances(self) -> list[InstanceInfo]:
+        """Every registered instance, in registration order."""
+        m = self.models.instance
+        q = m.select(m.subaccount, m.venue, m.pair, m.strategy, m.status).order_by(m.id)
+        return [InstanceInfo(*r) for r in _tuples(q)]
+
+    # -- journal writes -----------------------------------------------------------------------------
+
+    def write_batch(
+        self, batch: dict[str, list[codec.Row]], statuses: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        """Insert rows of several tables (keyed by BoundModels field name) in ONE transaction, in order."""
+        with self.database.atomic():
+            for table, rows in batch.items():
+                if rows:
+                    self._insert_rows(table, rows)
+            for subaccount, status in statuses:
+                self.set_instance_status(subaccount, status)
+
+    def _insert_rows(self, table: str, rows: list[codec.Row]) -> None:
+        model: type[pw.Model] = getattr(self.models, table)
+        columns = _COLUMNS[table]
+        model_fields = [model._meta.fields[c] for c in columns]
+        step = max(1, _CHUNK_VARIABLES // len(columns))
+        for start in range(0, len(rows), step):
+            model.insert_many(rows[start : start + step], fields=model_fields).execute()
+
+    # -- reading back -------------------------------------------------------------------------------
+
+    def _select(self, table: str, subaccount: str | None, order_by_time: bool = False) -> list[codec.Row]:
+        model: type[pw.Model] = getattr(self.models, table)
+        fields = [model._meta.fields[c] for c in _COLUMNS[table]]
+        q = model.select(*fields)
+        if subaccount is not None:
+            q = q.where(model._meta.fields["subaccount"] == subaccount)
+        order = (
+            [model._meta.fields["time_ms"], model._meta.primary_key]
+            if order_by_time
+            else [model._meta.primary_key]
+        )
+        return _tuples(q.order_by(*order))
+
+    def fill_records(self, subaccount: str | None = None) -> list[FillRecorded]:
+        """Fills with their subaccount, by time then recording order."""
+        return [codec.fill_from_row(r) for r in self._select("fill", subaccount, order_by_time=True)]
+
+    def fills(self, subaccount: str | None = None) -> list[Fill]:
+        """Fills of one subaccount (or of all), by time then recording order."""
+        return [r.fill for r in self.fill_records(subaccount)]
+
+    def order_events(self, subaccount: str | None = None) -> list[OrderRecorded]:
+        """Order transitions in recording order."""
+        return [codec.order_event_from_row(r) for r in self._select("order_event", subaccount)]
+
+    def equity_samples(self, subaccount: str) -> list[EquitySampled]:
+        """Every equity sample of one subaccount, by time."""
+        return [codec.equity_from_row(r) for r in self._select("equity", subaccount, order_by_time=True)]
+
+    def equity(self, subaccount: str) -> tuple[list[int], list[float], list[float]]:
+        """(times_ms, equity in the settle currency, equity in the quote currency) of one subaccount."""
+        rows = list(self._select("equity", subaccount, order_by_time=True))
+        return [r[1] for r in rows], [r[3] for r in rows], [r[4] for r in rows]
+
+    def selections(self, subaccount: str) -> list[SelectionRecorded]:
+        """Optimizer selections of one subaccount, by time."""
+        return [
+            codec.selection_from_row(r) for r in self._select("selection", subaccount, order_by_time=True)
+        ]
+
+    def status_changes(self, subaccount: str | None = None) -> list[StatusChanged]:
+        """Status changes and errors, in recording order."""
+        return [codec.status_from_row(r) for r in self._select("status", subaccount)]
+
+    def latest_state(self, subaccount: str) -> dict[str, Any]:
+        """Saved state of one subaccount: the most recently recorded value of every key."""
+        m = self.models.state
+        latest = m.select(pw.fn.MAX(m.id)).where(m.subaccount == subaccount).group_by(m.key)
+        q = m.select(m.key, m.value).where(m.id.in_(latest)).order_by(m.key)
+        return {r[0]: json.loads(r[1]) for r in _tuples(q)}
+
+    def open_orders(self, subaccount: str) -> list[Order]:
+        """Orders whose last recorded transition leaves them open, oldest first."""
+        last: dict[str, Order] = {}
+        for rec in self.order_events(subaccount):
+            last[rec.order.id] = rec.order
+        still_open = [o for o in last.values() if OrderStatus(o.status) in OPEN_STATUSES]
+        return sorted(still_open, key=lambda o: o.created_ms)
+
+
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "order_event": codec.ORDER_EVENT_COLUMNS,
+    "fill": codec.FILL_COLUMNS,
+    "equity": codec.EQUITY_COLUMNS,
+    "selection": codec.SELECTION_COLUMNS,
+    "status": codec.STATUS_COLUMNS,
+    "state": codec.STATE_COLUMNS,
+}
+
+
+def _tuples(query: Any) -> list[codec.Row]:
+    """Run a select and return its rows as tuples."""
+    return list(query.tuples())
+
+
+def open_run_database(path: Path) -> RunDatabase:
+    """Create or reopen the run database at ``path`` (parents created), tables and schema version ready."""
+    db = RunDatabase(path)
+    try:
+        db.setup()
+    except Exception:
+        db.close()
+        raise
+    return db
