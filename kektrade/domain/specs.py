@@ -70,84 +70,129 @@ class ContractSpec:
 
 # Bybit BTCUSDT ladder, first ten tiers as captured from /v5/market/risk-limit (2026-08-05);
 # deductions re-derived (0, 1200, 3020, 4300, 5820, 8460, ...). Beyond 14M USDT the tenth tier applies.
-_BTCUSDT_TIERS = deductions_from_ladder([
-    (2_000_000, 0.005, 0.01, 100),
-    (2_600_000, 0.0056, 0.0111, 90),
-    (3_200_000, 0.0063, 0.0125, 80),
-    (3_800_000, 0.0067, 0.0133, 75),
-    (4_400_000, 0.0071, 0.0143, 70),
-    (5_000_000, 0.0077, 0.0154, 65),
-    (5_600_000, 0.0091, 0.0182, 55),
-    (8_500_000, 0.01, 0.02, 50),
-    (10_000_000, 0.013, 0.0222, 45),
-    (14_000_000, 0.015, 0.025, 40),
-])
+_BTCUSDT_TIERS = deductions_from_ladder(
+    [
+        (2_000_000, 0.005, 0.01, 100),
+        (2_600_000, 0.0056, 0.0111, 90),
+        (3_200_000, 0.0063, 0.0125, 80),
+        (3_800_000, 0.0067, 0.0133, 75),
+        (4_400_000, 0.0071, 0.0143, 70),
+        (5_000_000, 0.0077, 0.0154, 65),
+        (5_600_000, 0.0091, 0.0182, 55),
+        (8_500_000, 0.01, 0.02, 50),
+        (10_000_000, 0.013, 0.0222, 45),
+        (14_000_000, 0.015, 0.025, 40),
+    ]
+)
 
-_ETHUSDT_TIERS = deductions_from_ladder([
-    (1_000_000, 0.005, 0.01, 100),
-    (1_500_000, 0.0056, 0.0111, 90),
-    (2_000_000, 0.0063, 0.0125, 80),
-    (2_500_000, 0.0067, 0.0133, 75),
-    (3_000_000, 0.0071, 0.0143, 70),
-    (3_500_000, 0.0077, 0.0154, 65),
-    (4_000_000, 0.0091, 0.0182, 55),
-    (6_000_000, 0.01, 0.02, 50),
-    (8_000_000, 0.013, 0.0222, 45),
-    (10_000_000, 0.015, 0.025, 40),
-])
+_ETHUSDT_TIERS = deductions_from_ladder(
+    [
+        (1_000_000, 0.005, 0.01, 100),
+        (1_500_000, 0.0056, 0.0111, 90),
+        (2_000_000, 0.0063, 0.0125, 80),
+        (2_500_000, 0.0067, 0.0133, 75),
+        (3_000_000, 0.0071, 0.0143, 70),
+        (3_500_000, 0.0077, 0.0154, 65),
+        (4_000_000, 0.0091, 0.0182, 55),
+        (6_000_000, 0.01, 0.02, 50),
+        (8_000_000, 0.013, 0.0222, 45),
+        (10_000_000, 0.015, 0.025, 40),
+    ]
+)
 
 # Inverse ladders are in coin (position value = contracts / price): Bybit's classic inverse ladders
 # (base limit, +0.5 % MMR per step). Live runs replace them with fetch_leverage_tiers().
-_BTCUSD_TIERS = deductions_from_ladder([
-    (150, 0.005, 0.01, 100),
-    (300, 0.01, 0.015, 66.67),
-    (450, 0.015, 0.02, 50),
-    (600, 0.02, 0.025, 40),
-    (750, 0.025, 0.03, 33.33),
-    (900, 0.03, 0.035, 28.57),
-    (1050, 0.035, 0.04, 25),
-    (1200, 0.04, 0.045, 22.22),
-    (1350, 0.045, 0.05, 20),
-    (1500, 0.05, 0.055, 18.18),
-])
+_BTCUSD_TIERS = deductions_from_ladder(
+    [
+        (150, 0.005, 0.01, 100),
+        (300, 0.01, 0.015, 66.67),
+        (450, 0.015, 0.02, 50),
+        (600, 0.02, 0.025, 40),
+        (750, 0.025, 0.03, 33.33),
+        (900, 0.03, 0.035, 28.57),
+        (1050, 0.035, 0.04, 25),
+        (1200, 0.04, 0.045, 22.22),
+        (1350, 0.045, 0.05, 20),
+        (1500, 0.05, 0.055, 18.18),
+    ]
+)
 
-_ETHUSD_TIERS = deductions_from_ladder([
-    (3000, 0.005, 0.01, 100),
-    (6000, 0.01, 0.015, 66.67),
-    (9000, 0.015, 0.02, 50),
-    (12000, 0.02, 0.025, 40),
-    (15000, 0.025, 0.03, 33.33),
-    (18000, 0.03, 0.035, 28.57),
-    (21000, 0.035, 0.04, 25),
-    (24000, 0.04, 0.045, 22.22),
-    (27000, 0.045, 0.05, 20),
-    (30000, 0.05, 0.055, 18.18),
-])
+_ETHUSD_TIERS = deductions_from_ladder(
+    [
+        (3000, 0.005, 0.01, 100),
+        (6000, 0.01, 0.015, 66.67),
+        (9000, 0.015, 0.02, 50),
+        (12000, 0.02, 0.025, 40),
+        (15000, 0.025, 0.03, 33.33),
+        (18000, 0.03, 0.035, 28.57),
+        (21000, 0.035, 0.04, 25),
+        (24000, 0.04, 0.045, 22.22),
+        (27000, 0.045, 0.05, 20),
+        (30000, 0.05, 0.055, 18.18),
+    ]
+)
 
 BUILTIN_SPECS: dict[str, ContractSpec] = {
     "BTC/USDT:USDT": ContractSpec(
-        symbol="BTC/USDT:USDT", kind=ContractKind.LINEAR, base="BTC", quote="USDT", settle="USDT",
-        tick_size=0.1, lot_step=0.001, min_qty=0.001, max_qty=1190.0, max_leverage=100.0,
+        symbol="BTC/USDT:USDT",
+        kind=ContractKind.LINEAR,
+        base="BTC",
+        quote="USDT",
+        settle="USDT",
+        tick_size=0.1,
+        lot_step=0.001,
+        min_qty=0.001,
+        max_qty=1190.0,
+        max_leverage=100.0,
         risk_tiers=_BTCUSDT_TIERS,
     ),
     "ETH/USDT:USDT": ContractSpec(
-        symbol="ETH/USDT:USDT", kind=ContractKind.LINEAR, base="ETH", quote="USDT", settle="USDT",
-        tick_size=0.01, lot_step=0.01, min_qty=0.01, max_qty=7240.0, max_leverage=100.0,
+        symbol="ETH/USDT:USDT",
+        kind=ContractKind.LINEAR,
+        base="ETH",
+        quote="USDT",
+        settle="USDT",
+        tick_size=0.01,
+        lot_step=0.01,
+        min_qty=0.01,
+        max_qty=7240.0,
+        max_leverage=100.0,
         risk_tiers=_ETHUSDT_TIERS,
     ),
     "BTC/USD:BTC": ContractSpec(
-        symbol="BTC/USD:BTC", kind=ContractKind.INVERSE, base="BTC", quote="USD", settle="BTC",
-        tick_size=0.5, lot_step=1.0, min_qty=1.0, max_qty=100_000_000.0, max_leverage=100.0,
+        symbol="BTC/USD:BTC",
+        kind=ContractKind.INVERSE,
+        base="BTC",
+        quote="USD",
+        settle="BTC",
+        tick_size=0.5,
+        lot_step=1.0,
+        min_qty=1.0,
+        max_qty=100_000_000.0,
+        max_leverage=100.0,
         risk_tiers=_BTCUSD_TIERS,
     ),
     "ETH/USD:ETH": ContractSpec(
-        symbol="ETH/USD:ETH", kind=ContractKind.INVERSE, base="ETH", quote="USD", settle="ETH",
-        tick_size=0.05, lot_step=1.0, min_qty=1.0, max_qty=10_000_000.0, max_leverage=100.0,
+        symbol="ETH/USD:ETH",
+        kind=ContractKind.INVERSE,
+        base="ETH",
+        quote="USD",
+        settle="ETH",
+        tick_size=0.05,
+        lot_step=1.0,
+        min_qty=1.0,
+        max_qty=10_000_000.0,
+        max_leverage=100.0,
         risk_tiers=_ETHUSD_TIERS,
     ),
 }
 
-_ALIASES = {"BTCUSDT": "BTC/USDT:USDT", "ETHUSDT": "ETH/USDT:USDT", "BTCUSD": "BTC/USD:BTC", "ETHUSD": "ETH/USD:ETH"}
+_ALIASES = {
+    "BTCUSDT": "BTC/USDT:USDT",
+    "ETHUSDT": "ETH/USDT:USDT",
+    "BTCUSD": "BTC/USD:BTC",
+    "ETHUSD": "ETH/USD:ETH",
+}
 
 
 def builtin_spec(symbol: str) -> ContractSpec | None:
@@ -163,8 +208,14 @@ def generic_spec(symbol: str, tick_size: float = 0.01, lot_step: float = 0.001) 
     inverse = settle == base
     tiers = deductions_from_ladder([(1e18 if not inverse else 1e12, 0.005, 0.01, 100)])
     return ContractSpec(
-        symbol=symbol, kind=ContractKind.INVERSE if inverse else ContractKind.LINEAR, base=base,
-        quote=quote or "USDT", settle=settle or "USDT", tick_size=1.0 if inverse else tick_size,
-        lot_step=1.0 if inverse else lot_step, min_qty=1.0 if inverse else lot_step,
-        max_qty=1e12, risk_tiers=tiers,
+        symbol=symbol,
+        kind=ContractKind.INVERSE if inverse else ContractKind.LINEAR,
+        base=base,
+        quote=quote or "USDT",
+        settle=settle or "USDT",
+        tick_size=1.0 if inverse else tick_size,
+        lot_step=1.0 if inverse else lot_step,
+        min_qty=1.0 if inverse else lot_step,
+        max_qty=1e12,
+        risk_tiers=tiers,
     )

@@ -75,7 +75,7 @@ class Subaccount(ABC):
 
     @abstractmethod
     def get_contracts_pct_of_balance(self, pct: float, price: float | None = None) -> float:
-        """Contracts worth ``pct`` (0.01 = 1 %) of the wallet balance at ``leverage``, down to the lot step."""
+        """Contracts worth ``pct`` (0.01 = 1 %) of the wallet at the leverage, down to the lot step."""
 
     @abstractmethod
     def set_leverage(self, leverage: float) -> None:

@@ -1,0 +1,200 @@
+"""Bybit's perpetual contract formulas, linear (USDT) and inverse (coin-margined).
+
+Notation as in Bybit's help pages: q = |contracts|, E = entry price, P = a price, L = leverage,
+c = taker fee rate, m = maintenance margin rate of the risk tier, D = its MM deduction, A = margin added
+to an isolated position. Linear values are in the quote coin (q x P); inverse values in the base coin
+(q / P). Every function is pure and standard-library only; rounding happens where the venue rounds, in
+the simulator, not here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from kektrade.domain.types import RiskTier
+
+FEE_DECIMALS = 8
+
+
+def round_money(value: float) -> float:
+    """Fees and PnL are rounded to 8 decimals, half away from zero, as Bybit reports them."""
+    scaled = abs(value) * 1e8
+    rounded = math.floor(scaled + 0.5 + 1e-7) / 1e8
+    return rounded if value >= 0 else -rounded
+
+
+def position_value(qty: float, price: float, inverse: bool) -> float:
+    """Value of ``qty`` contracts at ``price``: q x P (linear), q / P (inverse); qty taken unsigned."""
+    qty = abs(qty)
+    return qty / price if inverse else qty * price
+
+
+def unrealized_pnl(contracts: float, entry: float, price: float, inverse: bool) -> float:
+    """PnL of a signed position marked at ``price``: q(P - E) linear; q(1/E - 1/P) inverse (q signed)."""
+    if contracts == 0.0:
+        return 0.0
+    if inverse:
+        return contracts * (1.0 / entry - 1.0 / price)
+    return contracts * (price - entry)
+
+
+def average_entry(qty: float, entry: float, add_qty: float, add_price: float, inverse: bool) -> float:
+    """Entry after adding to a position: value-weighted (linear) or harmonic (inverse); unsigned qtys."""
+    total = qty + add_qty
+    if qty == 0.0:
+        return add_price
+    if inverse:
+        return total / (qty / entry + add_qty / add_price)
+    return (qty * entry + add_qty * add_price) / total
+
+
+def initial_margin(qty: float, entry: float, leverage: float, inverse: bool) -> float:
+    """Initial margin: position value at entry / leverage."""
+    return position_value(qty, entry, inverse) / leverage
+
+
+def bankruptcy_price(entry: float, leverage: float, is_long: bool, inverse: bool) -> float:
+    """The zero-margin price of an isolated position without extra margin.
+
+    Linear: long E(1 - 1/L), short E(1 + 1/L). Inverse: long E L/(L + 1), short E L/(L - 1) (infinite
+    for a short at leverage 1 or below: such a short can never go bankrupt by price).
+    """
+    if inverse:
+        if is_long:
+            return entry * leverage / (leverage + 1.0)
+        return entry * leverage / (leverage - 1.0) if leverage > 1.0 else math.inf
+    return entry * (1.0 - 1.0 / leverage) if is_long else entry * (1.0 + 1.0 / leverage)
+
+
+def fee_to_close(
+    qty: float, entry: float, leverage: float, is_long: bool, taker: float, inverse: bool
+) -> float:
+    """Bybit's estimated fee to close: the taker fee at the bankruptcy price (part of IM and MM shown)."""
+    bust = bankruptcy_price(entry, leverage, is_long, inverse)
+    if math.isinf(bust) or bust <= 0.0:
+        return 0.0
+    return position_value(qty, bust, inverse) * taker
+
+
+def order_cost(qty: float, price: float, leverage: float, is_buy: bool, taker: float, inverse: bool) -> float:
+    """What an opening order reserves: IM + fee to open + fee to close (at the bankruptcy price)."""
+    im = initial_margin(qty, price, leverage, inverse)
+    fee_open = position_value(qty, price, inverse) * taker
+    return im + fee_open + fee_to_close(qty, price, leverage, is_buy, taker, inverse)
+
+
+def maintenance_margin(qty: float, price: float, tier: RiskTier, inverse: bool) -> float:
+    """MM at a price: position value x MMR - deduction of the tier (never below zero)."""
+    return max(position_value(qty, price, inverse) * tier.mmr - tier.deduction, 0.0)
+
+
+def liquidation_price_isolated(
+    qty: float,
+    entry: float,
+    leverage: float,
+    is_long: bool,
+    tier: RiskTier,
+    extra_margin: float,
+    taker: float,
+    inverse: bool,
+) -> float:
+    """Isolated liquidation price, UTA formula: margin - loss at P equals MM evaluated at P.
+
+    Linear long  [qE - qE/L - A/(1-c) - D] / [q - qm];  short [qE + qE/L + A/(1+c) + D] / [q + qm].
+    Inverse long q(1+m) / [q/E + q/(EL) + A/(1+c) + D]; short q(1-m) / [q/E - q/(EL) - A/(1-c) - D].
+    Returns 0.0 for a long that cannot be liquidated and inf for such a short.
+    """
+    q, e, lev, m, d, a, c = qty, entry, leverage, tier.mmr, tier.deduction, extra_margin, taker
+    if inverse:
+        if is_long:
+            den = q / e + q / (e * lev) + a / (1.0 + c) + d
+            return q * (1.0 + m) / den if den > 0.0 else 0.0
+        den = q / e - q / (e * lev) - a / (1.0 - c) - d
+        return q * (1.0 - m) / den if den > 0.0 else math.inf
+    if is_long:
+        price = (q * e - q * e / lev - a / (1.0 - c) - d) / (q - q * m)
+        return max(price, 0.0)
+    return (q * e + q * e / lev + a / (1.0 + c) + d) / (q + q * m)
+
+
+def liquidation_price_cross(
+    qty: float,
+    entry: float,
+    is_long: bool,
+    tier: RiskTier,
+    wallet: float,
+    close_fee: float,
+    inverse: bool,
+) -> float:
+    """Cross liquidation estimate for one position backed by the whole wallet W.
+
+    Solves W + UPNL(P) = MM(P) + f (f = estimated fee to close). Linear long (qE - W - D + f)/(q(1-m)),
+    short (qE + W + D - f)/(q(1+m)); inverse long q(1+m)/(W + q/E + D - f), short q(1-m)/(q/E - W - D + f).
+    """
+    q, e, m, d, w, f = qty, entry, tier.mmr, tier.deduction, wallet, close_fee
+    if inverse:
+        if is_long:
+            den = w + q / e + d - f
+            return q * (1.0 + m) / den if den > 0.0 else math.inf
+        den = q / e - w - d + f
+        return q * (1.0 - m) / den if den > 0.0 else math.inf
+    if is_long:
+        return max((q * e - w - d + f) / (q * (1.0 - m)), 0.0)
+    return (q * e + w + d - f) / (q * (1.0 + m))
+
+
+def tier_consistent_price(
+    candidates: Sequence[tuple[RiskTier, float]],
+    qty: float,
+    inverse: bool,
+) -> float:
+    """Pick the liquidation price whose position value at that price lies inside its own tier.
+
+    ``candidates`` pairs each tier (in ladder order) with the price the formula gives for it. The MMR
+    depends on the value at the liquidation price itself, so the right answer is the tier that contains
+    it; if none does (the ladder's last tier is exceeded) the last candidate is used.
+    """
+    lower = 0.0
+    for tier, price in candidates:
+        if 0.0 < price < math.inf:
+            value = position_value(qty, price, inverse)
+            if lower < value <= tier.limit_value:
+                return price
+        lower = tier.limit_value
+    return candidates[-1][1] if candidates else 0.0
+
+
+def funding_fee(contracts: float, mark: float, rate: float, inverse: bool) -> float:
+    """Funding paid by a signed position at settlement (> 0 paid, < 0 received): value at mark x rate.
+
+    Longs pay when the rate is positive, shorts receive; rounded to 8 decimals as Bybit does.
+    """
+    value = position_value(contracts, mark, inverse)
+    return round_money(value * rate if contracts > 0 else -value * rate)
+
+
+def trade_fee(qty: float, price: float, rate: float, inverse: bool) -> float:
+    """Trading fee of a fill: executed value x fee rate, rounded to 8 decimals (negative = rebate)."""
+    return round_money(position_value(qty, price, inverse) * rate)
+
+
+def round_to_step(value: float, step: float) -> float:
+    """Round to the nearest multiple of ``step`` (prices to tick, quantities to lot)."""
+    steps = round(value / step)
+    decimals = max(0, -math.floor(math.log10(step)) + 2) if step < 1 else 0
+    return round(steps * step, decimals)
+
+
+def floor_to_step(value: float, step: float) -> float:
+    """Round toward zero to a multiple of ``step`` (order sizes never round up)."""
+    steps = math.floor(abs(value) / step + 1e-9)
+    decimals = max(0, -math.floor(math.log10(step)) + 2) if step < 1 else 0
+    out = round(steps * step, decimals)
+    return out if value >= 0 else -out
+
+
+def is_multiple(value: float, step: float) -> bool:
+    """True when ``value`` is a whole multiple of ``step`` (up to float noise)."""
+    ratio = value / step
+    return abs(ratio - round(ratio)) < 1e-6

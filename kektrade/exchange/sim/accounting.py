@@ -1,0 +1,287 @@
+"""Position and wallet accounting of the simulated venue, to Bybit's formulas.
+
+The wallet balance is the subaccount's cash in the settle currency; position margin and order margin are
+reservations inside it. Realized PnL and fees move the wallet at each fill, funding at each settlement;
+unrealized PnL is computed at mark only when asked (never per candle).
+"""
+
+from __future__ import annotations
+
+import math
+
+from kektrade.domain import contract_math as cm
+from kektrade.domain.journal import FillRecorded, Journal
+from kektrade.domain.specs import ContractSpec
+from kektrade.domain.types import Fill, FillKind, MarginMode, PositionView, RiskTier, WalletView
+
+
+class AccountingMixin:
+    """The position and the wallet; liquidation and bankruptcy prices are kept current."""
+
+    spec: ContractSpec
+    subaccount_id: str
+    journal: Journal | None
+    fills: list[Fill]
+
+    def _init_accounting(
+        self,
+        initial_balance: float,
+        leverage: float,
+        margin_mode: MarginMode,
+        taker_fee: float,
+        maker_fee: float,
+    ) -> None:
+        self._inverse = self.spec.is_inverse
+        self._wallet = float(initial_balance)
+        self._leverage = float(leverage)
+        self._margin_mode = MarginMode(margin_mode)
+        self._taker = taker_fee
+        self._maker = maker_fee
+        self._qty = 0.0  # signed position
+        self._entry = 0.0
+        self._extra = 0.0  # margin added to an isolated position (minus funding taken from it)
+        self._liq = 0.0  # long: liquidated at or below; short: at or above (inf: never)
+        self._bust = 0.0
+        self._cur_realized = 0.0  # current holding: gross PnL - fees - funding
+        self._cum_fees = 0.0
+        self._cum_funding = 0.0
+        self._cum_realized = 0.0
+        self._order_margin = 0.0
+        self._last_mark = 0.0
+        self._last_price = 0.0
+
+    # -- derived values --------------------------------------------------------------------------
+
+    def _position_im(self, mark: float) -> float:
+        """Initial margin: on entry price (isolated) or on mark price (cross, since Sep 2025)."""
+        if self._qty == 0.0:
+            return 0.0
+        base = self._entry if self._margin_mode is MarginMode.ISOLATED else mark
+        return cm.initial_margin(self._qty, base, self._leverage, self._inverse)
+
+    def _close_fee_reserve(self) -> float:
+        """Estimated fee to close, taken on the entry price (the part of IM/MM Bybit shows as fee)."""
+        if self._qty == 0.0:
+            return 0.0
+        return cm.fee_to_close(
+            abs(self._qty), self._entry, self._leverage, self._qty > 0, self._taker, self._inverse
+        )
+
+    def _position_margin(self, mark: float) -> float:
+        """Margin held by the position: IM + fee to close (+ added margin when isolated)."""
+        if self._qty == 0.0:
+            return 0.0
+        pm = self._position_im(mark) + self._close_fee_reserve()
+        return pm + self._extra if self._margin_mode is MarginMode.ISOLATED else pm
+
+    def _upnl(self, mark: float) -> float:
+        return cm.unrealized_pnl(self._qty, self._entry, mark, self._inverse) if self._qty else 0.0
+
+    def _available(self, mark: float) -> float:
+        """Available balance: isolated ignores UPNL; cross counts it (margin balance minus IM)."""
+        reserved = self._position_margin(mark) + self._order_margin
+        if self._margin_mode is MarginMode.CROSS:
+            return self._wallet + self._upnl(mark) - reserved
+        return self._wallet - reserved
+
+    def _tier_at(self, price: float, extra_qty: float = 0.0) -> RiskTier:
+        value = cm.position_value(abs(self._qty) + extra_qty, price, self._inverse)
+        return self.spec.tier_for_value(value)
+
+    # -- liquidation and bankruptcy prices ----------------------------------------------------------
+
+    def _refresh_risk_prices(self) -> None:
+        """Recompute the liquidation and bankruptcy prices after any change of position or wallet."""
+        if self._qty == 0.0:
+            self._liq = 0.0
+            self._bust = 0.0
+            return
+        q, e, long_ = abs(self._qty), self._entry, self._qty > 0
+        tiers = self.spec.risk_tiers
+        if self._margin_mode is MarginMode.ISOLATED:
+            cands = [
+                (
+                    t,
+                    cm.liquidation_price_isolated(
+                        q, e, self._leverage, long_, t, self._extra, self._taker, self._inverse
+                    ),
+                )
+                for t in tiers
+            ]
+            margin = cm.initial_margin(q, e, self._leverage, self._inverse) + self._extra
+        else:
+            fee = self._close_fee_reserve()
+            cands = [
+                (t, cm.liquidation_price_cross(q, e, long_, t, self._wallet, fee, self._inverse))
+                for t in tiers
+            ]
+            margin = self._wallet - fee
+        self._liq = cm.tier_consistent_price(cands, q, self._inverse)
+        self._bust = self._price_where_loss_is(margin)
+
+    def _price_where_loss_is(self, margin: float) -> float:
+        """The price at which the position's loss equals ``margin`` (its bankruptcy price)."""
+        q, e = abs(self._qty), self._entry
+        if self._inverse:
+            if self._qty > 0:  # loss q(1/P - 1/E) = margin
+                return q / (q / e + margin) if q / e + margin > 0 else math.inf
+            inv = q / e - margin  # short: loss q(1/E - 1/P) = margin
+            return q / inv if inv > 0 else math.inf
+        price = e - margin / q if self._qty > 0 else e + margin / q
+        return max(price, 0.0)
+
+    # -- applying executions ---------------------------------------------------------------------
+
+    def _apply_trade(
+        self,
+        contracts: float,
+        price: float,
+        fee_rate: float,
+        time_ms: int,
+        order_id: str,
+        is_maker: bool,
+        kind: FillKind = FillKind.TRADE,
+    ) -> Fill:
+        """Book one execution: fee, realized PnL of the closed part, new entry of the opened part."""
+        inverse = self._inverse
+        qty_abs = abs(contracts)
+        fee = cm.trade_fee(qty_abs, price, fee_rate, inverse)
+        pos = self._qty
+        gross = 0.0
+        if pos == 0.0 or (pos > 0) == (contracts > 0):
+            self._entry = cm.average_entry(abs(pos), self._entry, qty_abs, price, inverse)
+            new_pos = pos + contracts
+        else:
+            closed = min(qty_abs, abs(pos))
+            gross = cm.round_money(cm.unrealized_pnl(math.copysign(closed, pos), self._entry, price, inverse))
+            new_pos = pos + contracts
+            if abs(new_pos) < 1e-12:
+                new_pos = 0.0
+            if new_pos == 0.0 or (new_pos > 0) != (pos > 0):
+                self._extra = 0.0
+                if new_pos != 0.0:
+                    self._entry = price
+            elif self._extra:
+                self._extra *= abs(new_pos) / abs(pos)
+        self._qty = new_pos
+        self._wallet += gross - fee
+        self._cum_fees += fee
+        self._cum_realized += gross
+        if new_pos == 0.0:
+            self._cur_realized = 0.0
+            self._entry = 0.0
+        elif pos == 0.0 or (new_pos > 0) != (pos > 0):
+            self._cur_realized = -fee
+        else:
+            self._cur_realized += gross - fee
+        self._refresh_risk_prices()
+        fill = Fill(
+            time_ms,
+            self.spec.symbol,
+            kind,
+            contracts,
+            price,
+            fee,
+            gross,
+            order_id,
+            is_maker,
+            fee_rate,
+            new_pos,
+        )
+        self._record_fill(fill)
+        return fill
+
+    def _record_fill(self, fill: Fill) -> None:
+        self.fills.append(fill)
+        if self.journal is not None:
+            self.journal.record(FillRecorded(self.subaccount_id, fill))
+
+    def _settle_funding(self, time_ms: int, mark: float, rate: float) -> Fill | None:
+        """Funding at a settlement: paid from available balance first, then from isolated margin."""
+        if self._qty == 0.0 or rate == 0.0:
+            return None
+        fee = cm.funding_fee(self._qty, mark, rate, self._inverse)
+        if fee > 0.0 and self._margin_mode is MarginMode.ISOLATED:
+            shortfall = fee - max(self._available(mark), 0.0)
+            if shortfall > 0.0:
+                self._extra -= shortfall
+        self._wallet -= fee
+        self._cum_funding += fee
+        self._cur_realized -= fee
+        self._refresh_risk_prices()
+        fill = Fill(
+            time_ms, self.spec.symbol, FillKind.FUNDING, self._qty, mark, fee, 0.0, "", False, rate, self._qty
+        )
+        self._record_fill(fill)
+        return fill
+
+    def _liquidate(self, time_ms: int) -> Fill:
+        """Close the whole position at its bankruptcy price; the position's margin is lost."""
+        pos = self._qty
+        price = self._bust
+        if not (0.0 < price < math.inf):
+            price = self._liq
+        mark = price
+        margin = self._position_margin(mark) if self._margin_mode is MarginMode.ISOLATED else self._wallet
+        gross = cm.round_money(cm.unrealized_pnl(pos, self._entry, price, self._inverse))
+        fee = cm.round_money(max(margin + gross, 0.0))  # whatever margin the loss left: the closing fee
+        self._wallet += gross - fee
+        self._cum_fees += fee
+        self._cum_realized += gross
+        self._qty = 0.0
+        self._entry = 0.0
+        self._extra = 0.0
+        self._cur_realized = 0.0
+        self._refresh_risk_prices()
+        fill = Fill(
+            time_ms,
+            self.spec.symbol,
+            FillKind.LIQUIDATION,
+            -pos,
+            price,
+            fee,
+            gross,
+            "",
+            False,
+            self._taker,
+            0.0,
+        )
+        self._record_fill(fill)
+        return fill
+
+    # -- views -------------------------------------------------------------------------------------
+
+    def _position_view(self, mark: float) -> PositionView:
+        q = abs(self._qty)
+        tier = self._tier_at(mark) if q else self.spec.risk_tiers[0]
+        fee = self._close_fee_reserve()
+        mm = cm.maintenance_margin(q, mark, tier, self._inverse) + fee if q else 0.0
+        return PositionView(
+            symbol=self.spec.symbol,
+            contracts=self._qty,
+            entry_price=self._entry,
+            mark_price=mark,
+            liquidation_price=self._liq,
+            bankruptcy_price=self._bust,
+            unrealized_pnl=self._upnl(mark),
+            realized_pnl=self._cur_realized,
+            initial_margin=self._position_im(mark) + fee if q else 0.0,
+            maintenance_margin=mm,
+            leverage=self._leverage,
+            margin_mode=self._margin_mode,
+            position_value=cm.position_value(q, mark, self._inverse) if q else 0.0,
+            settle_currency=self.spec.settle,
+        )
+
+    def _wallet_view(self, mark: float) -> WalletView:
+        return WalletView(
+            currency=self.spec.settle,
+            wallet_balance=self._wallet,
+            margin_balance=self._wallet + self._upnl(mark),
+            available_balance=self._available(mark),
+            position_margin=self._position_margin(mark),
+            order_margin=self._order_margin,
+            cumulative_fees=self._cum_fees,
+            cumulative_funding=self._cum_funding,
+            cumulative_realized_pnl=self._cum_realized,
+        )

@@ -1,0 +1,281 @@
+"""``SimExchange``: the "Backtest Perpetual" venue, one subaccount trading one perpetual.
+
+Per candle (``step(i)``): funding settlement if due, then liquidation and order matching along the
+candle's path (see ``matching``). Orders placed while candle ``i`` is the latest closed candle take part
+from candle ``i + 1`` on: no look-ahead by construction. A candle with no open orders and no position
+costs one comparison for funding and nothing else.
+"""
+
+from __future__ import annotations
+
+import math
+
+from kektrade.domain import contract_math as cm
+from kektrade.domain.journal import Journal
+from kektrade.domain.specs import ContractSpec
+from kektrade.domain.timeframes import align_up
+from kektrade.domain.types import (
+    Fill,
+    MarginMode,
+    Order,
+    OrderStatus,
+    OrderType,
+    PositionView,
+    TimeInForce,
+    TriggerBy,
+    WalletView,
+)
+from kektrade.exchange.sim.accounting import AccountingMixin
+from kektrade.exchange.sim.matching import MatchingMixin
+from kektrade.exchange.sim.orders import OrdersMixin
+from kektrade.exchange.sim.settings import MarketArrays, SimSettings
+from kektrade.exchange.subaccount import Subaccount
+
+
+class SimError(ValueError):
+    """A request the simulated venue refuses outright (bad leverage, mode switch with a position...)."""
+
+
+class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
+    """A simulated Bybit perpetual subaccount, linear or inverse, isolated or cross margin."""
+
+    def __init__(
+        self,
+        spec: ContractSpec,
+        market: MarketArrays,
+        *,
+        initial_balance: float,
+        leverage: float = 1.0,
+        margin_mode: MarginMode | str = MarginMode.ISOLATED,
+        taker_fee: float | None = None,
+        maker_fee: float | None = None,
+        settings: SimSettings | None = None,
+        journal: Journal | None = None,
+        subaccount_id: str = "sim",
+        funding_rate: float | None = None,
+    ) -> None:
+        if initial_balance <= 0:
+            raise SimError(f"initial_balance must be > 0 (got {initial_balance})")
+        settings = settings or SimSettings()
+        self.spec = spec
+        self.subaccount_id = subaccount_id
+        self.journal = journal
+        self.fills: list[Fill] = []
+        self._orders: list[Order] = []
+        self._reserved: dict[str, float] = {}
+        self._next_id = 0
+        self._latency_ms = settings.latency_ms
+        self._touch = settings.limit_fill == "touch"
+        self._slip = settings.slippage_bps / 10_000.0
+        self._init_accounting(
+            initial_balance,
+            leverage,
+            MarginMode(margin_mode),
+            spec.taker_fee if taker_fee is None else taker_fee,
+            spec.maker_fee if maker_fee is None else maker_fee,
+        )
+        self._check_leverage(leverage)
+        self.initial_balance = float(initial_balance)
+        self._bind(market, funding_rate)
+
+    def _bind(self, market: MarketArrays, funding_rate: float | None) -> None:
+        self.market = market
+        self._t, self._o, self._h, self._lo, self._c = (
+            market.time_ms,
+            market.open,
+            market.high,
+            market.low,
+            market.close,
+        )
+        self._mo, self._mh, self._ml, self._mc = (
+            market.mark_open,
+            market.mark_high,
+            market.mark_low,
+            market.mark_close,
+        )
+        self._tf = market.timeframe_ms
+        self._i = -1
+        self._now_ms = 0
+        self._const_rate = funding_rate
+        self._fund_idx = 0
+        self._next_funding_ms: float = math.inf
+        if market.funding_time_ms:
+            self._next_funding_ms = market.funding_time_ms[0]
+        elif funding_rate:
+            self._next_funding_ms = 0.0
+
+    # -- funding -------------------------------------------------------------------------------------
+
+    def _funding_due(self, i: int, t: int) -> None:
+        """Settle every funding time up to the open of candle ``i`` with the mark at that open."""
+        m = self.market
+        interval = self.spec.funding_interval_ms
+        while self._next_funding_ms <= t:
+            settle_ms = int(self._next_funding_ms)
+            if m.funding_time_ms:
+                rate = m.funding_rate[self._fund_idx]
+                self._fund_idx += 1
+                self._next_funding_ms = (
+                    m.funding_time_ms[self._fund_idx] if self._fund_idx < len(m.funding_time_ms) else math.inf
+                )
+            else:
+                if settle_ms == 0:  # first call: the first settlement at or after this candle
+                    self._next_funding_ms = align_up(t, interval)
+                    continue
+                rate = self._const_rate or 0.0
+                self._next_funding_ms = settle_ms + interval
+            if self._qty:
+                self._settle_funding(settle_ms, self._mo[i], rate)
+                mark = self._mo[i]
+                if self._qty and ((mark <= self._liq) if self._qty > 0 else (mark >= self._liq)):
+                    self._liquidation_event(t)
+
+    # -- the Subaccount interface ----------------------------------------------------------------------
+
+    def open_order(
+        self,
+        order_type: OrderType | str,
+        contracts: float,
+        price: float | None = None,
+        trigger_price: float | None = None,
+        reduce_only: bool = False,
+        post_only: bool = False,
+        time_in_force: TimeInForce | str = TimeInForce.GTC,
+        client_id: str | None = None,
+        trigger_by: TriggerBy | str = TriggerBy.LAST,
+    ) -> Order:
+        """Place an order; refused orders come back ``rejected`` with a reason (and are journaled)."""
+        order = self._new_order(
+            OrderType(order_type),
+            float(contracts),
+            price,
+            trigger_price,
+            reduce_only,
+            post_only,
+            TimeInForce(time_in_force),
+            client_id,
+            TriggerBy(trigger_by),
+        )
+        return self._submit(order)
+
+    def edit_order(
+        self,
+        order_id: str,
+        price: float | None = None,
+        contracts: float | None = None,
+        trigger_price: float | None = None,
+    ) -> Order:
+        """Amend an open order; raises KeyError for an order that is not open."""
+        order = self._find_open(order_id)
+        if order is None:
+            raise KeyError(f"no open order {order_id!r}")
+        return self._amend(order, price, contracts, trigger_price)
+
+    def cancel_order(self, order_id: str) -> Order | None:
+        """Cancel one open order (by id or client id)."""
+        order = self._find_open(order_id)
+        if order is None:
+            return None
+        self._finish(order, OrderStatus.CANCELLED, "cancelled")
+        return order
+
+    def cancel_all_orders(self) -> int:
+        """Cancel every open order."""
+        orders = list(self._orders)
+        for order in orders:
+            self._finish(order, OrderStatus.CANCELLED, "cancelled")
+        return len(orders)
+
+    def close_position(self) -> Order | None:
+        """Flatten with a reduce-only market order."""
+        if self._qty == 0.0:
+            return None
+        return self.open_order(OrderType.MARKET, -self._qty, reduce_only=True)
+
+    def get_open_orders(self) -> list[Order]:
+        """Open orders, oldest first."""
+        return list(self._orders)
+
+    def get_position(self) -> PositionView:
+        """The position marked at the latest mark price."""
+        return self._position_view(self._current_prices()[1])
+
+    def get_wallet(self) -> WalletView:
+        """The wallet marked at the latest mark price."""
+        return self._wallet_view(self._current_prices()[1])
+
+    def get_contracts_pct_of_balance(self, pct: float, price: float | None = None) -> float:
+        """Contracts worth ``pct`` of the wallet balance at the current leverage, down to the lot step."""
+        price = price or self._current_prices()[0]
+        if price <= 0.0:
+            return 0.0
+        budget = self._wallet * pct * self._leverage
+        raw = budget * price if self._inverse else budget / price
+        qty = cm.floor_to_step(raw, self.spec.lot_step)
+        return qty if qty >= self.spec.min_qty else 0.0
+
+    def set_leverage(self, leverage: float) -> None:
+        """Change leverage; refused above the tier's maximum or when the position could not afford it."""
+        self._check_leverage(leverage)
+        self._leverage = float(leverage)
+        self._refresh_risk_prices()
+
+    def _check_leverage(self, leverage: float) -> None:
+        if not leverage > 0:
+            raise SimError(f"leverage must be > 0 (got {leverage})")
+        tier = self._tier_at(self._entry or 1.0) if self._qty else self.spec.risk_tiers[0]
+        if leverage > min(tier.max_leverage, self.spec.max_leverage) + 1e-9:
+            raise SimError(f"leverage {leverage} above the maximum {tier.max_leverage} of the risk tier")
+
+    def set_margin_mode(self, mode: MarginMode | str) -> None:
+        """Switch margin mode; only while flat with no open orders."""
+        if self._qty or self._orders:
+            raise SimError("margin mode can only change with no position and no open orders")
+        self._margin_mode = MarginMode(mode)
+
+    def add_margin(self, amount: float) -> None:
+        """Add margin to an isolated position (moves its liquidation price away)."""
+        if self._margin_mode is not MarginMode.ISOLATED or not self._qty:
+            raise SimError("margin can only be added to an open isolated position")
+        if amount > self._available(self._current_prices()[1]) + 1e-12:
+            raise SimError(f"add_margin {amount}: exceeds the available balance")
+        self._extra += amount
+        self._refresh_risk_prices()
+
+    @property
+    def contracts(self) -> float:
+        """Signed position size."""
+        return self._qty
+
+    @property
+    def last_price(self) -> float:
+        """Close of the latest simulated candle."""
+        return self._c[self._i] if self._i >= 0 else 0.0
+
+    # -- engine-facing -------------------------------------------------------------------------------
+
+    def _current_prices(self) -> tuple[float, float]:
+        i = self._i
+        return (self._c[i], self._mc[i]) if i >= 0 else (0.0, 0.0)
+
+    def equity(self) -> float:
+        """Margin balance (wallet + UPNL at the latest mark close), in the settle currency."""
+        i = self._i
+        if not self._qty or i < 0:
+            return self._wallet
+        return self._wallet + cm.unrealized_pnl(self._qty, self._entry, self._mc[i], self._inverse)
+
+    @property
+    def wallet_balance(self) -> float:
+        """Wallet balance in the settle currency."""
+        return self._wallet
+
+    @property
+    def now_ms(self) -> int:
+        """Close time of the latest simulated candle (when the strategy's tick happens)."""
+        return self._now_ms
+
+    @property
+    def candle_index(self) -> int:
+        """Index of the latest simulated candle (-1 before the first)."""
+        return self._i

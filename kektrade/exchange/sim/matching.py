@@ -1,0 +1,299 @@
+"""Candle matching of the "Backtest Perpetual" venue.
+
+Within one candle the price is assumed to travel open -> low -> high -> close when the candle closes at
+or above its open, and open -> high -> low -> close otherwise (the documented OHLC path rule). Every
+event on that path — a limit price traded through (or touched), a trigger crossed, the liquidation price
+reached by the mark price — happens in the order the path meets it; on an exact tie the liquidation comes
+first (worst case for the account), then orders in the order they were placed. Mark-price events follow
+the mark candle's own path, segment by segment alongside the trade path.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from kektrade.domain import contract_math as cm
+from kektrade.domain.specs import ContractSpec
+from kektrade.domain.types import (
+    CONDITIONAL_TYPES,
+    Fill,
+    FillKind,
+    Order,
+    OrderStatus,
+    OrderType,
+    RejectReason,
+    TimeInForce,
+    TriggerBy,
+)
+
+_LIMIT_FAMILY = (OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+_LIQ = object()  # marker for the liquidation event
+
+
+class MatchingMixin:
+    """Steps candles: funding, liquidation and order matching along the intrabar path."""
+
+    spec: ContractSpec
+    _orders: list[Order]
+    _qty: float
+    _liq: float
+    _i: int
+    _now_ms: int
+    _tf: int
+    _touch: bool
+    _slip: float
+    _t: list[int]
+    _o: list[float]
+    _h: list[float]
+    _lo: list[float]
+    _c: list[float]
+    _mo: list[float]
+    _mh: list[float]
+    _ml: list[float]
+    _mc: list[float]
+    _taker: float
+    _maker: float
+    _next_funding_ms: float
+
+    if TYPE_CHECKING:
+
+        def _apply_trade(
+            self,
+            contracts: float,
+            price: float,
+            fee_rate: float,
+            time_ms: int,
+            order_id: str,
+            is_maker: bool,
+            kind: FillKind = FillKind.TRADE,
+        ) -> Fill: ...
+        def _liquidate(self, time_ms: int) -> Fill: ...
+        def _finish(
+            self, order: Order, status: OrderStatus, event: str, reason: str | None = None
+        ) -> None: ...
+        def _record_order(self, order: Order, event: str) -> None: ...
+        def _release(self, order: Order) -> None: ...
+        def _margin_check(
+            self, order: Order, ref_price: float, mark: float
+        ) -> tuple[RejectReason | None, float]: ...
+        def _reserve(self, order: Order, cost: float) -> None: ...
+        def _funding_due(self, i: int, t: int) -> None: ...
+
+    def step(self, i: int) -> None:
+        """Simulate candle ``i``: funding if due, then liquidation and fills along the candle's path."""
+        t = self._t[i]
+        if t >= self._next_funding_ms:
+            self._funding_due(i, t)
+        if self._orders:
+            self._match(i, t)
+        elif self._qty and ((self._ml[i] <= self._liq) if self._qty > 0.0 else (self._mh[i] >= self._liq)):
+            self._liquidation_event(t)
+        self._i = i
+        self._now_ms = t + self._tf
+
+    # -- per candle --------------------------------------------------------------------------------
+
+    def _match(self, i: int, t: int) -> None:
+        o, h, lo, c = self._o[i], self._h[i], self._lo[i], self._c[i]
+        mo, mh, ml, mc = self._mo[i], self._mh[i], self._ml[i], self._mc[i]
+        if not self._anything_happens(t, h, lo, mh, ml):
+            return
+        prev_open = self._t[self._i] if self._i >= 0 else -1
+        self._at_open(t, prev_open, o, mo)
+        path = (o, lo, h, c) if c >= o else (o, h, lo, c)
+        mpath = (mo, ml, mh, mc) if mc >= mo else (mo, mh, ml, mc)
+        third = self._tf // 3
+        for k in range(3):
+            if not self._orders and not self._qty:
+                return
+            self._walk(t + k * third, third, path[k], path[k + 1], mpath[k], mpath[k + 1])
+
+    def _anything_happens(self, t: int, h: float, lo: float, mh: float, ml: float) -> bool:
+        """Cheap pre-check: can any order or the liquidation price be reached in this candle?"""
+        if self._qty and ((ml <= self._liq) if self._qty > 0.0 else (mh >= self._liq)):
+            return True
+        for order in self._orders:
+            if order.active_from_ms > t:
+                continue
+            if order.status is OrderStatus.UNTRIGGERED:
+                hi_, lo_ = (mh, ml) if order.trigger_by is TriggerBy.MARK else (h, lo)
+                trig = order.trigger_price or 0.0
+                if (hi_ >= trig) if order.trigger_direction == 1 else (lo_ <= trig):
+                    return True
+            elif order.type is OrderType.MARKET:
+                return True
+            else:
+                price = order.price or 0.0
+                if (lo <= price) if order.contracts > 0 else (h >= price):
+                    return True
+        return False
+
+    def _at_open(self, t: int, prev_open: int, o: float, mo: float) -> None:
+        """Events at the candle's open: gap liquidation, market orders, arrivals and gapped orders."""
+        if self._qty and ((mo <= self._liq) if self._qty > 0.0 else (mo >= self._liq)):
+            self._liquidation_event(t)
+        for order in list(self._orders):
+            if order.active_from_ms > t or order not in self._orders:
+                continue
+            arriving = order.active_from_ms > prev_open
+            if order.status is OrderStatus.UNTRIGGERED:
+                ref = mo if order.trigger_by is TriggerBy.MARK else o
+                trig = order.trigger_price or 0.0
+                if (ref >= trig) if order.trigger_direction == 1 else (ref <= trig):
+                    self._trigger(order, t, o, mo)
+            elif order.type is OrderType.MARKET:
+                self._fill(order, self._slipped(o, order.contracts > 0), False, t)
+            else:
+                self._limit_at_open(order, t, o, arriving)
+
+    def _limit_at_open(self, order: Order, t: int, o: float, arriving: bool) -> None:
+        price = order.price or 0.0
+        buy = order.contracts > 0
+        crossed = (o <= price) if buy else (o >= price)
+        if arriving and crossed:
+            if order.post_only:
+                self._finish(
+                    order, OrderStatus.CANCELLED, "cancelled", RejectReason.POST_ONLY_WOULD_TAKE.value
+                )
+            else:
+                self._fill(order, o, False, t)
+            return
+        through = (o < price if buy else o > price) if not self._touch else crossed
+        if through:
+            self._fill(order, o, True, t)
+        elif arriving and order.time_in_force is not TimeInForce.GTC:
+            reason = (
+                RejectReason.IOC_NOT_FILLED
+                if order.time_in_force is TimeInForce.IOC
+                else RejectReason.FOK_NOT_FILLABLE
+            )
+            self._finish(order, OrderStatus.CANCELLED, "cancelled", reason.value)
+
+    def _walk(self, t0: int, span: int, a: float, b: float, ma: float, mb: float) -> None:
+        """Process the events of one path segment in the order the price meets them."""
+        f0 = 0.0
+        while True:
+            best: object = None
+            best_f = 2.0
+            if self._qty:
+                f = self._liq_fraction(ma, mb, f0)
+                if f is not None:
+                    best, best_f = _LIQ, f
+            for order in self._orders:
+                if order.active_from_ms > t0:
+                    continue
+                f = self._event_fraction(order, a, b, ma, mb)
+                if f is not None and f0 <= f < best_f:
+                    best, best_f = order, f
+            if best is None:
+                return
+            when = t0 + int(best_f * span)
+            if best is _LIQ:
+                self._liquidation_event(when)
+            else:
+                assert isinstance(best, Order)
+                px = a + best_f * (b - a)
+                if best.status is OrderStatus.UNTRIGGERED:
+                    self._trigger(best, when, px, ma + best_f * (mb - ma))
+                else:
+                    self._fill(best, best.price or px, True, when)
+            f0 = best_f
+
+    def _liq_fraction(self, ma: float, mb: float, f0: float) -> float | None:
+        """Where the mark path meets the liquidation price at or after ``f0`` (f0 if already past)."""
+        liq = self._liq
+        m0 = ma + f0 * (mb - ma)
+        if (m0 <= liq) if self._qty > 0.0 else (m0 >= liq):
+            return f0
+        if self._qty > 0.0:
+            return (ma - liq) / (ma - mb) if mb < ma and mb <= liq else None
+        return (liq - ma) / (mb - ma) if mb > ma and liq <= mb else None
+
+    def _event_fraction(self, order: Order, a: float, b: float, ma: float, mb: float) -> float | None:
+        """Where along the segment the order's trigger or limit price is met (0..1), or None."""
+        if order.status is OrderStatus.UNTRIGGERED:
+            x0, x1 = (ma, mb) if order.trigger_by is TriggerBy.MARK else (a, b)
+            trig = order.trigger_price or 0.0
+            if order.trigger_direction == 1:
+                return (trig - x0) / (x1 - x0) if x1 > x0 and x0 <= trig <= x1 else None
+            return (x0 - trig) / (x0 - x1) if x1 < x0 and x1 <= trig <= x0 else None
+        if order.type not in _LIMIT_FAMILY:
+            return None
+        price = order.price or 0.0
+        if order.contracts > 0:  # buy: the price must come down to it
+            if b < a and price <= a and (price >= b if self._touch else price > b):
+                return (a - price) / (a - b)
+            return None
+        if b > a and price >= a and (price <= b if self._touch else price < b):
+            return (price - a) / (b - a)
+        return None
+
+    # -- events ------------------------------------------------------------------------------------
+
+    def _slipped(self, price: float, buy: bool) -> float:
+        if not self._slip:
+            return price
+        raw = price * (1.0 + self._slip) if buy else price * (1.0 - self._slip)
+        tick = self.spec.tick_size
+        steps = math.ceil(raw / tick - 1e-9) if buy else math.floor(raw / tick + 1e-9)
+        return cm.round_to_step(steps * tick, tick)
+
+    def _trigger(self, order: Order, t: int, price: float, mark: float) -> None:
+        """A conditional order fires: market types fill now, limit types start resting (or fill)."""
+        order.status = OrderStatus.NEW
+        order.updated_ms = t
+        self._record_order(order, "triggered")
+        if order.type in CONDITIONAL_TYPES and not order.reduce_only:
+            ref = order.price if order.price is not None else price
+            reason, cost = self._margin_check(order, ref, mark)
+            if reason is not None:
+                self._finish(order, OrderStatus.CANCELLED, "cancelled", reason.value)
+                return
+            if order.type in _LIMIT_FAMILY:
+                self._reserve(order, cost)
+        buy = order.contracts > 0
+        if order.type in _LIMIT_FAMILY:
+            limit = order.price or 0.0
+            if (limit >= price) if buy else (limit <= price):
+                self._fill(order, price, False, t)
+            return
+        self._fill(order, self._slipped(price, buy), False, t)
+
+    def _fill(self, order: Order, price: float, is_maker: bool, t: int) -> None:
+        """Fill an order completely at ``price`` (reduce-only orders are cut to the position)."""
+        qty = order.remaining
+        if order.reduce_only:
+            pos = self._qty
+            if pos == 0.0 or (pos > 0) == (qty > 0):
+                self._finish(
+                    order, OrderStatus.CANCELLED, "cancelled", RejectReason.REDUCE_ONLY_WOULD_INCREASE.value
+                )
+                return
+            qty = math.copysign(min(abs(qty), abs(pos)), qty)
+        self._release(order)
+        fill = self._apply_trade(qty, price, self._maker if is_maker else self._taker, t, order.id, is_maker)
+        done = order.filled + qty
+        order.avg_fill_price = (order.avg_fill_price * order.filled + price * qty) / done if done else price
+        order.filled = done
+        order.fee_paid += fill.fee
+        self._finish(order, OrderStatus.FILLED, "filled")
+        if self._qty == 0.0:
+            self._drop_reduce_only(t)
+
+    def _drop_reduce_only(self, t: int) -> None:
+        """Once flat, reduce-only orders that are live on the book have nothing left to reduce."""
+        for other in list(self._orders):
+            if other.reduce_only and other.status is not OrderStatus.UNTRIGGERED:
+                self._finish(
+                    other, OrderStatus.CANCELLED, "cancelled", RejectReason.REDUCE_ONLY_NO_POSITION.value
+                )
+
+    def _liquidation_event(self, t: int) -> None:
+        """Liquidation: cancel orders that would increase the position, then close it at bankruptcy."""
+        pos = self._qty
+        for order in list(self._orders):
+            if not order.reduce_only and (order.contracts > 0) == (pos > 0):
+                self._finish(order, OrderStatus.CANCELLED, "cancelled", RejectReason.LIQUIDATED.value)
+        self._liquidate(t)
+        self._drop_reduce_only(t)

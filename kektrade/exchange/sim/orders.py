@@ -1,0 +1,269 @@
+"""Order entry of the simulated venue: validation with a reason for every refusal, margin reservation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from kektrade.domain import contract_math as cm
+from kektrade.domain.journal import Journal, OrderRecorded
+from kektrade.domain.specs import ContractSpec
+from kektrade.domain.types import (
+    CONDITIONAL_TYPES,
+    LIMIT_PRICED_TYPES,
+    MarginMode,
+    Order,
+    OrderStatus,
+    OrderType,
+    RejectReason,
+    TimeInForce,
+    TriggerBy,
+)
+
+
+def trigger_direction(order_type: OrderType, is_buy: bool) -> int:
+    """1 = fires when the price rises to the trigger, 2 = when it falls (Bybit's triggerDirection)."""
+    if order_type in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT):
+        return 1 if is_buy else 2
+    return 2 if is_buy else 1
+
+
+class OrdersMixin:
+    """Place, amend and cancel orders; keeps the open-order list and the order margin."""
+
+    spec: ContractSpec
+    subaccount_id: str
+    journal: Journal | None
+    _orders: list[Order]
+    _reserved: dict[str, float]
+    _next_id: int
+    _now_ms: int
+    _latency_ms: int
+    _qty: float
+    _leverage: float
+    _taker: float
+    _inverse: bool
+    _order_margin: float
+    _margin_mode: MarginMode
+
+    if TYPE_CHECKING:
+
+        def _available(self, mark: float) -> float: ...
+        def _current_prices(self) -> tuple[float, float]: ...
+
+    # -- recording ---------------------------------------------------------------------------------
+
+    def _record_order(self, order: Order, event: str) -> None:
+        if self.journal is not None:
+            self.journal.record(OrderRecorded(self.subaccount_id, self._now_ms, event, replace(order)))
+
+    def _reject(self, order: Order, reason: RejectReason) -> Order:
+        order.status = OrderStatus.REJECTED
+        order.reject_reason = reason.value
+        self._record_order(order, "rejected")
+        return order
+
+    # -- placing -----------------------------------------------------------------------------------
+
+    def _new_order(
+        self,
+        order_type: OrderType,
+        contracts: float,
+        price: float | None,
+        trigger_price: float | None,
+        reduce_only: bool,
+        post_only: bool,
+        tif: TimeInForce,
+        client_id: str | None,
+        trigger_by: TriggerBy,
+    ) -> Order:
+        self._next_id += 1
+        now = self._now_ms
+        conditional = order_type in CONDITIONAL_TYPES
+        return Order(
+            str(self._next_id),
+            self.spec.symbol,
+            order_type,
+            contracts,
+            price,
+            trigger_price,
+            trigger_by,
+            trigger_direction(order_type, contracts > 0) if conditional else 0,
+            reduce_only,
+            post_only,
+            tif,
+            client_id,
+            OrderStatus.UNTRIGGERED if conditional else OrderStatus.NEW,
+            0.0,
+            0.0,
+            0.0,
+            now,
+            now,
+            None,
+            now + self._latency_ms,
+        )
+
+    def _check_order(self, order: Order, last: float, mark: float) -> RejectReason | None:
+        """Static checks: sizes, prices, triggers, post-only and reduce-only rules."""
+        spec, qty = self.spec, abs(order.contracts)
+        if qty == 0.0:
+            return RejectReason.ZERO_QTY
+        if qty < spec.min_qty - 1e-12:
+            return RejectReason.BELOW_MIN_QTY
+        if qty > spec.max_qty + 1e-12:
+            return RejectReason.ABOVE_MAX_QTY
+        if not cm.is_multiple(qty, spec.lot_step):
+            return RejectReason.NOT_LOT_MULTIPLE
+        if order.type in LIMIT_PRICED_TYPES:
+            if order.price is None or not order.price > 0.0:
+                return RejectReason.INVALID_PRICE
+            if not cm.is_multiple(order.price, spec.tick_size):
+                return RejectReason.NOT_TICK_MULTIPLE
+        if order.type in CONDITIONAL_TYPES:
+            reason = self._check_trigger(order, mark if order.trigger_by is TriggerBy.MARK else last)
+            if reason is not None:
+                return reason
+        elif (
+            order.post_only
+            and order.type is OrderType.LIMIT
+            and order.price is not None
+            and (
+                (order.contracts > 0 and order.price >= last) or (order.contracts < 0 and order.price <= last)
+            )
+        ):
+            return RejectReason.POST_ONLY_WOULD_TAKE
+        if order.reduce_only and order.type not in CONDITIONAL_TYPES:
+            if self._qty == 0.0:
+                return RejectReason.REDUCE_ONLY_NO_POSITION
+            if (self._qty > 0) == (order.contracts > 0):
+                return RejectReason.REDUCE_ONLY_WOULD_INCREASE
+        return None
+
+    def _check_trigger(self, order: Order, reference: float) -> RejectReason | None:
+        trig = order.trigger_price
+        if trig is None or not trig > 0.0 or not cm.is_multiple(trig, self.spec.tick_size):
+            return RejectReason.INVALID_TRIGGER
+        if reference > 0.0 and (
+            (order.trigger_direction == 1 and trig <= reference)
+            or (order.trigger_direction == 2 and trig >= reference)
+        ):
+            return RejectReason.INVALID_TRIGGER
+        return None
+
+    def _opening_qty(self, contracts: float) -> float:
+        """The part of an order that would open or add to a position (needs margin)."""
+        pos = self._qty
+        if pos == 0.0 or (pos > 0) == (contracts > 0):
+            return abs(contracts)
+        return max(abs(contracts) - abs(pos), 0.0)
+
+    def _margin_check(self, order: Order, ref_price: float, mark: float) -> tuple[RejectReason | None, float]:
+        """Risk tier and cost checks for the opening part; returns the cost to reserve."""
+        if order.reduce_only:
+            return None, 0.0
+        opening = self._opening_qty(order.remaining)
+        if opening == 0.0:
+            return None, 0.0
+        value = cm.position_value(abs(self._qty) + opening, ref_price, self._inverse)
+        if self._leverage > self.spec.tier_for_value(value).max_leverage + 1e-9:
+            return RejectReason.LEVERAGE_ABOVE_TIER, 0.0
+        cost = cm.order_cost(
+            opening, ref_price, self._leverage, order.contracts > 0, self._taker, self._inverse
+        )
+        if cost > self._available(mark) + 1e-9:
+            return RejectReason.INSUFFICIENT_BALANCE, 0.0
+        return None, cost
+
+    def _reference_price(self, order: Order, last: float) -> float:
+        if order.type is OrderType.LIMIT and order.price is not None:
+            return order.price
+        if order.type in CONDITIONAL_TYPES:
+            return order.price if order.price is not None else (order.trigger_price or last)
+        return last
+
+    def _reserve(self, order: Order, cost: float) -> None:
+        if cost:
+            self._reserved[order.id] = cost
+            self._order_margin += cost
+
+    def _release(self, order: Order) -> None:
+        cost = self._reserved.pop(order.id, 0.0)
+        if cost:
+            self._order_margin -= cost
+            if not self._reserved:
+                self._order_margin = 0.0
+
+    def _submit(self, order: Order) -> Order:
+        """Validate and accept an order (conditional orders reserve margin only when they trigger)."""
+        last, mark = self._current_prices()
+        if last <= 0.0:
+            return self._reject(order, RejectReason.NO_PRICE)
+        reason = self._check_order(order, last, mark)
+        if reason is not None:
+            return self._reject(order, reason)
+        if order.type not in CONDITIONAL_TYPES:
+            reason, cost = self._margin_check(order, self._reference_price(order, last), mark)
+            if reason is not None:
+                return self._reject(order, reason)
+            self._reserve(order, cost)
+        self._orders.append(order)
+        self._record_order(order, "placed")
+        return order
+
+    # -- amending and cancelling ---------------------------------------------------------------------
+
+    def _find_open(self, order_id: str) -> Order | None:
+        for order in self._orders:
+            if order.id == order_id or (order.client_id is not None and order.client_id == order_id):
+                return order
+        return None
+
+    def _amend(
+        self, order: Order, price: float | None, contracts: float | None, trigger_price: float | None
+    ) -> Order:
+        """Amend in place; a refused amendment leaves the order as it was, with ``reject_reason`` set."""
+        candidate = replace(order)
+        if price is not None:
+            candidate.price = price
+        if contracts is not None:
+            candidate.contracts = contracts
+        if trigger_price is not None:
+            candidate.trigger_price = trigger_price
+        last, mark = self._current_prices()
+        reason = self._check_order(candidate, last, mark)
+        if reason is None and (candidate.contracts > 0) != (order.contracts > 0):
+            reason = RejectReason.INVALID_PRICE if contracts is None else RejectReason.ZERO_QTY
+        if reason is None and abs(candidate.contracts) < abs(order.filled) - 1e-12:
+            reason = RejectReason.BELOW_MIN_QTY
+        cost = 0.0
+        if reason is None and order.type not in CONDITIONAL_TYPES:
+            self._release(order)
+            reason, cost = self._margin_check(candidate, self._reference_price(candidate, last), mark)
+            if reason is not None:
+                old_reason, old_cost = self._margin_check(order, self._reference_price(order, last), mark)
+                self._reserve(order, old_cost if old_reason is None else 0.0)
+        if reason is not None:
+            order.reject_reason = f"amend refused: {reason.value}"
+            self._record_order(order, "amend_rejected")
+            return order
+        order.price, order.contracts, order.trigger_price = (
+            candidate.price,
+            candidate.contracts,
+            candidate.trigger_price,
+        )
+        order.reject_reason = None
+        order.updated_ms = self._now_ms
+        self._reserve(order, cost)
+        self._record_order(order, "amended")
+        return order
+
+    def _finish(self, order: Order, status: OrderStatus, event: str, reason: str | None = None) -> None:
+        """Take an order off the book with a final status."""
+        if order in self._orders:
+            self._orders.remove(order)
+        self._release(order)
+        order.status = status
+        order.updated_ms = self._now_ms
+        if reason is not None:
+            order.reject_reason = reason
+        self._record_order(order, event)

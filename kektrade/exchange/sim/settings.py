@@ -1,0 +1,80 @@
+"""Settings of the simulated venues and the market arrays they read candle by candle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+LimitFill = Literal["trade_through", "touch"]
+
+
+@dataclass(frozen=True, slots=True)
+class SimSettings:
+    """How the simulated venue matches orders.
+
+    ``limit_fill``: "trade_through" fills a resting limit only when the price goes strictly past it;
+    "touch" fills when the price reaches it. ``slippage_bps`` worsens market and stop-market fills.
+    ``latency_ms`` delays when a placed order starts to take part in matching.
+    """
+
+    limit_fill: LimitFill = "trade_through"
+    slippage_bps: float = 0.0
+    latency_ms: int = 0
+
+
+@dataclass(slots=True)
+class MarketArrays:
+    """Candle columns as plain lists (cheap scalar reads); mark lists are the trade lists when absent.
+
+    Lists may grow (live and paper runs append closed candles); the simulator only reads index ``i``
+    when told to step candle ``i``.
+    """
+
+    time_ms: list[int]
+    open: list[float]
+    high: list[float]
+    low: list[float]
+    close: list[float]
+    timeframe_ms: int
+    mark_open: list[float] = field(default_factory=list)
+    mark_high: list[float] = field(default_factory=list)
+    mark_low: list[float] = field(default_factory=list)
+    mark_close: list[float] = field(default_factory=list)
+    funding_time_ms: list[int] = field(default_factory=list)
+    funding_rate: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.mark_open:
+            self.mark_open, self.mark_high = self.open, self.high
+            self.mark_low, self.mark_close = self.low, self.close
+
+    @property
+    def has_mark(self) -> bool:
+        """True when a separate mark-price series drives liquidation and mark triggers."""
+        return self.mark_close is not self.close
+
+    def __len__(self) -> int:
+        return len(self.time_ms)
+
+    def append(
+        self,
+        time_ms: int,
+        o: float,
+        h: float,
+        lo: float,
+        c: float,
+        mark: tuple[float, float, float, float] | None = None,
+    ) -> None:
+        """Add one closed candle (live and paper runs)."""
+        separate = self.has_mark
+        self.time_ms.append(time_ms)
+        self.open.append(o)
+        self.high.append(h)
+        self.low.append(lo)
+        self.close.append(c)
+        if separate:
+            mo, mh, ml, mc = mark if mark is not None else (o, h, lo, c)
+            self.mark_open.append(mo)
+            self.mark_high.append(mh)
+            self.mark_low.append(ml)
+            self.mark_close.append(mc)
