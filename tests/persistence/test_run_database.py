@@ -20,7 +20,9 @@ def test_creates_file_with_wal_normal_sync_and_foreign_keys(tmp_path: Path) -> N
         assert db.pragma("foreign_keys") == 1
         assert db.get_meta("schema_version") == SCHEMA_VERSION
         assert db.integrity_check() == "ok"
-    tables = {r[0] for r in sqlite3.connect(path).execute("select name from sqlite_master where type='table'")}
+    con = sqlite3.connect(path)
+    tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+    con.close()
     assert {"run_meta", "instance", "order_event", "fill", "equity_sample", "selection"} <= tables
     assert {"status_change", "saved_state"} <= tables
 
