@@ -198,3 +198,34 @@ def is_multiple(value: float, step: float) -> bool:
     """True when ``value`` is a whole multiple of ``step`` (up to float noise)."""
     ratio = value / step
     return abs(ratio - round(ratio)) < 1e-6
+
+
+def liquidation_price_isolated_classic(
+    qty: float, entry: float, leverage: float, is_long: bool, tier: RiskTier, extra_margin: float, inverse: bool
+) -> float:
+    """The pre-UTA (classic account) formula, IM and MM both on entry: E -/+ (IM - MM)/q -/+ A/q (linear).
+
+    Kept only to reproduce Bybit's older worked examples; the simulator uses the UTA formula.
+    """
+    im = initial_margin(qty, entry, leverage, inverse)
+    mm = maintenance_margin(qty, entry, tier, inverse)
+    if inverse:
+        value = position_value(qty, entry, True)
+        return qty / (value + (im - mm) + extra_margin) if is_long else qty / (value - (im - mm) - extra_margin)
+    shift = (im - mm) / qty + extra_margin / qty
+    return entry - shift if is_long else entry + shift
+
+
+def funding_interest(quote_rate: float, base_rate: float, fundings_per_day: int) -> float:
+    """Interest component per funding interval: (quote rate - base rate) / fundings per day."""
+    return (quote_rate - base_rate) / fundings_per_day
+
+
+def funding_rate(premium: float, interest: float = 0.0001, clamp: float = 0.0005) -> float:
+    """Bybit's funding rate: F = P + clamp(I - P, -0.05 %, +0.05 %)."""
+    return premium + min(max(interest - premium, -clamp), clamp)
+
+
+def insurance_fund_flow(qty: float, bankruptcy: float, exit_price: float, is_long: bool) -> float:
+    """What a liquidation gives to (> 0) or takes from (< 0) the insurance fund (linear)."""
+    return qty * (exit_price - bankruptcy) if is_long else qty * (bankruptcy - exit_price)
