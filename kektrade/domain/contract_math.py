@@ -201,7 +201,13 @@ def is_multiple(value: float, step: float) -> bool:
 
 
 def liquidation_price_isolated_classic(
-    qty: float, entry: float, leverage: float, is_long: bool, tier: RiskTier, extra_margin: float, inverse: bool
+    qty: float,
+    entry: float,
+    leverage: float,
+    is_long: bool,
+    tier: RiskTier,
+    extra_margin: float,
+    inverse: bool,
 ) -> float:
     """The pre-UTA (classic account) formula, IM and MM both on entry: E -/+ (IM - MM)/q -/+ A/q (linear).
 
@@ -211,7 +217,9 @@ def liquidation_price_isolated_classic(
     mm = maintenance_margin(qty, entry, tier, inverse)
     if inverse:
         value = position_value(qty, entry, True)
-        return qty / (value + (im - mm) + extra_margin) if is_long else qty / (value - (im - mm) - extra_margin)
+        return (
+            qty / (value + (im - mm) + extra_margin) if is_long else qty / (value - (im - mm) - extra_margin)
+        )
     shift = (im - mm) / qty + extra_margin / qty
     return entry - shift if is_long else entry + shift
 
