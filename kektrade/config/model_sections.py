@@ -1,0 +1,209 @@
+"""Top-level config sections other than subaccounts: backtest, data, persistence, front ends, live."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from kektrade.config.base import StrictModel, check_duration, check_iso, iso_to_ms
+from kektrade.domain.timeframes import TIMEFRAMES, duration_ms
+
+IsoText = Annotated[str, AfterValidator(check_iso)]
+Duration = Annotated[str, AfterValidator(check_duration)]
+
+
+def _check_timeframe(text: str) -> str:
+    if text not in TIMEFRAMES:
+        raise ValueError(f"must be one of {', '.join(TIMEFRAMES)} (got {text!r})")
+    return text
+
+
+Timeframe = Annotated[str, AfterValidator(_check_timeframe)]
+
+
+class RealisticConfig(StrictModel):
+    """Options of the "backtest_perpetual_realistic" venue (latency, partial fills, intra-candle path)."""
+
+    latency_ms: int = Field(
+        default=250, ge=0, description="Delay between placing an order and the venue seeing it."
+    )
+    partial_fill_volume_share: float = Field(
+        default=0.1, gt=0, le=1, description="Share of a candle's volume a resting order may fill."
+    )
+    trade_through_ticks: int = Field(
+        default=1, ge=0, description="Ticks the price must trade through a limit price before it fills."
+    )
+    path_points: int = Field(default=12, ge=4, description="Points of the simulated intra-candle price path.")
+    seed: int = Field(default=0, description="Seed of the venue's randomness (deterministic runs).")
+
+
+class BacktestConfig(StrictModel):
+    """The simulated period and the fill rules of backtest venues."""
+
+    start: IsoText | None = Field(
+        default=None, description="First candle (ISO date/datetime, UTC); null = data start."
+    )
+    end: IsoText | None = Field(
+        default=None, description="End of the period (exclusive, UTC); null = data end."
+    )
+    limit_fill: Literal["trade_through", "touch"] = Field(
+        default="trade_through",
+        description="When a limit order fills: price trades through it, or merely touches it.",
+    )
+    slippage_bps: float = Field(
+        default=0.0, ge=0, description="Slippage in basis points on market and stop-market fills."
+    )
+    realistic: RealisticConfig = Field(
+        default_factory=RealisticConfig, description="Options of the realistic backtest venue."
+    )
+
+    @property
+    def start_ms(self) -> int | None:
+        """``start`` as epoch milliseconds, or None."""
+        return None if self.start is None else iso_to_ms(self.start)
+
+    @property
+    def end_ms(self) -> int | None:
+        """``end`` as epoch milliseconds, or None."""
+        return None if self.end is None else iso_to_ms(self.end)
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> BacktestConfig:
+        if self.start_ms is not None and self.end_ms is not None and self.end_ms <= self.start_ms:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+class SyntheticDataConfig(StrictModel):
+    """Seeded synthetic candles (offline demo and tests)."""
+
+    seed: int = Field(default=42, description="Random seed of the generated price path.")
+    start: IsoText = Field(
+        default="2024-01-01", description="First generated candle (ISO date/datetime, UTC)."
+    )
+    days: float = Field(default=60.0, gt=0, description="Number of days to generate.")
+    start_price: float | None = Field(
+        default=None, gt=0, description="First price; null = per base coin (BTC 42000, ETH 2300, else 1.0)."
+    )
+    funding: bool = Field(default=True, description="Generate a funding-rate series too.")
+
+    @property
+    def start_ms(self) -> int:
+        """``start`` as epoch milliseconds."""
+        return iso_to_ms(self.start)
+
+
+class FileSourceConfig(StrictModel):
+    """A candle file for one pair (CSV, Parquet or Feather; freqtrade layouts work)."""
+
+    path: str = Field(description="Path of the candle file (relative to the working directory).")
+    format: Literal["auto", "csv", "parquet", "feather"] = Field(
+        default="auto", description="File format; auto = from the file extension."
+    )
+    timeframe: Timeframe = Field(default="1m", description="The file's own candle timeframe.")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="Our column name (date/open/high/low/close/volume) -> the file's."
+    )
+    time_unit: Literal["auto", "ms", "s", "ns", "iso"] = Field(
+        default="auto", description="Unit of the date column; auto = guessed from the values."
+    )
+    mark_path: str | None = Field(
+        default=None, description="Optional file of mark-price candles (same format rules)."
+    )
+    funding_path: str | None = Field(
+        default=None,
+        description="Optional file of funding rates: columns date + rate, or freqtrade's (rate in open).",
+    )
+
+    @model_validator(mode="after")
+    def _known_columns(self) -> FileSourceConfig:
+        allowed = ("date", "open", "high", "low", "close", "volume")
+        unknown = sorted(set(self.columns) - set(allowed))
+        if unknown:
+            raise ValueError(f"columns: unknown column {unknown[0]!r}; use {', '.join(allowed)}")
+        return self
+
+
+class DownloadConfig(StrictModel):
+    """Where candles are downloaded from when data.source is "download"."""
+
+    exchange: str = Field(default="bybit", description="ccxt exchange id to download from.")
+    testnet: bool = Field(default=False, description="Download from the exchange's testnet.")
+
+
+class DataConfig(StrictModel):
+    """Where candles, mark prices and funding rates come from."""
+
+    source: Literal["synthetic", "file", "download"] = Field(
+        default="synthetic", description="Candle source: seeded synthetic data, local files, or a download."
+    )
+    synthetic: SyntheticDataConfig = Field(
+        default_factory=SyntheticDataConfig, description="Options of the synthetic source."
+    )
+    files: dict[str, FileSourceConfig] = Field(
+        default_factory=dict, description="Pair (e.g. 'BTC/USDT:USDT') -> candle file, for source 'file'."
+    )
+    download: DownloadConfig = Field(
+        default_factory=DownloadConfig, description="Options of the download source."
+    )
+    funding_rate: float | None = Field(
+        default=None, description="Constant funding rate per interval when no series is given; null = 0."
+    )
+
+
+def _check_equity_sample(text: str) -> str:
+    if text != "candle":
+        duration_ms(text)
+    return text
+
+
+class PersistenceConfig(StrictModel):
+    """How the run database is written."""
+
+    batch_interval_s: float = Field(
+        default=1.0, gt=0, description="Seconds between database batches (the most that a crash can lose)."
+    )
+    equity_sample: Annotated[str, AfterValidator(_check_equity_sample)] = Field(
+        default="1h", description="How often the equity series is stored: a duration like '1h', or 'candle'."
+    )
+
+
+class TuiConfig(StrictModel):
+    """The terminal user interface."""
+
+    theme: str = Field(
+        default="kektrade-dark", description="Theme name (a file in themes_dir or a built-in theme)."
+    )
+    themes_dir: str = Field(default="themes", description="Folder of theme files.")
+    refresh_hz: float = Field(default=4.0, ge=1, le=30, description="Screen refreshes per second.")
+
+
+class WebConfig(StrictModel):
+    """The read-only web page."""
+
+    enabled: bool = Field(default=False, description="Serve the web page.")
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8765, ge=1, le=65535, description="TCP port to listen on.")
+
+
+NotifyKind = Literal["fills", "selections", "errors", "liquidations", "status"]
+DEFAULT_NOTIFY: tuple[NotifyKind, ...] = ("selections", "errors", "liquidations", "status")
+
+
+class TelegramConfig(StrictModel):
+    """The Telegram bot (token only from the environment variable KEKTRADE_TELEGRAM_TOKEN)."""
+
+    enabled: bool = Field(default=False, description="Run the Telegram bot.")
+    chat_ids: list[int] = Field(default_factory=list, description="Chats allowed to talk to the bot.")
+    notify: list[NotifyKind] = Field(
+        default_factory=lambda: list(DEFAULT_NOTIFY),
+        description="Events pushed to the chats: fills, selections, errors, liquidations, status.",
+    )
+
+
+class LiveConfig(StrictModel):
+    """Options of live venues."""
+
+    cancel_orders_on_exit: bool = Field(default=True, description="Cancel open orders when kektrade stops.")
+    poll_interval_s: float = Field(default=5.0, gt=0, description="Seconds between polls of the venue.")

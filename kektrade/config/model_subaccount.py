@@ -1,0 +1,250 @@
+"""The subaccount config (one strategy on one pair on one venue) and the partial ``defaults`` object."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from kektrade.config.base import StrictModel
+from kektrade.config.model_sections import Duration, Timeframe
+from kektrade.domain.timeframes import duration_ms, timeframe_ms
+
+#: Venues simulated by kektrade; every other venue is live.
+BACKTEST_VENUES = ("backtest_perpetual", "backtest_perpetual_realistic")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PAIR_PATTERN = re.compile(r"^([A-Z0-9]+)/([A-Z0-9]+):([A-Z0-9]+)$")
+_VENUE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+_ENV_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def check_id(text: str) -> str:
+    """Validate an id: 1-64 letters, digits, '_' or '-'."""
+    if not ID_PATTERN.match(text):
+        raise ValueError(f"must be 1-64 letters, digits, '_' or '-' (got {text!r})")
+    return text
+
+
+def split_pair(pair: str) -> tuple[str, str, str]:
+    """(base, quote, settle) of a ccxt perpetual symbol ``BASE/QUOTE:SETTLE``; ValueError otherwise."""
+    match = _PAIR_PATTERN.match(pair)
+    if not match:
+        raise ValueError(
+            f"must be a ccxt perpetual symbol BASE/QUOTE:SETTLE such as 'BTC/USDT:USDT' (linear) "
+            f"or 'BTC/USD:BTC' (inverse) (got {pair!r})"
+        )
+    base, quote, settle = match.groups()
+    if settle not in (base, quote):
+        raise ValueError(f"settle currency must be the quote (linear) or the base (inverse) (got {pair!r})")
+    return base, quote, settle
+
+
+def _check_pair(pair: str) -> str:
+    split_pair(pair)
+    return pair
+
+
+def _check_venue(venue: str) -> str:
+    if not _VENUE_PATTERN.match(venue):
+        raise ValueError(
+            f"must be {', '.join(BACKTEST_VENUES)}, 'bybit_linear', 'bybit_inverse' or a lowercase ccxt "
+            f"exchange id (got {venue!r})"
+        )
+    return venue
+
+
+def _check_env(prefix: str) -> str:
+    if not _ENV_PATTERN.match(prefix):
+        raise ValueError(f"must be an environment variable prefix like 'KEKTRADE_MAIN' (got {prefix!r})")
+    return prefix
+
+
+def default_credentials_env(subaccount_id: str) -> str:
+    """The default environment prefix of a subaccount: ``KEKTRADE_<ID upper-cased, '-' -> '_'>``."""
+    return "KEKTRADE_" + subaccount_id.upper().replace("-", "_")
+
+
+Id = Annotated[str, AfterValidator(check_id)]
+Pair = Annotated[str, AfterValidator(_check_pair)]
+Venue = Annotated[str, AfterValidator(_check_venue)]
+EnvPrefix = Annotated[str, AfterValidator(_check_env)]
+Leverage = Annotated[float, Field(gt=0, le=200)]
+Balance = Annotated[float, Field(gt=0)]
+MarginMode = Literal["isolated", "cross"]
+
+
+class FeesConfig(StrictModel):
+    """Trading fee rates (fractions of the order value; negative maker = rebate)."""
+
+    taker: float = Field(default=0.00055, ge=-0.01, le=0.01, description="Taker fee rate.")
+    maker: float = Field(default=0.0002, ge=-0.01, le=0.01, description="Maker fee rate (negative = rebate).")
+
+
+class OptimizationConfig(StrictModel):
+    """Live optimization: periodically re-pick the strategy parameters from the search space."""
+
+    enabled: bool = Field(default=False, description="Re-optimize the parameters while running.")
+    reoptimize_every: Duration = Field(default="1d", description="Time between optimizations (duration).")
+    lookback: Duration = Field(default="7d", description="History each optimization scores on (duration).")
+    objective: Literal["return", "sharpe", "sortino", "calmar", "profit_factor"] = Field(
+        default="sharpe", description="Score that ranks parameter combinations."
+    )
+    min_trades: int = Field(default=1, ge=0, description="Combinations with fewer trades are not eligible.")
+    min_score: float | None = Field(
+        default=None, description="Minimum score to trade; null = any score except NaN."
+    )
+    switch_policy: Literal["flatten", "handover"] = Field(
+        default="flatten", description="On a parameter switch: flatten the position, or hand it over."
+    )
+    stand_aside: Literal["flatten", "cancel_orders"] = Field(
+        default="flatten", description="When no combination is eligible: flatten, or only cancel orders."
+    )
+    leaderboard_size: int = Field(
+        default=10, ge=1, le=100, description="Best combinations kept per optimization."
+    )
+    max_combinations: int = Field(default=1000, ge=1, description="Upper bound on the expanded search space.")
+    align_utc: bool = Field(
+        default=True, description="Run optimizations on UTC boundaries of reoptimize_every."
+    )
+    workers: int | None = Field(default=None, ge=1, description="Worker processes; null = number of CPUs.")
+
+    @property
+    def reoptimize_every_ms(self) -> int:
+        """``reoptimize_every`` in milliseconds."""
+        return duration_ms(self.reoptimize_every)
+
+    @property
+    def lookback_ms(self) -> int:
+        """``lookback`` in milliseconds."""
+        return duration_ms(self.lookback)
+
+
+class ContractOverrides(StrictModel):
+    """Contract-spec overrides for pairs without built-in specs (null = keep the spec's value)."""
+
+    tick_size: float | None = Field(default=None, gt=0, description="Price increment.")
+    lot_step: float | None = Field(default=None, gt=0, description="Quantity increment.")
+    min_qty: float | None = Field(default=None, gt=0, description="Smallest order quantity.")
+    max_qty: float | None = Field(default=None, gt=0, description="Largest order quantity.")
+    max_leverage: float | None = Field(default=None, gt=0, description="Highest allowed leverage.")
+    funding_interval: Duration | None = Field(default=None, description="Time between fundings (duration).")
+
+    @property
+    def funding_interval_ms(self) -> int | None:
+        """``funding_interval`` in milliseconds, or None."""
+        return None if self.funding_interval is None else duration_ms(self.funding_interval)
+
+
+#: One description per subaccount field, shared by SubaccountConfig and SubaccountDefaults.
+DESCRIPTIONS = {
+    "id": "Unique name of the subaccount (letters, digits, '_' or '-').",
+    "strategy": "Strategy class name, found under strategies_dir.",
+    "pair": "ccxt symbol BASE/QUOTE:SETTLE ('BTC/USDT:USDT' linear, 'BTC/USD:BTC' inverse).",
+    "timeframe": "Candle timeframe the strategy runs on.",
+    "venue": "backtest_perpetual, backtest_perpetual_realistic, bybit_linear, bybit_inverse or a ccxt id.",
+    "testnet": "Use the venue's testnet (live venues).",
+    "initial_balance": "Starting wallet in the settle currency (backtests; inverse pairs must set it).",
+    "leverage": "Leverage, in (0, 200].",
+    "margin_mode": "Margin mode: isolated or cross.",
+    "fees": "Fee rates.",
+    "parameters": "Fixed strategy parameters; they replace the search-space entries.",
+    "optimization": "Live optimization options.",
+    "contract": "Contract-spec overrides for pairs without built-in specs.",
+    "on_error_cancel_orders": "When the strategy raises it pauses; also cancel its open orders.",
+    "enabled": "Run this subaccount.",
+    "credentials_env": (
+        "Env prefix P of P_API_KEY and P_API_SECRET; null = KEKTRADE_ + id upper-cased, '-' -> '_'."
+    ),
+}
+
+
+def _d(name: str) -> Any:
+    return Field(default=None, description=DESCRIPTIONS[name])
+
+
+class SubaccountDefaults(StrictModel):
+    """Fields every subaccount starts from (any subaccount field except id); nested objects merge per key."""
+
+    strategy: str | None = _d("strategy")
+    pair: Pair | None = _d("pair")
+    timeframe: Timeframe | None = _d("timeframe")
+    venue: Venue | None = _d("venue")
+    testnet: bool | None = _d("testnet")
+    initial_balance: Balance | None = _d("initial_balance")
+    leverage: Leverage | None = _d("leverage")
+    margin_mode: MarginMode | None = _d("margin_mode")
+    fees: FeesConfig | None = _d("fees")
+    parameters: dict[str, Any] | None = _d("parameters")
+    optimization: OptimizationConfig | None = _d("optimization")
+    contract: ContractOverrides | None = _d("contract")
+    on_error_cancel_orders: bool | None = _d("on_error_cancel_orders")
+    enabled: bool | None = _d("enabled")
+    credentials_env: EnvPrefix | None = _d("credentials_env")
+
+
+class SubaccountConfig(StrictModel):
+    """One subaccount after merging ``defaults``: a strategy instance on one pair and one venue."""
+
+    id: Id = Field(description=DESCRIPTIONS["id"])
+    strategy: str = Field(min_length=1, description=DESCRIPTIONS["strategy"])
+    pair: Pair = Field(description=DESCRIPTIONS["pair"])
+    timeframe: Timeframe = Field(default="5m", description=DESCRIPTIONS["timeframe"])
+    venue: Venue = Field(default="backtest_perpetual", description=DESCRIPTIONS["venue"])
+    testnet: bool = Field(default=False, description=DESCRIPTIONS["testnet"])
+    initial_balance: Balance = Field(default=10000.0, description=DESCRIPTIONS["initial_balance"])
+    leverage: Leverage = Field(default=1.0, description=DESCRIPTIONS["leverage"])
+    margin_mode: MarginMode = Field(default="isolated", description=DESCRIPTIONS["margin_mode"])
+    fees: FeesConfig = Field(default_factory=FeesConfig, description=DESCRIPTIONS["fees"])
+    parameters: dict[str, Any] = Field(default_factory=dict, description=DESCRIPTIONS["parameters"])
+    optimization: OptimizationConfig = Field(
+        default_factory=OptimizationConfig, description=DESCRIPTIONS["optimization"]
+    )
+    contract: ContractOverrides = Field(
+        default_factory=ContractOverrides, description=DESCRIPTIONS["contract"]
+    )
+    on_error_cancel_orders: bool = Field(default=False, description=DESCRIPTIONS["on_error_cancel_orders"])
+    enabled: bool = Field(default=True, description=DESCRIPTIONS["enabled"])
+    credentials_env: EnvPrefix | None = Field(default=None, description=DESCRIPTIONS["credentials_env"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_credentials_env(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("credentials_env") is None and isinstance(data.get("id"), str):
+            return {**data, "credentials_env": default_credentials_env(data["id"])}
+        return data
+
+    @property
+    def base(self) -> str:
+        """Base currency of the pair ("BTC" in "BTC/USDT:USDT")."""
+        return split_pair(self.pair)[0]
+
+    @property
+    def quote(self) -> str:
+        """Quote currency of the pair."""
+        return split_pair(self.pair)[1]
+
+    @property
+    def settle(self) -> str:
+        """Settle (margin) currency of the pair."""
+        return split_pair(self.pair)[2]
+
+    @property
+    def is_inverse(self) -> bool:
+        """True for coin-margined pairs (settle == base)."""
+        return self.settle == self.base
+
+    @property
+    def is_backtest(self) -> bool:
+        """True when the venue is simulated by kektrade."""
+        return self.venue in BACKTEST_VENUES
+
+    @property
+    def timeframe_ms(self) -> int:
+        """The candle timeframe in milliseconds."""
+        return timeframe_ms(self.timeframe)
+
+    @property
+    def credentials_prefix(self) -> str:
+        """The environment prefix of this subaccount's API key and secret."""
+        return self.credentials_env or default_credentials_env(self.id)
