@@ -1,0 +1,147 @@
+"""Paginated candle and funding-rate downloads through ccxt (sync client)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ccxt
+
+ProgressCallback = Callable[[int, int], None]
+BYBIT_API_KEYS = ("spot", "futures", "v2", "public", "private")
+_PAGE_LIMITS = {"bybit": 1000}
+_FUNDING_PAGE_LIMITS = {"bybit": 200}
+_DEFAULT_FUNDING_INTERVAL_MS = 8 * 3_600_000
+
+
+def make_exchange(exchange_id: str, testnet: bool = False, api_base: str | None = None) -> ccxt.Exchange:
+    """A sync ccxt client; ``api_base`` (a fake's URL in tests) replaces every API host of the exchange."""
+    factory = getattr(ccxt, exchange_id, None)
+    if not isinstance(factory, type) or not issubclass(factory, ccxt.Exchange):
+        raise ValueError(f"data.download.exchange: ccxt has no exchange {exchange_id!r}")
+    options: dict[str, Any] = {}
+    if exchange_id == "bybit":
+        options = {
+            "fetchMarkets": {"types": ["linear", "inverse"]},
+            "enableUnifiedMargin": False,
+            "enableUnifiedAccount": True,
+        }
+    exchange = factory({"enableRateLimit": api_base is None, "options": options})
+    if testnet:
+        exchange.set_sandbox_mode(True)
+    if api_base is not None:
+        _point_at(exchange, api_base.rstrip("/"))
+    return exchange
+
+
+def _point_at(exchange: ccxt.Exchange, base: str) -> None:
+    """Replace every URL in ``urls['api']`` (for bybit: spot, futures, v2, public, private) with ``base``."""
+    api = exchange.urls.get("api")
+    if isinstance(api, dict):
+        exchange.urls["api"] = {key: base for key in api}
+    else:
+        exchange.urls["api"] = base
+
+
+def timeframe_step_ms(exchange: ccxt.Exchange, timeframe: str) -> int:
+    """Milliseconds of one candle of ``timeframe`` as ccxt parses it."""
+    return int(exchange.parse_timeframe(timeframe) * 1000)
+
+
+def _collect_windows(
+    fetch: Callable[[int, int], list[tuple[int, Any]]],
+    start_ms: int,
+    until_ms: int,
+    step_ms: int,
+    limit: int,
+    progress: Callable[[int], None],
+) -> dict[int, Any]:
+    """Walk [start_ms, until_ms) in windows of ``limit`` steps; ``fetch(lo, hi)`` returns items in [lo, hi].
+
+    Items are at least ``step_ms`` apart. A full page may mean the window held more: the parts of it
+    the page did not cover are fetched again, whichever end the venue anchors its pages to.
+    """
+    found: dict[int, Any] = {}
+    cursor = start_ms
+    while cursor < until_ms:
+        window_end = min(until_ms - 1, cursor + limit * step_ms - 1)
+        pending = [(cursor, window_end)]
+        while pending:
+            lo, hi = pending.pop()
+            page = [(t, item) for t, item in fetch(lo, hi) if lo <= t <= hi]
+            found.update(page)
+            if len(page) >= limit:
+                stamps = [t for t, _ in page]
+                pending += [(lo, min(stamps) - 1), (max(stamps) + step_ms, hi)]
+                pending = [(a, b) for a, b in pending if a <= b]
+        cursor = window_end + 1
+        progress(cursor)
+    return found
+
+
+def fetch_ohlcv_range(
+    exchange: ccxt.Exchange,
+    symbol: str,
+    timeframe: str,
+    since_ms: int,
+    until_ms: int,
+    on_progress: ProgressCallback | None = None,
+    price: str | None = None,
+) -> list[list[float]]:
+    """Every candle opening in [since_ms, until_ms), oldest first, fetched page by page.
+
+    Each request asks for one window of at most ``limit`` candles (``since`` .. ``until``). ``price``
+    "mark" or "index" selects mark/index-price candles. ``on_progress(done, total)`` counts candle slots.
+    """
+    step = timeframe_step_ms(exchange, timeframe)
+    limit = _PAGE_LIMITS.get(exchange.id, 500)
+    start = -(-since_ms // step) * step
+    total = max(0, -(-(until_ms - start) // step))
+
+    def fetch(lo: int, hi: int) -> list[tuple[int, Any]]:
+        params: dict[str, Any] = {"until": hi}
+        if price is not None:
+            params["price"] = price
+        page = exchange.fetch_ohlcv(symbol, timeframe, since=lo, limit=limit, params=params)
+        return [(int(row[0]), [float("nan") if v is None else float(v) for v in row]) for row in page]
+
+    def progress(cursor: int) -> None:
+        if on_progress is not None:
+            on_progress(min(total, (cursor - start) // step), total)
+
+    rows = _collect_windows(fetch, start, until_ms, step, limit, progress)
+    return [rows[t] for t in sorted(rows)]
+
+
+def funding_interval_ms(exchange: ccxt.Exchange, symbol: str) -> int:
+    """The market's funding interval from its exchange info (bybit: minutes), else 8 hours."""
+    info = exchange.market(symbol).get("info") or {}
+    minutes = info.get("fundingInterval")
+    try:
+        return int(minutes) * 60_000 if minutes else _DEFAULT_FUNDING_INTERVAL_MS
+    except (TypeError, ValueError):
+        return _DEFAULT_FUNDING_INTERVAL_MS
+
+
+def fetch_funding_range(
+    exchange: ccxt.Exchange,
+    symbol: str,
+    since_ms: int,
+    until_ms: int,
+    on_progress: ProgressCallback | None = None,
+) -> list[tuple[int, float]]:
+    """Funding settlements (time ms, rate) in [since_ms, until_ms), oldest first, fetched page by page."""
+    interval = funding_interval_ms(exchange, symbol)
+    limit = _FUNDING_PAGE_LIMITS.get(exchange.id, 100)
+    total = max(0, -(-(until_ms - since_ms) // interval))
+
+    def fetch(lo: int, hi: int) -> list[tuple[int, Any]]:
+        page = exchange.fetch_funding_rate_history(symbol, since=lo, limit=limit, params={"until": hi})
+        return [(int(item["timestamp"]), float(item["fundingRate"])) for item in page]
+
+    def progress(cursor: int) -> None:
+        if on_progress is not None:
+            on_progress(min(total, (cursor - since_ms) // interval), total)
+
+    rates = _collect_windows(fetch, since_ms, until_ms, interval, limit, progress)
+    return sorted(rates.items())
