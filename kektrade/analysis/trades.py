@@ -1,0 +1,138 @@
+"""Round trips (trades) rebuilt from a subaccount's signed fills.
+
+A trade starts when the position leaves zero and ends when it returns to zero. Adding to or partly
+closing the position stays inside the trade; a fill that flips the position through zero closes the
+trade and opens a new one in the other direction (its fee is split between them by quantity).
+The position after each trade or liquidation fill is the fill's ``position_after`` (the venue's own
+rounded figure). Funding settlements charge the trade that is open at that moment (none when flat).
+``pnl`` = gross realized PnL - trading fees of its fills - funding paid while it was open, in the
+settle currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kektrade.domain.types import Fill, FillKind
+
+_FLAT_EPS = 1e-12
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """One round trip: from a flat position back to flat (``exit_time_ms`` None while still open)."""
+
+    symbol: str
+    direction: int  # 1 long, -1 short
+    entry_time_ms: int
+    exit_time_ms: int | None
+    entry_price: float  # quantity-weighted average of the opening fills
+    exit_price: float  # quantity-weighted average of the closing fills (0.0 while nothing closed)
+    max_contracts: float  # largest absolute position during the trade
+    gross_pnl: float
+    fees: float
+    funding: float  # > 0 paid, < 0 received
+    pnl: float  # gross_pnl - fees - funding
+    liquidated: bool
+    fills: int  # trade and liquidation fills that belong to it
+
+    @property
+    def is_open(self) -> bool:
+        """True while the position has not returned to zero."""
+        return self.exit_time_ms is None
+
+    @property
+    def duration_ms(self) -> int | None:
+        """Time from the first to the last fill (None while open)."""
+        return None if self.exit_time_ms is None else self.exit_time_ms - self.entry_time_ms
+
+
+@dataclass(slots=True)
+class _Open:
+    """A trade being built."""
+
+    symbol: str
+    direction: int
+    entry_time_ms: int
+    opened_qty: float = 0.0
+    opened_value: float = 0.0
+    closed_qty: float = 0.0
+    closed_value: float = 0.0
+    max_contracts: float = 0.0
+    gross_pnl: float = 0.0
+    fees: float = 0.0
+    funding: float = 0.0
+    liquidated: bool = False
+    fills: int = 0
+
+    def finish(self, exit_time_ms: int | None) -> Trade:
+        """Freeze into a Trade."""
+        return Trade(
+            symbol=self.symbol,
+            direction=self.direction,
+            entry_time_ms=self.entry_time_ms,
+            exit_time_ms=exit_time_ms,
+            entry_price=self.opened_value / self.opened_qty if self.opened_qty else 0.0,
+            exit_price=self.closed_value / self.closed_qty if self.closed_qty else 0.0,
+            max_contracts=self.max_contracts,
+            gross_pnl=self.gross_pnl,
+            fees=self.fees,
+            funding=self.funding,
+            pnl=self.gross_pnl - self.fees - self.funding,
+            liquidated=self.liquidated,
+            fills=self.fills,
+        )
+
+
+def _sign(x: float) -> int:
+    return 0 if abs(x) <= _FLAT_EPS else (1 if x > 0 else -1)
+
+
+def _split(before: float, after: float) -> tuple[float, float]:
+    """(closing, opening) absolute quantities of a fill that moves the position from before to after."""
+    delta = abs(after - before)
+    if _sign(before) == 0 or (_sign(before) == _sign(after) and abs(after) >= abs(before)):
+        return 0.0, delta
+    closing = min(abs(before), delta)
+    return closing, delta - closing
+
+
+def round_trips(fills: Sequence[Fill], include_open: bool = False) -> list[Trade]:
+    """Closed trades in order (plus the trade still open at the end when ``include_open``)."""
+    trades: list[Trade] = []
+    current: _Open | None = None
+    position = 0.0
+    for fill in fills:
+        if fill.kind == FillKind.FUNDING:
+            if current is not None:
+                current.funding += fill.fee
+            continue
+        before, after = position, fill.position_after
+        position = after
+        closing, opening = _split(before, after)
+        total = closing + opening or 1.0
+        if current is not None and closing > 0:
+            current.closed_qty += closing
+            current.closed_value += closing * fill.price
+            current.gross_pnl += fill.realized_pnl
+            current.fees += fill.fee * closing / total
+            current.fills += 1
+            current.liquidated |= fill.kind == FillKind.LIQUIDATION
+            if _sign(after) != _sign(before):
+                trades.append(current.finish(fill.time_ms))
+                current = None
+        if opening > 0 and _sign(after) != 0:
+            if current is None:
+                if _sign(before) == _sign(after):
+                    continue  # the fills began mid-position: no entry to measure from
+                current = _Open(fill.symbol, _sign(after), fill.time_ms)
+            current.opened_qty += opening
+            current.opened_value += opening * fill.price
+            current.fees += fill.fee * opening / total
+            current.fills += 1
+        if current is not None:
+            current.max_contracts = max(current.max_contracts, abs(after))
+    if include_open and current is not None:
+        trades.append(current.finish(None))
+    return trades
