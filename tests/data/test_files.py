@@ -78,7 +78,7 @@ def test_missing_column_error_names_file_and_columns(tmp_path: Path) -> None:
     with pytest.raises(DataError) as info:
         load_candles_file(path)
     assert str(info.value) == "XRP.csv: missing column 'close' (columns: date, open, high, low, volume)"
-    with pytest.raises(DataError, match=r"missing column 'Close' \\(mapped from 'close'\\)"):
+    with pytest.raises(DataError, match=r"missing column 'Close' \(mapped from 'close'\)"):
         load_candles_file(path, columns={"close": "Close"})
     with pytest.raises(DataError, match=r"columns: unknown name 'clsoe'"):
         load_candles_file(path, columns={"clsoe": "close"})
