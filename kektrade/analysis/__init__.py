@@ -1,1 +1,1 @@
-"""kektrade."""
+"""Results analysis (numpy only): round trips, metrics, account series, the results document."""
