@@ -329,7 +329,9 @@ class FakeBybit:
         """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
         self._server = _Server(("127.0.0.1", 0), _RequestHandler)
         self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-bybit", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-bybit", daemon=True
+        )
         self._thread.start()
         return self
 

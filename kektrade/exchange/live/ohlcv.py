@@ -115,6 +115,8 @@ def fetch_ohlcv_range(
 
 def funding_interval_ms(exchange: ccxt.Exchange, symbol: str) -> int:
     """The market's funding interval from its exchange info (bybit: minutes), else 8 hours."""
+    if not exchange.markets:
+        exchange.load_markets()
     info = exchange.market(symbol).get("info") or {}
     minutes = info.get("fundingInterval")
     try:
