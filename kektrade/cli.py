@@ -1,0 +1,185 @@
+"""The ``kektrade`` command: argument parsing and the composition root that wires a run together."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kektrade import __version__
+from kektrade.config import ConfigError, KektradeConfig, SecretRedactor, Secrets, parse_config, schema_text
+from kektrade.runs import (
+    Run,
+    RunNotFoundError,
+    create_run,
+    list_runs,
+    resume_run,
+    run_metastrategy_id,
+    setup_logging,
+    teardown_logging,
+)
+from kektrade.strategy.loader import StrategyLoadError, load_config_strategies, strategy_files
+
+log = logging.getLogger("kektrade.cli")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+SUBCOMMANDS = ("validate", "schema", "runs")
+
+
+class UsageError(Exception):
+    """Bad input from the user (config, strategy, run id): printed, exit code 2."""
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kektrade",
+        description="Run a kektrade meta-strategy described by one JSON config file.",
+        epilog="other commands: kektrade validate CONFIG.json | kektrade schema | kektrade runs",
+    )
+    parser.add_argument("config", type=Path, metavar="CONFIG.json", help="the meta-strategy config file")
+    parser.add_argument("--no-tui", action="store_true", help="run without the terminal UI (logs to stderr)")
+    parser.add_argument("--run-id", metavar="ID", help="continue an existing run (same folder and database)")
+    parser.add_argument(
+        "--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="log level (default INFO)"
+    )
+    parser.add_argument("--version", action="version", version=f"kektrade {__version__}")
+    return parser
+
+
+def _sub_parser(command: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"kektrade {command}")
+    if command == "validate":
+        parser.description = "Check a config and that each strategy it names exists."
+        parser.add_argument("config", type=Path, metavar="CONFIG.json", help="the config file to check")
+    elif command == "schema":
+        parser.description = "Print the JSON Schema of kektrade configs."
+    else:
+        parser.description = "List recent runs, most recent first."
+        parser.add_argument("--history-dir", type=Path, default=Path("history"), help="default: history")
+        parser.add_argument("--limit", type=int, default=20, help="how many runs to list (default 20)")
+    return parser
+
+
+def _read_config(path: Path) -> tuple[KektradeConfig, str]:
+    """The validated config and its text; UsageError with every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the config file: {exc}") from None
+    try:
+        return parse_config(text, source=str(path)), text
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _check_strategies(config: KektradeConfig) -> list[Path]:
+    """Import every strategy the config names; the files defining them. UsageError otherwise."""
+    try:
+        load_config_strategies(config)
+        return sorted(set(strategy_files(config).values()))
+    except (ConfigError, StrategyLoadError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _open_run(config: KektradeConfig, text: str, files: list[Path], run_id: str | None) -> Run:
+    """Resume ``run_id`` or create a new run folder."""
+    if run_id is None:
+        return create_run(config, text, config.history_path, files, datetime.now(tz=UTC))
+    try:
+        run = resume_run(run_id, config.history_path)
+    except RunNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    recorded = run_metastrategy_id(run)
+    if recorded is not None and recorded != config.metastrategy_id:
+        raise UsageError(
+            f"--run-id: run {run_id!r} belongs to meta-strategy {recorded!r}, not {config.metastrategy_id!r}"
+        )
+    return run
+
+
+def start_main_job(config: KektradeConfig, run: Run, no_tui: bool, log_level: str) -> int:
+    """Start the engine for a prepared run; returns the exit code. (The engine replaces this body.)"""
+    from kektrade.persistence.database import open_run_database
+
+    database = open_run_database(run.db_path)
+    try:
+        log.info("run %s ready (engine not wired yet)", run.run_id)
+    finally:
+        database.close()
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    config, text = _read_config(args.config)
+    secrets = Secrets.from_environment(os.environ, Path(".env"))
+    try:
+        secrets.require_for(config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    files = _check_strategies(config)
+    run = _open_run(config, text, files, args.run_id)
+    setup_logging(run, args.log_level, console=args.no_tui, redactor=SecretRedactor(secrets.values()))
+    try:
+        verb = "resuming" if run.resumed else "starting"
+        log.info("%s run %s (kektrade %s)", verb, run.run_id, __version__)
+        return start_main_job(config, run, args.no_tui, args.log_level)
+    except Exception as exc:
+        log.exception("run %s failed", run.run_id)
+        print(f"error: {exc} (traceback in {run.log_path})", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        teardown_logging()
+
+
+def _validate(args: argparse.Namespace) -> int:
+    config, _text = _read_config(args.config)
+    _check_strategies(config)
+    print(f"ok: {len(config.subaccounts)} subaccounts")
+    return EXIT_OK
+
+
+def _runs(args: argparse.Namespace) -> int:
+    ids = list_runs(args.history_dir)
+    if not ids:
+        print(f"no runs in {args.history_dir}/")
+    for run_id in ids[: args.limit]:
+        db = args.history_dir / run_id / "run.sqlite"
+        size = f"{db.stat().st_size / 1e6:.1f} MB" if db.is_file() else "no database"
+        print(f"{run_id}  {size}")
+    return EXIT_OK
+
+
+def _dispatch(argv: list[str]) -> int:
+    if argv and argv[0] in SUBCOMMANDS:
+        args = _sub_parser(argv[0]).parse_args(argv[1:])
+        if argv[0] == "schema":
+            sys.stdout.write(schema_text())
+            return EXIT_OK
+        return _validate(args) if argv[0] == "validate" else _runs(args)
+    return _run(_run_parser().parse_args(argv))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``kektrade`` console script; returns the exit code (0 ok, 1 failure, 2 usage)."""
+    try:
+        return _dispatch(sys.argv[1:] if argv is None else list(argv))
+    except SystemExit as exc:  # argparse: --help/--version (0) or bad usage (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a failure before the run's log exists (e.g. history/ not writable)
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Shared fixtures: a valid config as a dict, and a folder of small strategy files."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+STRATEGY_SOURCE = textwrap.dedent(
+    """
+    from kektrade.strategy.base import OptimizeableStrategy, Strategy
+
+
+    class {name}(Strategy):
+        '''A do-nothing strategy for tests.'''
+    """
+)
+
+
+def make_config_dict() -> dict[str, Any]:
+    """A small valid config: two linear backtest subaccounts, one inverse with a balance."""
+    return {
+        "metastrategy_id": "test_meta",
+        "defaults": {"timeframe": "15m", "fees": {"taker": 0.0006}},
+        "subaccounts": [
+            {"id": "a", "strategy": "AlphaStrategy", "pair": "BTC/USDT:USDT", "leverage": 3},
+            {"id": "b-2", "strategy": "BetaStrategy", "pair": "ETH/USDT:USDT", "fees": {"maker": -0.0001}},
+            {"id": "inv", "strategy": "AlphaStrategy", "pair": "BTC/USD:BTC", "initial_balance": 0.5},
+        ],
+        "backtest": {"start": "2024-01-02", "end": "2024-01-05"},
+    }
+
+
+@pytest.fixture
+def config_dict() -> dict[str, Any]:
+    """A fresh valid config dict (tests may mutate it)."""
+    return make_config_dict()
+
+
+@pytest.fixture
+def strategy_dir(tmp_path: Path) -> Path:
+    """tmp_path/strategies with AlphaStrategy and BetaStrategy defined in two files."""
+    folder = tmp_path / "strategies"
+    folder.mkdir()
+    (folder / "alpha.py").write_text(STRATEGY_SOURCE.format(name="AlphaStrategy"))
+    (folder / "beta.py").write_text(STRATEGY_SOURCE.format(name="BetaStrategy"))
+    return folder
