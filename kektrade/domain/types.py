@@ -100,9 +100,12 @@ class RejectReason(StrEnum):
     NO_PRICE = "no market price yet"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Order:
-    """A working or finished order. Mutable: the venue that owns it updates it in place."""
+    """A working or finished order. Mutable: the venue that owns it updates it in place.
+
+    Orders compare by identity: two orders with the same fields are still two orders.
+    """
 
     id: str
     symbol: str

@@ -47,6 +47,7 @@ class AccountingMixin:
         self._cum_funding = 0.0
         self._cum_realized = 0.0
         self._order_margin = 0.0
+        self._iso_margin = 0.0  # position margin of an isolated position, kept current
         self._last_mark = 0.0
         self._last_price = 0.0
 
@@ -79,10 +80,9 @@ class AccountingMixin:
 
     def _available(self, mark: float) -> float:
         """Available balance: isolated ignores UPNL; cross counts it (margin balance minus IM)."""
-        reserved = self._position_margin(mark) + self._order_margin
         if self._margin_mode is MarginMode.CROSS:
-            return self._wallet + self._upnl(mark) - reserved
-        return self._wallet - reserved
+            return self._wallet + self._upnl(mark) - self._position_margin(mark) - self._order_margin
+        return self._wallet - self._iso_margin - self._order_margin
 
     def _tier_at(self, price: float, extra_qty: float = 0.0) -> RiskTier:
         value = cm.position_value(abs(self._qty) + extra_qty, price, self._inverse)
@@ -91,32 +91,37 @@ class AccountingMixin:
     # -- liquidation and bankruptcy prices ----------------------------------------------------------
 
     def _refresh_risk_prices(self) -> None:
-        """Recompute the liquidation and bankruptcy prices after any change of position or wallet."""
+        """Recompute liquidation/bankruptcy prices and the isolated margin after any change."""
         if self._qty == 0.0:
             self._liq = 0.0
             self._bust = 0.0
+            self._iso_margin = 0.0
             return
         q, e, long_ = abs(self._qty), self._entry, self._qty > 0
-        tiers = self.spec.risk_tiers
-        if self._margin_mode is MarginMode.ISOLATED:
-            cands = [
-                (
-                    t,
-                    cm.liquidation_price_isolated(
-                        q, e, self._leverage, long_, t, self._extra, self._taker, self._inverse
-                    ),
+        isolated = self._margin_mode is MarginMode.ISOLATED
+        self._iso_margin = self._position_margin(e) if isolated else 0.0
+        fee = 0.0 if isolated else self._close_fee_reserve()
+        lev, inverse = self._leverage, self._inverse
+
+        def liq_for(tier: RiskTier) -> float:
+            if isolated:
+                return cm.liquidation_price_isolated(
+                    q, e, lev, long_, tier, self._extra, self._taker, inverse
                 )
-                for t in tiers
-            ]
-            margin = cm.initial_margin(q, e, self._leverage, self._inverse) + self._extra
+            return cm.liquidation_price_cross(q, e, long_, tier, self._wallet, fee, inverse)
+
+        tiers = self.spec.risk_tiers
+        first = liq_for(tiers[0])
+        if long_ and first <= 0.0:
+            self._liq = 0.0  # a long that no price can liquidate (e.g. isolated at 1x)
+        elif 0.0 < first < math.inf and cm.position_value(q, first, inverse) <= tiers[0].limit_value:
+            self._liq = first  # the common case: the position stays in the lowest tier
         else:
-            fee = self._close_fee_reserve()
-            cands = [
-                (t, cm.liquidation_price_cross(q, e, long_, t, self._wallet, fee, self._inverse))
-                for t in tiers
-            ]
+            self._liq = cm.tier_consistent_price([(t, liq_for(t)) for t in tiers], q, inverse)
+        if isolated:
+            margin = cm.initial_margin(q, e, lev, inverse) + self._extra
+        else:
             margin = self._wallet - fee
-        self._liq = cm.tier_consistent_price(cands, q, self._inverse)
         self._bust = self._price_where_loss_is(margin)
 
     def _price_where_loss_is(self, margin: float) -> float:

@@ -32,6 +32,11 @@ from kektrade.exchange.sim.settings import MarketArrays, SimSettings
 from kektrade.exchange.subaccount import Subaccount
 
 
+_TYPES: dict[object, OrderType] = {**{t: t for t in OrderType}, **{t.value: t for t in OrderType}}
+_TIFS: dict[object, TimeInForce] = {**{t: t for t in TimeInForce}, **{t.value: t for t in TimeInForce}}
+_TRIGGERS: dict[object, TriggerBy] = {**{t: t for t in TriggerBy}, **{t.value: t for t in TriggerBy}}
+
+
 class SimError(ValueError):
     """A request the simulated venue refuses outright (bad leverage, mode switch with a position...)."""
 
@@ -145,16 +150,12 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
         trigger_by: TriggerBy | str = TriggerBy.LAST,
     ) -> Order:
         """Place an order; refused orders come back ``rejected`` with a reason (and are journaled)."""
+        try:  # dict lookups: an Enum call costs ~0.3 us and this is the market maker's hot path
+            otype, tif, tby = _TYPES[order_type], _TIFS[time_in_force], _TRIGGERS[trigger_by]
+        except KeyError:
+            otype, tif, tby = OrderType(order_type), TimeInForce(time_in_force), TriggerBy(trigger_by)
         order = self._new_order(
-            OrderType(order_type),
-            float(contracts),
-            price,
-            trigger_price,
-            reduce_only,
-            post_only,
-            TimeInForce(time_in_force),
-            client_id,
-            TriggerBy(trigger_by),
+            otype, float(contracts), price, trigger_price, reduce_only, post_only, tif, client_id, tby
         )
         return self._submit(order)
 
@@ -181,9 +182,18 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
 
     def cancel_all_orders(self) -> int:
         """Cancel every open order."""
-        orders = list(self._orders)
+        orders = self._orders
+        if not orders:
+            return 0
+        self._orders = []
+        self._reserved.clear()
+        self._order_margin = 0.0
+        now = self._now_ms
         for order in orders:
-            self._finish(order, OrderStatus.CANCELLED, "cancelled")
+            order.status = OrderStatus.CANCELLED
+            order.updated_ms = now
+            if self.journal is not None:
+                self._record_order(order, "cancelled")
         return len(orders)
 
     def close_position(self) -> Order | None:

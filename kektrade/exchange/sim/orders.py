@@ -105,34 +105,32 @@ class OrdersMixin:
 
     def _check_order(self, order: Order, last: float, mark: float) -> RejectReason | None:
         """Static checks: sizes, prices, triggers, post-only and reduce-only rules."""
-        spec, qty = self.spec, abs(order.contracts)
+        spec, qty, otype = self.spec, abs(order.contracts), order.type
         if qty == 0.0:
             return RejectReason.ZERO_QTY
         if qty < spec.min_qty - 1e-12:
             return RejectReason.BELOW_MIN_QTY
         if qty > spec.max_qty + 1e-12:
             return RejectReason.ABOVE_MAX_QTY
-        if not cm.is_multiple(qty, spec.lot_step):
+        ratio = qty / spec.lot_step
+        if abs(ratio - round(ratio)) > 1e-6:
             return RejectReason.NOT_LOT_MULTIPLE
-        if order.type in LIMIT_PRICED_TYPES:
-            if order.price is None or not order.price > 0.0:
+        price = order.price
+        if otype in LIMIT_PRICED_TYPES:
+            if price is None or not price > 0.0:
                 return RejectReason.INVALID_PRICE
-            if not cm.is_multiple(order.price, spec.tick_size):
+            ratio = price / spec.tick_size
+            if abs(ratio - round(ratio)) > 1e-6:
                 return RejectReason.NOT_TICK_MULTIPLE
-        if order.type in CONDITIONAL_TYPES:
+        conditional = otype in CONDITIONAL_TYPES
+        if conditional:
             reason = self._check_trigger(order, mark if order.trigger_by is TriggerBy.MARK else last)
             if reason is not None:
                 return reason
-        elif (
-            order.post_only
-            and order.type is OrderType.LIMIT
-            and order.price is not None
-            and (
-                (order.contracts > 0 and order.price >= last) or (order.contracts < 0 and order.price <= last)
-            )
-        ):
-            return RejectReason.POST_ONLY_WOULD_TAKE
-        if order.reduce_only and order.type not in CONDITIONAL_TYPES:
+        elif order.post_only and price is not None and otype is OrderType.LIMIT:
+            if (price >= last) if order.contracts > 0 else (price <= last):
+                return RejectReason.POST_ONLY_WOULD_TAKE
+        if order.reduce_only and not conditional:
             if self._qty == 0.0:
                 return RejectReason.REDUCE_ONLY_NO_POSITION
             if (self._qty > 0) == (order.contracts > 0):
@@ -161,15 +159,24 @@ class OrdersMixin:
         """Risk tier and cost checks for the opening part; returns the cost to reserve."""
         if order.reduce_only:
             return None, 0.0
-        opening = self._opening_qty(order.remaining)
+        opening = self._opening_qty(order.contracts - order.filled)
         if opening == 0.0:
             return None, 0.0
-        value = cm.position_value(abs(self._qty) + opening, ref_price, self._inverse)
-        if self._leverage > self.spec.tier_for_value(value).max_leverage + 1e-9:
+        lev, buy = self._leverage, order.contracts > 0
+        if self._inverse:
+            value = opening / ref_price
+            total = value + abs(self._qty) / ref_price
+            close_factor = 1.0 + 1.0 / lev if buy else max(1.0 - 1.0 / lev, 0.0)
+        else:
+            value = opening * ref_price
+            total = value + abs(self._qty) * ref_price
+            close_factor = 1.0 - 1.0 / lev if buy else 1.0 + 1.0 / lev
+        tiers = self.spec.risk_tiers
+        tier = tiers[0] if total <= tiers[0].limit_value else self.spec.tier_for_value(total)
+        if lev > tier.max_leverage + 1e-9:
             return RejectReason.LEVERAGE_ABOVE_TIER, 0.0
-        cost = cm.order_cost(
-            opening, ref_price, self._leverage, order.contracts > 0, self._taker, self._inverse
-        )
+        # == contract_math.order_cost: IM + fee to open + fee to close at the bankruptcy price
+        cost = value * (1.0 / lev + self._taker * (1.0 + close_factor))
         if cost > self._available(mark) + 1e-9:
             return RejectReason.INSUFFICIENT_BALANCE, 0.0
         return None, cost
