@@ -12,6 +12,7 @@ over the same arrays, run in the same process (the machine is shared and noisy: 
 from __future__ import annotations
 
 import json
+import math
 import resource
 import sys
 import time
@@ -26,7 +27,7 @@ from kektrade.exchange.sim.exchange import SimExchange
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_data import peer_candles  # noqa: E402
+from bench_data import peer_candles
 
 CASH_B3 = 1e9  # the peers run B3 without margin limits: a large wallet keeps every quote affordable
 CASH, FAST, SLOW, TAKER, MAKER, OFFSET, CAP = 1_000_000.0, 50, 200, 0.00055, 0.0002, 0.001, 5.0
@@ -66,7 +67,7 @@ def run_a(m: MarketArrays) -> tuple[float, SimExchange]:
     for i in range(len(close)):
         step(i)
         f, s = fast[i], slow[i]
-        if s != s:
+        if math.isnan(s):
             continue
         target = 1.0 if f > s else (-1.0 if f < s else ex._qty)
         pos = ex._qty

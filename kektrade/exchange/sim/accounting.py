@@ -118,10 +118,7 @@ class AccountingMixin:
             self._liq = first  # the common case: the position stays in the lowest tier
         else:
             self._liq = cm.tier_consistent_price([(t, liq_for(t)) for t in tiers], q, inverse)
-        if isolated:
-            margin = cm.initial_margin(q, e, lev, inverse) + self._extra
-        else:
-            margin = self._wallet - fee
+        margin = cm.initial_margin(q, e, lev, inverse) + self._extra if isolated else self._wallet - fee
         self._bust = self._price_where_loss_is(margin)
 
     def _price_where_loss_is(self, margin: float) -> float:

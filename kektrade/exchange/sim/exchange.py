@@ -31,7 +31,6 @@ from kektrade.exchange.sim.orders import OrdersMixin
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
 from kektrade.exchange.subaccount import Subaccount
 
-
 _TYPES: dict[object, OrderType] = {**{t: t for t in OrderType}, **{t.value: t for t in OrderType}}
 _TIFS: dict[object, TimeInForce] = {**{t: t for t in TimeInForce}, **{t.value: t for t in TimeInForce}}
 _TRIGGERS: dict[object, TriggerBy] = {**{t: t for t in TriggerBy}, **{t.value: t for t in TriggerBy}}

@@ -127,9 +127,13 @@ class OrdersMixin:
             reason = self._check_trigger(order, mark if order.trigger_by is TriggerBy.MARK else last)
             if reason is not None:
                 return reason
-        elif order.post_only and price is not None and otype is OrderType.LIMIT:
-            if (price >= last) if order.contracts > 0 else (price <= last):
-                return RejectReason.POST_ONLY_WOULD_TAKE
+        elif (
+            order.post_only
+            and price is not None
+            and otype is OrderType.LIMIT
+            and ((price >= last) if order.contracts > 0 else (price <= last))
+        ):
+            return RejectReason.POST_ONLY_WOULD_TAKE
         if order.reduce_only and not conditional:
             if self._qty == 0.0:
                 return RejectReason.REDUCE_ONLY_NO_POSITION
