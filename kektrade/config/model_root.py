@@ -54,10 +54,23 @@ class KektradeConfig(StrictModel):
             SubaccountView(i, s.id, s.venue, s.pair, given or "initial_balance" in s.model_fields_set)
             for i, s in enumerate(self.subaccounts)
         ]
-        errors = cross_field_errors(views)
+        errors = cross_field_errors(views) + self._missing_files()
         if errors:
             raise ValueError("\n".join(errors))
         return self
+
+    def _missing_files(self) -> list[str]:
+        """With data.source "file", every backtested pair needs an entry in data.files."""
+        if self.data.source != "file" or self.is_live:
+            return []
+        first_index: dict[str, int] = {}
+        for index, sub in enumerate(self.subaccounts):
+            first_index.setdefault(sub.pair, index)
+        return [
+            f"data.files: no file for {pair!r} (subaccounts[{index}].pair) while data.source is 'file'"
+            for pair, index in first_index.items()
+            if pair not in self.data.files
+        ]
 
     @property
     def is_live(self) -> bool:

@@ -98,3 +98,15 @@ def test_config_is_immutable(config_dict: dict[str, Any]) -> None:
     config = parse(config_dict)
     with pytest.raises(ValueError, match="frozen"):
         config.subaccounts[0].leverage = 5  # type: ignore[misc]
+
+
+def test_file_source_needs_a_file_per_pair(config_dict: dict[str, Any]) -> None:
+    config_dict["data"] = {"source": "file", "files": {"BTC/USDT:USDT": {"path": "btc.csv"}}}
+    assert errors_of(config_dict) == [
+        "data.files: no file for 'ETH/USDT:USDT' (subaccounts[1].pair) while data.source is 'file'",
+        "data.files: no file for 'BTC/USD:BTC' (subaccounts[2].pair) while data.source is 'file'",
+    ]
+    config_dict["data"]["files"]["ETH/USDT:USDT"] = {"path": "eth.parquet", "columns": {"date": "ts"}}
+    config_dict["data"]["files"]["BTC/USD:BTC"] = {"path": "inv.csv", "time_unit": "s"}
+    config = parse(config_dict)
+    assert config.data.files["ETH/USDT:USDT"].columns == {"date": "ts"}

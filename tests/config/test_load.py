@@ -174,3 +174,11 @@ def test_file_source_errors_name_the_pair(config_dict: dict[str, Any]) -> None:
 def test_schema_key_is_allowed(config_dict: dict[str, Any]) -> None:
     config_dict["$schema"] = "../kektrade.schema.json"
     assert parse_config(json.dumps(config_dict)).schema_ref == "../kektrade.schema.json"
+
+
+def test_file_source_columns_must_be_ours(config_dict: dict[str, Any]) -> None:
+    config_dict["data"] = {"files": {"BTC/USDT:USDT": {"path": "a.csv", "columns": {"time": "ts"}}}}
+    assert errors_of(config_dict) == [
+        "data.files['BTC/USDT:USDT']: columns: unknown column 'time'; "
+        "use date, open, high, low, close, volume"
+    ]
