@@ -128,6 +128,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         verb = "resuming" if run.resumed else "starting"
         log.info("%s run %s (kektrade %s)", verb, run.run_id, __version__)
+        if run.resumed and run.config_path.read_text(encoding="utf-8") != text:
+            log.warning("%s differs from the run's config.json; running with %s", args.config, args.config)
         return start_main_job(config, run, args.no_tui, args.log_level)
     except Exception as exc:
         log.exception("run %s failed", run.run_id)

@@ -12,7 +12,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 STRATEGY_SOURCE = textwrap.dedent(
     """
-    from kektrade.strategy.base import OptimizeableStrategy, Strategy
+    from kektrade.strategy.base import Strategy
 
 
     class {name}(Strategy):

@@ -51,9 +51,17 @@ def test_run_creates_folder_and_database(project: Path, capsys: pytest.CaptureFi
 def test_resume_by_run_id(project: Path) -> None:
     assert cli.main(["config.json", "--no-tui"]) == 0
     (run_id,) = run_ids(project)
+    data = json.loads((project / "config.json").read_text())
+    data["description"] = "a small fix"
+    (project / "config.json").write_text(json.dumps(data))
     assert cli.main(["config.json", "--no-tui", "--run-id", run_id]) == 0
     assert run_ids(project) == [run_id]
-    assert "resuming run" in (project / "history" / run_id / "kektrade.log").read_text()
+    log = (project / "history" / run_id / "kektrade.log").read_text()
+    assert "resuming run" in log and "config.json differs from the run's config.json" in log
+    assert "a small fix" not in (project / "history" / run_id / "config.json").read_text()
+    data["metastrategy_id"] = "other"
+    (project / "config.json").write_text(json.dumps(data))
+    assert cli.main(["config.json", "--run-id", run_id]) == 2
 
 
 def test_unknown_run_id_lists_recent(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
