@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from kektrade.data.cache import download_market_data
-from kektrade.data.files import attach_mark, load_candles_file, load_funding_file, load_mark_file
+from kektrade.data.files import attach_mark, load_candles_file, load_funding_file, load_mark_file, parse_dates
 from kektrade.data.market import MARK_COLUMNS, DataError, MarketData, date_ms, ms_to_dates
 from kektrade.data.resample import detect_gaps, report_gaps, resample
 from kektrade.data.synthetic import FUNDING_INTERVAL_MS, synthetic_market
@@ -249,8 +249,8 @@ class DataProvider:
         key = (pair, timeframe)
         with self._lock:
             cached = self._data.get(key)
-            fresh = new_candles.sort_values("date").drop_duplicates("date", keep="last")
-            fresh = fresh.reset_index(drop=True)
+            fresh = new_candles.assign(date=parse_dates(new_candles["date"], "auto", f"publish {pair}"))
+            fresh = fresh.sort_values("date").drop_duplicates("date", keep="last").reset_index(drop=True)
             if cached is not None and cached[0].end_ms is not None:
                 fresh = trim(fresh, cached[0].end_ms + 1, None)
             if fresh.empty:
