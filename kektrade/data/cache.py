@@ -26,7 +26,6 @@ from kektrade.data.files import attach_mark
 from kektrade.data.market import MARK_COLUMNS, PRICE_COLUMNS, DataError, MarketData, date_ms, ms_to_dates
 from kektrade.data.resample import detect_gaps, report_gaps
 from kektrade.domain.timeframes import align_down, align_up, timeframe_ms
-from kektrade.exchange.live.ohlcv import fetch_funding_range, fetch_ohlcv_range, make_exchange
 
 ProgressCallback = Callable[[int, int], None]
 Coverage = tuple[int, int]
@@ -150,6 +149,8 @@ class _Download:
     def exchange(self) -> Any:
         """The ccxt client with markets loaded (created on first use: a full cache needs no network)."""
         if self._exchange is None:
+            from kektrade.exchange.live.ohlcv import make_exchange  # ccxt loads only when downloading
+
             exchange = make_exchange(self.exchange_id, self.testnet, self.api_base)
             exchange.load_markets()
             if self.pair not in exchange.markets:
@@ -169,6 +170,8 @@ class _Download:
                     self.on_progress(self.done, self.total)
 
             mark = price == "mark"
+            from kektrade.exchange.live.ohlcv import fetch_ohlcv_range
+
             rows = [] if mark and not self.is_swap() else fetch_ohlcv_range(
                 self.exchange, self.pair, timeframe, lo, hi, progress, price
             )
@@ -178,6 +181,8 @@ class _Download:
 
     def funding(self, lo: int, hi: int) -> pd.DataFrame:
         """Funding settlements in [lo, hi) as date + rate."""
+        from kektrade.exchange.live.ohlcv import fetch_funding_range
+
         rates = fetch_funding_range(self.exchange, self.pair, lo, hi) if self.is_swap() else []
         times = np.array([t for t, _ in rates], dtype="int64")
         values = np.array([r for _, r in rates], dtype="float64")
