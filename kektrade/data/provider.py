@@ -70,10 +70,16 @@ def _load_file(pair: str, options: Mapping[str, Any]) -> MarketData:
     own_timeframe = str(options.get("timeframe", "1m"))
     candles = load_candles_file(options["path"], fmt=fmt, columns=options.get("columns"), time_unit=unit)
     if options.get("mark_path"):
-        candles = attach_mark(candles, load_mark_file(options["mark_path"], fmt=fmt, time_unit=unit))
+        mark = load_mark_file(options["mark_path"], fmt=fmt, columns=_price_columns(options), time_unit=unit)
+        candles = attach_mark(candles, mark)
     funding = load_funding_file(options["funding_path"], fmt=fmt, time_unit=unit) if options.get(
         "funding_path") else None
     return MarketData(pair, own_timeframe, candles, funding, (), f"file:{Path(options['path']).name}")
+
+
+def _price_columns(options: Mapping[str, Any]) -> dict[str, str]:
+    """The config's column mapping restricted to date and OHLC (mark files carry no volume)."""
+    return {k: v for k, v in (options.get("columns") or {}).items() if k != "volume"}
 
 
 def _to_timeframe(data: MarketData, timeframe: str) -> MarketData:
