@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kektrade import __version__
+from kektrade.analysis.report import format_results_table
 from kektrade.config import ConfigError, KektradeConfig, SecretRedactor, Secrets, parse_config, schema_text
+from kektrade.control.facade import RunController, RunPaths
+from kektrade.control.headless import HeadlessRunner
+from kektrade.data.market import DataError
+from kektrade.engine.build import BuildError
+from kektrade.optimize.space import OptimizationConfigError
+from kektrade.persistence.database import open_run_database
 from kektrade.runs import (
     Run,
     RunNotFoundError,
@@ -103,16 +110,35 @@ def _open_run(config: KektradeConfig, text: str, files: list[Path], run_id: str 
     return run
 
 
-def start_main_job(config: KektradeConfig, run: Run, no_tui: bool, log_level: str) -> int:
-    """Start the engine for a prepared run; returns the exit code. (The engine replaces this body.)"""
-    from kektrade.persistence.database import open_run_database
-
-    database = open_run_database(run.db_path)
+def _build(config: KektradeConfig) -> RunController:
+    """Load data and strategies and prepare every instance; a config the engine cannot run is exit 2."""
+    controller = RunController(config)
     try:
-        log.info("run %s ready (engine not wired yet)", run.run_id)
+        controller.build()
+    except (BuildError, OptimizationConfigError, DataError, StrategyLoadError) as exc:
+        raise UsageError(str(exc)) from None
+    return controller
+
+
+def _finished_results(run: Run) -> dict[str, object] | None:
+    """The stored results of a finished run (reopening it shows them instead of running again)."""
+    with open_run_database(run.db_path) as db:
+        if db.get_meta("status") == "finished":
+            return db.load_results()
+    return None
+
+
+def start_main_job(controller: RunController, run: Run, no_tui: bool) -> int:
+    """Attach the run folder and database, then run the engine headless or in the TUI."""
+    controller.attach(RunPaths(run.run_id, run.folder, run.db_path))
+    try:
+        if no_tui:
+            return HeadlessRunner(controller).run()
+        from kektrade.tui.app import run_tui
+
+        return run_tui(controller)
     finally:
-        database.close()
-    return EXIT_OK
+        controller.close()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -123,6 +149,14 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     files = _check_strategies(config)
+    if args.run_id is not None:
+        run = _open_run(config, text, files, args.run_id)
+        stored = _finished_results(run)
+        if stored is not None:
+            print(f"run {run.run_id} finished earlier; its results:\n")
+            print(format_results_table(stored))
+            return EXIT_OK
+    controller = _build(config)
     run = _open_run(config, text, files, args.run_id)
     setup_logging(run, args.log_level, console=args.no_tui, redactor=SecretRedactor(secrets.values()))
     try:
@@ -130,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
         log.info("%s run %s (kektrade %s)", verb, run.run_id, __version__)
         if run.resumed and run.config_path.read_text(encoding="utf-8") != text:
             log.warning("%s differs from the run's config.json; running with %s", args.config, args.config)
-        return start_main_job(config, run, args.no_tui, args.log_level)
+        return start_main_job(controller, run, args.no_tui)
     except Exception as exc:
         log.exception("run %s failed", run.run_id)
         print(f"error: {exc} (traceback in {run.log_path})", file=sys.stderr)

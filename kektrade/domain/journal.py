@@ -124,3 +124,35 @@ class MemoryJournal:
     def of_type[T](self, kind: type[T]) -> list[T]:
         """The records of one type, in order."""
         return [r for r in self.records if isinstance(r, kind)]
+
+
+class DeferredJournal:
+    """Buffers records until a target journal is attached (the run database opens after the build)."""
+
+    def __init__(self) -> None:
+        self._buffer: list[JournalRecord] = []
+        self._target: Journal | None = None
+
+    def attach(self, target: Journal) -> None:
+        """Send everything buffered to ``target`` and forward from now on."""
+        for item in self._buffer:
+            target.record(item)
+        self._buffer.clear()
+        self._target = target
+
+    def record(self, item: JournalRecord) -> None:
+        """Forward, or buffer until attached."""
+        if self._target is not None:
+            self._target.record(item)
+        else:
+            self._buffer.append(item)
+
+    def flush(self) -> None:
+        """Flush the target, if any."""
+        if self._target is not None:
+            self._target.flush()
+
+    def close(self) -> None:
+        """Close the target, if any."""
+        if self._target is not None:
+            self._target.close()

@@ -121,8 +121,8 @@ class MatchingMixin:
                 trig = order.trigger_price or 0.0
                 if (hi_ >= trig) if order.trigger_direction == 1 else (lo_ <= trig):
                     return True
-            elif order.type is OrderType.MARKET:
-                return True
+            elif order.type is OrderType.MARKET or order.time_in_force is not TimeInForce.GTC:
+                return True  # market orders fill and IOC/FOK limits fill or expire at this open
             else:
                 price = order.price or 0.0
                 if (lo <= price) if order.contracts > 0 else (h >= price):

@@ -317,3 +317,11 @@ def test_add_margin_moves_the_isolated_liquidation_price() -> None:
     assert sim.get_position().liquidation_price == pytest.approx(
         (40_000 - 800 - 3_000 / (1 - 0.00055)) / 0.995
     )
+
+
+@pytest.mark.parametrize("tif", ["IOC", "FOK"])
+def test_ioc_and_fok_limits_that_cannot_fill_expire_at_arrival(tif: str) -> None:
+    sim = make_sim([FLAT, FLAT, FLAT])
+    order = run(sim, {0: lambda s: s.open_order(OrderType.LIMIT, 1, price=39_000, time_in_force=tif)})[0]
+    assert order.status is OrderStatus.CANCELLED and sim.get_open_orders() == []
+    assert sim.get_wallet().order_margin == 0

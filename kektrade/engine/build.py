@@ -1,0 +1,216 @@
+"""Turn a validated config into runnable strategy instances (data, indicators, venue, parameters)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kektrade.config.model_root import KektradeConfig
+from kektrade.config.model_subaccount import SubaccountConfig
+from kektrade.data.market import MarketData, date_ms
+from kektrade.data.provider import DataProvider, parse_utc_ms
+from kektrade.domain.journal import Journal
+from kektrade.domain.specs import ContractSpec, builtin_spec, generic_spec
+from kektrade.domain.timeframes import duration_ms, timeframe_ms
+from kektrade.exchange.sim.exchange import SimExchange
+from kektrade.exchange.sim.settings import MarketArrays, SimSettings
+from kektrade.strategy.base import Strategy
+from kektrade.strategy.columns import Columns
+from kektrade.strategy.loader import load_strategy_class
+
+log = logging.getLogger("kektrade.engine")
+
+BACKTEST_VENUES = ("backtest_perpetual", "backtest_perpetual_realistic")
+
+
+class BuildError(ValueError):
+    """The config cannot be run as given (message names the config path)."""
+
+
+@dataclass
+class PreparedInstance:
+    """Everything an instance needs, before a venue is attached (virtual exchanges reuse it)."""
+
+    sub: SubaccountConfig
+    index: int
+    strategy: Strategy
+    frame: pd.DataFrame
+    arrays: MarketArrays
+    spec: ContractSpec
+    space: dict[str, list[Any]]
+    first_index: int
+    metadata: dict[str, Any]
+    funding_rate: float | None
+
+
+def contract_spec(sub: SubaccountConfig) -> ContractSpec:
+    """The pair's spec (built-in Bybit spec or a generic one), with config overrides and fee rates."""
+    base = builtin_spec(sub.pair) or generic_spec(sub.pair)
+    o = sub.contract
+    interval = duration_ms(o.funding_interval) if o.funding_interval else None
+    return base.with_overrides(
+        tick_size=o.tick_size,
+        lot_step=o.lot_step,
+        min_qty=o.min_qty,
+        max_qty=o.max_qty,
+        max_leverage=o.max_leverage,
+        funding_interval_ms=interval,
+        taker_fee=sub.fees.taker,
+        maker_fee=sub.fees.maker,
+    )
+
+
+def sim_settings(config: KektradeConfig, sub: SubaccountConfig) -> SimSettings:
+    """Matching settings of the subaccount's simulated venue."""
+    bt = config.backtest
+    latency = bt.realistic.latency_ms if sub.venue == "backtest_perpetual_realistic" else 0
+    return SimSettings(limit_fill=bt.limit_fill, slippage_bps=bt.slippage_bps, latency_ms=latency)
+
+
+def market_arrays(frame: pd.DataFrame, data: MarketData, tf_ms: int) -> MarketArrays:
+    """Plain-list columns of the frame for the simulator; mark columns where present."""
+    times = _ms_times(frame)
+    arrays = MarketArrays(
+        time_ms=times,
+        open=frame["open"].tolist(),
+        high=frame["high"].tolist(),
+        low=frame["low"].tolist(),
+        close=frame["close"].tolist(),
+        timeframe_ms=tf_ms,
+    )
+    if "mark_close" in frame.columns:
+        marks = [frame[c].to_numpy(dtype=float) for c in ("mark_open", "mark_high", "mark_low", "mark_close")]
+        trades = [frame[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close")]
+        filled = [np.where(np.isnan(m), t, m).tolist() for m, t in zip(marks, trades, strict=True)]
+        arrays.mark_open, arrays.mark_high, arrays.mark_low, arrays.mark_close = filled
+    if data.funding is not None and len(data.funding):
+        arrays.funding_time_ms = _ms_times(data.funding)
+        arrays.funding_rate = data.funding["rate"].astype(float).tolist()
+    return arrays
+
+
+def _ms_times(frame: pd.DataFrame) -> list[int]:
+    return [int(t) for t in date_ms(frame).tolist()]
+
+
+def first_trade_index(frame: pd.DataFrame, start_ms: int | None, warmup: int) -> int:
+    """The first candle that is ticked: after the warm-up and not before the backtest start."""
+    index = warmup
+    if start_ms is not None:
+        times = _ms_times(frame)
+        index = max(index, int(np.searchsorted(np.asarray(times), start_ms)))
+    return index
+
+
+def expand_space(space: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Cartesian product of a search space, in a stable order (keys sorted, values as listed)."""
+    keys = sorted(space)
+    return [dict(zip(keys, combo, strict=True)) for combo in product(*(space[k] for k in keys))]
+
+
+def prepare_instance(
+    config: KektradeConfig,
+    sub: SubaccountConfig,
+    index: int,
+    provider: DataProvider,
+    strategies_dir: Path,
+    mode: str = "backtest",
+) -> PreparedInstance:
+    """Load the strategy and data, compute indicators once for the whole search space."""
+    where = f"subaccounts[{index}]"
+    strategy = load_strategy_class(sub.strategy, strategies_dir)()
+    space = strategy.resolve_space(sub.parameters)
+    warmup = int(getattr(strategy, "startup_candle_count", 0))
+    data = provider.get(sub.pair, sub.timeframe, warmup_candles=warmup)
+    metadata = {
+        "pair": sub.pair,
+        "timeframe": sub.timeframe,
+        "subaccount": sub.id,
+        "venue": sub.venue,
+        "mode": mode,
+        "is_backtest": mode == "backtest",
+        "is_trial": mode == "trial",
+        "is_live": mode == "live",
+    }
+    frame = strategy.populate_indicators(data.candles.copy(), metadata, space)
+    if not isinstance(frame, pd.DataFrame) or len(frame) != len(data.candles):
+        raise BuildError(
+            f"{where}.strategy: {sub.strategy}.populate_indicators must return the DataFrame "
+            "with one row per candle"
+        )
+    strategy.bind_columns(Columns(frame))
+    start_ms = parse_utc_ms(config.backtest.start, "backtest.start") if config.backtest.start else None
+    first = first_trade_index(frame, start_ms, warmup)
+    if first >= len(frame):
+        raise BuildError(
+            f"{where}: no candles to trade after the {warmup}-candle warm-up "
+            f"({len(frame)} candles loaded for {sub.pair} {sub.timeframe})"
+        )
+    arrays = market_arrays(frame, data, timeframe_ms(sub.timeframe))
+    return PreparedInstance(
+        sub,
+        index,
+        strategy,
+        frame,
+        arrays,
+        contract_spec(sub),
+        space,
+        first,
+        metadata,
+        config.data.funding_rate,
+    )
+
+
+def fixed_parameter(prepared: PreparedInstance) -> dict[str, Any]:
+    """The one parameter set of a non-optimized instance; every search-space entry must be fixed."""
+    open_keys = sorted(k for k, v in prepared.space.items() if len(v) != 1)
+    if open_keys:
+        raise BuildError(
+            f"subaccounts[{prepared.index}].parameters: {prepared.sub.strategy} has a search space for "
+            f"{', '.join(open_keys)}; fix them in 'parameters' or enable 'optimization'"
+        )
+    return {k: v[0] for k, v in prepared.space.items()}
+
+
+def make_venue(
+    prepared: PreparedInstance,
+    settings: SimSettings,
+    journal: Journal | None,
+    subaccount_id: str | None = None,
+) -> SimExchange:
+    """A simulated venue for the prepared instance (the real one in a backtest, or a virtual one)."""
+    sub = prepared.sub
+    return SimExchange(
+        prepared.spec,
+        prepared.arrays,
+        initial_balance=sub.initial_balance,
+        leverage=sub.leverage,
+        margin_mode=sub.margin_mode,
+        settings=settings,
+        journal=journal,
+        subaccount_id=subaccount_id or sub.id,
+        funding_rate=prepared.funding_rate,
+    )
+
+
+def make_provider(config: KektradeConfig) -> DataProvider:
+    """The DataProvider for the config's data section and backtest range."""
+    d, bt = config.data, config.backtest
+    start = parse_utc_ms(bt.start, "backtest.start") if bt.start else None
+    end = parse_utc_ms(bt.end, "backtest.end") if bt.end else None
+    return DataProvider(
+        d.source,
+        start,
+        end,
+        synthetic=d.synthetic.model_dump(),
+        download=d.download.model_dump(),
+        files={pair: f.model_dump() for pair, f in d.files.items()},
+        cache_dir=Path(config.history_dir) / "data",
+        funding_rate=d.funding_rate,
+    )

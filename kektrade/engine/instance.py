@@ -1,0 +1,181 @@
+"""A strategy instance: one strategy x pair x subaccount, its indicator frame, venue and state.
+
+The instance owns its trading state; only the engine thread calls into it. ``advance(stop)`` runs the
+backtest loop: for each candle i, simulate candle i on the venue (fills of orders placed earlier), then
+call the strategy's ``tick`` for i — so candle i's orders can only match from candle i + 1 on.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+import pandas as pd
+
+from kektrade.domain.journal import EquitySampled, Journal, StatusChanged
+from kektrade.exchange.sim.exchange import SimExchange
+from kektrade.strategy.base import Strategy
+
+log = logging.getLogger("kektrade.engine")
+
+
+class InstanceStatus(StrEnum):
+    """What an instance is doing."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    FAILED = "failed"
+    STANDING_ASIDE = "standing_aside"
+    FINISHED = "finished"
+
+
+class StrategyInstance:
+    """Runs one strategy on one subaccount's venue, candle by candle."""
+
+    def __init__(
+        self,
+        subaccount_id: str,
+        strategy: Strategy,
+        frame: pd.DataFrame,
+        venue: SimExchange,
+        parameter: Mapping[str, Any],
+        metadata: dict[str, Any],
+        first_index: int,
+        journal: Journal | None = None,
+        equity_sample_ms: int = 3_600_000,
+        on_error_cancel_orders: bool = False,
+    ) -> None:
+        self.id = subaccount_id
+        self.strategy = strategy
+        self.frame = frame
+        self.venue = venue
+        self.parameter: dict[str, Any] = dict(parameter)
+        self.metadata = metadata
+        self.variables: dict[str, Any] = {}
+        self.first_index = first_index
+        self.next_index = first_index
+        self.journal = journal
+        self.status = InstanceStatus.RUNNING
+        self.error: str | None = None
+        self.on_error_cancel_orders = on_error_cancel_orders
+        self._sample_ms = max(int(equity_sample_ms), 0)
+        self.times_ms: list[int] = []
+        self.equity: list[float] = []
+        self.equity_quote: list[float] = []
+        self._next_sample_ms = 0
+
+    @property
+    def length(self) -> int:
+        """Number of candles available to this instance."""
+        return len(self.venue.market)
+
+    @property
+    def done(self) -> bool:
+        """True when every available candle has been simulated."""
+        return self.next_index >= self.length
+
+    @property
+    def is_inverse(self) -> bool:
+        """Coin-margined instance (equity in coin; quote value = coin x mark)."""
+        return self.venue.spec.is_inverse
+
+    def time_of(self, index: int) -> int:
+        """Open time of candle ``index``."""
+        return self.venue.market.time_ms[index]
+
+    def advance(self, stop: int) -> int:
+        """Simulate and tick candles [next_index, stop); returns how many were processed."""
+        stop = min(stop, self.length)
+        start = i = self.next_index
+        if i >= stop:
+            return 0
+        venue = self.venue
+        step = venue.step
+        tick = self.strategy.tick
+        frame, metadata, parameter, variables = self.frame, self.metadata, self.parameter, self.variables
+        times = venue.market.time_ms
+        ticking = self.status is InstanceStatus.RUNNING
+        next_sample = self._next_sample_ms
+        while i < stop:
+            step(i)
+            if ticking:
+                try:
+                    tick(frame, i, metadata, parameter, variables, venue)
+                except Exception:  # a strategy bug pauses this instance only
+                    self._fail(i)
+                    ticking = False
+            if times[i] >= next_sample:
+                next_sample = self._sample(i)
+            i += 1
+        self.next_index = i
+        self._next_sample_ms = next_sample
+        if i >= self.length:
+            self._sample(i - 1, force=True)
+        return i - start
+
+    def _sample(self, i: int, force: bool = False) -> int:
+        """Record one equity point at the close of candle i; returns the next sample time."""
+        venue = self.venue
+        time_ms = venue.market.time_ms[i] + venue.market.timeframe_ms
+        if force and self.times_ms and self.times_ms[-1] >= time_ms:
+            return time_ms + self._sample_ms
+        equity = venue.equity()
+        mark = venue.market.mark_close[i]
+        quote = equity * mark if self.is_inverse else equity
+        self.times_ms.append(time_ms)
+        self.equity.append(equity)
+        self.equity_quote.append(quote)
+        if self.journal is not None:
+            self.journal.record(
+                EquitySampled(
+                    self.id,
+                    time_ms,
+                    venue.wallet_balance,
+                    equity,
+                    quote,
+                    venue.contracts,
+                    mark,
+                    venue.market.close[i],
+                )
+            )
+        return time_ms + self._sample_ms if self._sample_ms else 0
+
+    def _fail(self, i: int) -> None:
+        text = traceback.format_exc()
+        self.error = text.strip().splitlines()[-1]
+        log.error(
+            "instance %s: strategy %s raised at candle %d; instance paused\n%s",
+            self.id,
+            type(self.strategy).__name__,
+            i,
+            text,
+        )
+        if self.on_error_cancel_orders:
+            self.venue.cancel_all_orders()
+        self.set_status(InstanceStatus.FAILED, text)
+
+    def set_status(self, status: InstanceStatus, message: str = "") -> None:
+        """Change status and journal it."""
+        self.status = status
+        if self.journal is not None:
+            self.journal.record(StatusChanged(self.id, self.venue.now_ms, status.value, message))
+
+    def pause(self) -> None:
+        """Stop calling tick; the venue keeps simulating fills, funding and liquidation."""
+        if self.status is InstanceStatus.RUNNING:
+            self.set_status(InstanceStatus.PAUSED)
+
+    def resume(self) -> None:
+        """Call tick again (also after a failure, once the user decides to)."""
+        if self.status in (InstanceStatus.PAUSED, InstanceStatus.FAILED):
+            self.error = None
+            self.set_status(InstanceStatus.RUNNING)
+
+    def flatten(self) -> None:
+        """Cancel every order and close the position with a reduce-only market order."""
+        self.venue.cancel_all_orders()
+        self.venue.close_position()
+        log.info("instance %s: flattened (orders cancelled, position closing at the next price)", self.id)

@@ -1,0 +1,72 @@
+"""Results of a finished run: per-subaccount and account metrics, results.json, the console table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kektrade.analysis.report import SubaccountResult, format_results_table, results_document
+from kektrade.engine.instance import StrategyInstance
+
+
+def subaccount_result(inst: StrategyInstance) -> SubaccountResult:
+    """The analysis input of one instance."""
+    venue = inst.venue
+    closes = venue.market.close
+    first = closes[inst.first_index] if closes else None
+    last = closes[venue.candle_index] if venue.candle_index >= 0 else None
+    return SubaccountResult(
+        id=inst.id,
+        venue=str(inst.metadata.get("venue", "")),
+        pair=venue.spec.symbol,
+        strategy=type(inst.strategy).__name__,
+        settle_currency=venue.spec.settle,
+        initial_balance=venue.initial_balance,
+        times_ms=inst.times_ms,
+        equity=inst.equity,
+        equity_quote=inst.equity_quote,
+        fills=venue.fills,
+        position=venue.get_position(),
+        wallet=venue.get_wallet(),
+        first_price=first,
+        last_price=last,
+        is_inverse=inst.is_inverse,
+        parameters=dict(inst.parameter),
+        status=inst.status.value,
+    )
+
+
+def initial_quote(inst: StrategyInstance) -> float:
+    """Starting equity in the quote currency (inverse: coin x the first traded candle's open)."""
+    balance = inst.venue.initial_balance
+    if not inst.is_inverse:
+        return balance
+    return balance * inst.venue.market.open[inst.first_index]
+
+
+def build_results(
+    run_id: str,
+    metastrategy_id: str,
+    instances: Sequence[StrategyInstance],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The results document (schema: kektrade.analysis.report)."""
+    subs = [subaccount_result(i) for i in instances]
+    start = sum(initial_quote(i) for i in instances)
+    return results_document(run_id, metastrategy_id, subs, start, extra)
+
+
+def write_results(folder: Path, document: dict[str, Any]) -> Path:
+    """Write results.json atomically into the run folder."""
+    path = folder / "results.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(document, indent=2, allow_nan=False))
+    tmp.replace(path)
+    return path
+
+
+def results_table(document: dict[str, Any]) -> str:
+    """The console table of a results document."""
+    return format_results_table(document)

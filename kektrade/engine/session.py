@@ -1,0 +1,115 @@
+"""A session: the instances of one config, the engine that runs them and the results at the end."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kektrade.config.model_root import KektradeConfig
+from kektrade.domain.journal import Journal
+from kektrade.domain.timeframes import duration_ms
+from kektrade.engine.backtest import BacktestEngine, SnapshotSink
+from kektrade.engine.build import (
+    BACKTEST_VENUES,
+    BuildError,
+    PreparedInstance,
+    fixed_parameter,
+    make_provider,
+    make_venue,
+    prepare_instance,
+    sim_settings,
+)
+from kektrade.engine.instance import StrategyInstance
+from kektrade.engine.results import build_results
+
+log = logging.getLogger("kektrade.engine")
+
+#: Optional factory for instances with optimization enabled (provided by kektrade.optimize's wiring).
+OptimizerFactory = Callable[[KektradeConfig, PreparedInstance, StrategyInstance, Journal | None], Any]
+
+
+@dataclass
+class Session:
+    """Instances and their engine for one run."""
+
+    config: KektradeConfig
+    run_id: str
+    instances: list[StrategyInstance]
+    engine: BacktestEngine
+    optimizers: list[Any] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def results(self) -> dict[str, Any]:
+        """The results document of the run so far."""
+        extra: dict[str, Any] = {
+            "wall_time_s": round(time.perf_counter() - self.started, 3),
+            "candles": self.engine.done,
+        }
+        for opt in self.optimizers:
+            extra.setdefault("optimization", {})[opt.instance.id] = opt.report()
+        return build_results(self.run_id, self.config.metastrategy_id, self.instances, extra)
+
+
+def equity_sample_ms(config: KektradeConfig, timeframe_ms: int) -> int:
+    """Sampling interval of the equity series ("candle" = every candle)."""
+    text = config.persistence.equity_sample
+    return timeframe_ms if text == "candle" else max(duration_ms(text), timeframe_ms)
+
+
+def build_session(
+    config: KektradeConfig,
+    run_id: str,
+    journal: Journal | None = None,
+    on_snapshot: SnapshotSink | None = None,
+    optimizer_factory: OptimizerFactory | None = None,
+) -> Session:
+    """Prepare every enabled subaccount's instance and the engine that will run them."""
+    live = [s.id for s in config.subaccounts if s.venue not in BACKTEST_VENUES and s.enabled]
+    if live:
+        raise BuildError(
+            f"subaccounts ({', '.join(live)}): live venues need the live loop, which this "
+            "version does not run yet; use a backtest venue"
+        )
+    provider = make_provider(config)
+    strategies_dir = Path(config.strategies_dir)
+    instances: list[StrategyInstance] = []
+    optimizers: list[Any] = []
+    for index, sub in enumerate(config.subaccounts):
+        if not sub.enabled:
+            continue
+        prepared = prepare_instance(config, sub, index, provider, strategies_dir)
+        optimize = sub.optimization.enabled and optimizer_factory is not None
+        parameter = {k: v[0] for k, v in prepared.space.items()} if optimize else fixed_parameter(prepared)
+        venue = make_venue(prepared, sim_settings(config, sub), journal)
+        inst = StrategyInstance(
+            sub.id,
+            prepared.strategy,
+            prepared.frame,
+            venue,
+            parameter,
+            prepared.metadata,
+            prepared.first_index,
+            journal,
+            equity_sample_ms(config, prepared.arrays.timeframe_ms),
+            sub.on_error_cancel_orders,
+        )
+        if optimize and optimizer_factory is not None:
+            optimizers.append(optimizer_factory(config, prepared, inst, journal))
+        instances.append(inst)
+        log.info(
+            "instance %s: %s on %s %s (%s), %d candles, first traded candle %d",
+            sub.id,
+            sub.strategy,
+            sub.pair,
+            sub.timeframe,
+            sub.venue,
+            inst.length,
+            inst.first_index,
+        )
+    hooks = optimizers
+    engine = BacktestEngine(instances, run_id, journal, on_snapshot=on_snapshot, hooks=hooks)
+    return Session(config, run_id, instances, engine, optimizers)

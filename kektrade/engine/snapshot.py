@@ -1,0 +1,92 @@
+"""Immutable snapshots of the engine's state for front ends, and the commands they may send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SubaccountRow:
+    """One subaccount as the front ends show it."""
+
+    id: str
+    venue: str
+    pair: str
+    strategy: str
+    parameters: dict[str, Any]
+    status: str
+    contracts: float
+    entry_price: float
+    mark_price: float
+    liquidation_price: float
+    unrealized_pnl: float
+    equity: float
+    equity_quote: float
+    settle_currency: str
+    error: str | None = None
+    fills: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    """One open order."""
+
+    subaccount: str
+    order_id: str
+    side: str
+    type: str
+    price: float | None
+    trigger_price: float | None
+    contracts: float
+    filled: float
+    reduce_only: bool
+    post_only: bool
+    created_ms: int
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far the run is: candles done of total, speed and estimated time left."""
+
+    done: int
+    total: int
+    candles_per_s: float
+    eta_s: float | None
+    elapsed_s: float
+
+    @property
+    def fraction(self) -> float:
+        """Share done, 0..1."""
+        return self.done / self.total if self.total else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSnapshot:
+    """Everything a front end draws, taken atomically by the engine thread."""
+
+    run_id: str
+    mode: str  # backtest | paper | live
+    testnet: bool
+    state: str  # starting | running | finished | failed | stopped
+    now_ms: int
+    progress: Progress
+    subaccounts: tuple[SubaccountRow, ...] = ()
+    orders: tuple[OrderRow, ...] = ()
+    equity_times_ms: tuple[int, ...] = ()
+    equity_total: tuple[float, ...] = ()
+    equity_by_subaccount: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    leaderboards: dict[str, list[tuple[dict[str, Any], float]]] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A request from a front end, applied by the engine thread between chunks.
+
+    ``action``: pause | resume | flatten | cancel_orders | stop; ``subaccount`` None means all.
+    """
+
+    action: str
+    subaccount: str | None = None

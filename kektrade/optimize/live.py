@@ -1,0 +1,232 @@
+"""Live optimization: score every combination on its virtual exchange, apply the best one (or none).
+
+At every re-optimization boundary (``reoptimize_every``, UTC-aligned by default) each combination is
+scored over the trailing ``lookback`` of its marked-to-market equity. The best eligible combination
+(enough closed trades, a finite score at or above ``min_score``) becomes the real subaccount's
+parameter set; when none is eligible the subaccount stands aside. Ties go to the combination that comes
+first in the expansion order (keys sorted, values as listed). The first selection happens once a full
+lookback of history exists; until then the real subaccount stands aside. Virtual exchanges only ever
+advance to candles the real subaccount has already seen, so no selection can look ahead.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import statistics
+from typing import Any
+
+from kektrade.domain.journal import Journal, SelectionRecorded
+from kektrade.domain.timeframes import align_up, format_ms
+from kektrade.engine.instance import InstanceStatus, StrategyInstance
+from kektrade.optimize.executor import Executor
+from kektrade.optimize.scoring import score
+from kektrade.optimize.trials import BookUpdate, TrialSpec
+
+log = logging.getLogger("kektrade.optimize")
+
+
+class LiveOptimizer:
+    """Runs the virtual exchanges beside one real instance and switches its parameters."""
+
+    def __init__(
+        self,
+        instance: StrategyInstance,
+        spec: TrialSpec,
+        executor: Executor,
+        *,
+        every_ms: int,
+        lookback_ms: int,
+        objective: str,
+        min_trades: int,
+        min_score: float | None,
+        switch_policy: str,
+        stand_aside: str,
+        leaderboard_size: int,
+        align_utc: bool,
+        journal: Journal | None = None,
+    ) -> None:
+        self.instance = instance
+        self.combos = spec.combos
+        self.executor = executor
+        self.every_ms, self.lookback_ms = every_ms, lookback_ms
+        self.objective, self.min_trades, self.min_score = objective, min_trades, min_score
+        self.switch_policy, self.stand_aside = switch_policy, stand_aside
+        self.leaderboard_size = leaderboard_size
+        self.journal = journal
+        self.times: list[int] = []
+        self.equity: dict[int, list[float]] = {k: [] for k in range(len(self.combos))}
+        self.closes: dict[int, list[tuple[int, float]]] = {k: [] for k in range(len(self.combos))}
+        self.failed: dict[int, str] = {}
+        self.selected: int | None = None
+        self._final: dict[int, float] | None = None
+        self.selections: list[dict[str, Any]] = []
+        first = instance.time_of(instance.first_index)
+        ready = first + lookback_ms
+        self._next = align_up(ready, every_ms) if align_utc else ready
+        executor.start(spec)
+        instance.leaderboard = []  # type: ignore[attr-defined]
+        instance.set_status(InstanceStatus.STANDING_ASIDE, "waiting for the first optimization")
+
+    # -- engine hooks ------------------------------------------------------------------------------
+
+    def next_boundary_ms(self) -> int:
+        """Market time of the next re-optimization."""
+        return self._next
+
+    def on_time(self, clock_ms: int) -> None:
+        """The real instance has seen every candle opening before ``clock_ms``: catch up, maybe select."""
+        stop = bisect.bisect_left(self.instance.venue.market.time_ms, clock_ms)
+        stop = min(stop, self.instance.next_index)
+        self._merge(self.executor.advance(stop))
+        while clock_ms >= self._next:
+            self._select(self._next)
+            self._next += self.every_ms
+
+    def _merge(self, updates: list[BookUpdate]) -> None:
+        """Append each book's samples; every book samples the same times."""
+        if not updates:
+            return
+        self.times.extend(updates[0].sample_times_ms)
+        for update in updates:
+            for k, values in update.equity.items():
+                self.equity[k].extend(values)
+                self.closes[k].extend(update.closes.get(k, []))
+            self.failed.update(update.failed)
+
+    # -- selection ---------------------------------------------------------------------------------
+
+    def scores_at(self, boundary_ms: int) -> list[tuple[int, float, int]]:
+        """(combination, score, closed trades) over the lookback ending at ``boundary_ms``."""
+        lo = bisect.bisect_left(self.times, boundary_ms - self.lookback_ms)
+        hi = bisect.bisect_right(self.times, boundary_ms)
+        window_t = self.times[lo:hi]
+        out = []
+        for k in range(len(self.combos)):
+            values = self.equity[k][lo:hi]
+            closes = [p for t, p in self.closes[k] if boundary_ms - self.lookback_ms < t <= boundary_ms]
+            value = math.nan if k in self.failed else score(self.objective, window_t, values, closes)
+            out.append((k, value, len(closes)))
+        return out
+
+    def _eligible(self, value: float, trades: int) -> bool:
+        if math.isnan(value) or trades < self.min_trades:
+            return False
+        return self.min_score is None or value >= self.min_score
+
+    def _select(self, boundary_ms: int) -> None:
+        scored = self.scores_at(boundary_ms)
+        ranked = sorted((s for s in scored if self._eligible(s[1], s[2])), key=lambda s: (-s[1], s[0]))
+        best = ranked[0][0] if ranked else None
+        board = [(dict(self.combos[k]), v) for k, v, _ in ranked[: self.leaderboard_size]]
+        self.instance.leaderboard = board  # type: ignore[attr-defined]
+        best_score = ranked[0][1] if ranked else None
+        self.selections.append(
+            {
+                "time_ms": boundary_ms,
+                "combination": best,
+                "score": best_score,
+                "parameters": dict(self.combos[best]) if best is not None else None,
+            }
+        )
+        if self.journal is not None:
+            self.journal.record(
+                SelectionRecorded(
+                    self.instance.id, boundary_ms, self.selections[-1]["parameters"], best_score, board
+                )
+            )
+        log.info(
+            "optimizer %s @ %s: %s (score %s, %d eligible of %d)",
+            self.instance.id,
+            format_ms(boundary_ms),
+            self.selections[-1]["parameters"] or "none: standing aside",
+            "-" if best_score is None else f"{best_score:.4g}",
+            len(ranked),
+            len(self.combos),
+        )
+        self._apply(best)
+
+    def _apply(self, best: int | None) -> None:
+        inst = self.instance
+        if best == self.selected:
+            return
+        previous, self.selected = self.selected, best
+        if best is None:
+            if self.stand_aside == "flatten":
+                inst.flatten()
+            else:
+                inst.venue.cancel_all_orders()
+            if inst.status is InstanceStatus.RUNNING:
+                inst.set_status(InstanceStatus.STANDING_ASIDE, "no combination qualifies")
+            return
+        if previous is not None and self.switch_policy == "flatten":
+            inst.flatten()
+        inst.parameter = dict(self.combos[best])
+        inst.variables = {}
+        if inst.status is InstanceStatus.STANDING_ASIDE:
+            inst.set_status(InstanceStatus.RUNNING, f"parameters {inst.parameter}")
+
+    # -- results -----------------------------------------------------------------------------------
+
+    def report(self) -> dict[str, Any]:
+        """Walk-forward comparison: live-optimized vs every fixed combination vs buy-and-hold."""
+        finals = self._final if self._final is not None else self.executor.final_equity()
+        start = self.instance.venue.initial_balance
+        returns = {k: (v / start - 1.0) for k, v in finals.items() if k not in self.failed}
+        ordered = sorted(returns, key=lambda k: (-returns[k], k))
+        live_ret = self.instance.venue.equity() / start - 1.0
+        closes = self.instance.venue.market.close
+        first, last = closes[self.instance.first_index], closes[max(self.instance.venue.candle_index, 0)]
+        bh = last / first - 1.0 if first else math.nan
+
+        def pick(k: int) -> dict[str, Any]:
+            return {"parameters": dict(self.combos[k]), "return": returns[k]}
+
+        median_k = ordered[len(ordered) // 2] if ordered else None
+        fixed = (
+            {"best": pick(ordered[0]), "median": pick(median_k), "worst": pick(ordered[-1])}
+            if ordered
+            else {}
+        )
+        return {
+            "combinations": len(self.combos),
+            "objective": self.objective,
+            "failed": len(self.failed),
+            "selections": [
+                {"time": format_ms(s["time_ms"]), "parameters": s["parameters"], "score": s["score"]}
+                for s in self.selections
+            ],
+            "walk_forward": {
+                "live_optimized_return": live_ret,
+                "fixed": fixed,
+                "median_fixed_return": statistics.median(returns.values()) if returns else None,
+                "fixed_better_than_live": sum(1 for r in returns.values() if r > live_ret),
+                "buy_and_hold_return": bh,
+            },
+            "curves": self._curves(ordered),
+        }
+
+    def _curves(self, ordered: list[int], points: int = 400) -> dict[str, Any]:
+        if not ordered or not self.times:
+            return {}
+        stride = max(1, len(self.times) // points)
+        picks = {"best": ordered[0], "median": ordered[len(ordered) // 2], "worst": ordered[-1]}
+        out: dict[str, Any] = {"times_ms": self.times[::stride]}
+        for name, k in picks.items():
+            out[name] = self.equity[k][::stride]
+        live = [self._live_at(t) for t in out["times_ms"]]
+        out["live"] = live
+        return out
+
+    def _live_at(self, t: int) -> float:
+        """The real instance's equity at ``t`` (its own equity samples, held at the last value)."""
+        inst = self.instance
+        j = bisect.bisect_right(inst.times_ms, t) - 1
+        return inst.equity[j] if j >= 0 else inst.venue.initial_balance
+
+    def close(self) -> None:
+        """Keep the final equity of every combination, then release the executor's workers."""
+        if self._final is None:
+            self._final = self.executor.final_equity()
+        self.executor.close()

@@ -1,0 +1,148 @@
+"""Virtual exchanges: every parameter combination trading on its own simulated subaccount.
+
+A ``TrialSpec`` is everything needed to run combinations and is picklable (an executor on another
+machine can rebuild the book from it). The candle frame and arrays are shared by every combination of a
+book: one copy per process, never one per combination.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from kektrade.domain.specs import ContractSpec
+from kektrade.domain.types import FillKind, MarginMode
+from kektrade.exchange.sim.exchange import SimExchange
+from kektrade.exchange.sim.settings import MarketArrays, SimSettings
+from kektrade.strategy.base import Strategy
+
+
+@dataclass
+class TrialSpec:
+    """Inputs of the virtual exchanges of one instance (same venue rules as the real subaccount)."""
+
+    strategy: Strategy
+    frame: pd.DataFrame
+    arrays: MarketArrays
+    spec: ContractSpec
+    settings: SimSettings
+    initial_balance: float
+    leverage: float
+    margin_mode: MarginMode | str
+    funding_rate: float | None
+    first_index: int
+    metadata: dict[str, Any]
+    combos: list[dict[str, Any]]
+    sample_ms: int
+
+
+@dataclass
+class BookUpdate:
+    """What a book reports after advancing: new equity samples and closed-trade PnLs per combination."""
+
+    sample_times_ms: list[int]
+    equity: dict[int, list[float]]
+    closes: dict[int, list[tuple[int, float]]]
+    trades: dict[int, int] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+class VirtualBook:
+    """Runs a subset of the combinations, each on its own SimExchange, candle by candle."""
+
+    def __init__(self, spec: TrialSpec, combo_ids: list[int]) -> None:
+        self.spec = spec
+        self.ids = combo_ids
+        self.venues = {k: self._venue() for k in combo_ids}
+        self.variables: dict[int, dict[str, Any]] = {k: {} for k in combo_ids}
+        self.failed: dict[int, str] = {}
+        self.next_index = spec.first_index
+        self._fills_seen = dict.fromkeys(combo_ids, 0)
+        self._next_sample = 0
+        self.metadata = dict(spec.metadata, mode="trial", is_trial=True, is_backtest=False, is_live=False)
+
+    def _venue(self) -> SimExchange:
+        s = self.spec
+        return SimExchange(
+            s.spec,
+            s.arrays,
+            initial_balance=s.initial_balance,
+            leverage=s.leverage,
+            margin_mode=s.margin_mode,
+            settings=s.settings,
+            journal=None,
+            subaccount_id="virtual",
+            funding_rate=s.funding_rate,
+        )
+
+    def sample_indices(self, start: int, stop: int) -> list[int]:
+        """Candles whose close is an equity sample (every ``sample_ms`` of market time, and the last)."""
+        times, tf = self.spec.arrays.time_ms, self.spec.arrays.timeframe_ms
+        picks, nxt = [], self._next_sample
+        for i in range(start, stop):
+            close_ms = times[i] + tf
+            if close_ms >= nxt:
+                picks.append(i)
+                nxt = close_ms - close_ms % self.spec.sample_ms + self.spec.sample_ms
+        self._next_sample = nxt
+        return picks
+
+    def advance(self, stop: int) -> BookUpdate:
+        """Run every combination of this book up to candle ``stop`` (exclusive)."""
+        start = self.next_index
+        stop = min(stop, len(self.spec.arrays))
+        samples = self.sample_indices(start, stop) if stop > start else []
+        if stop - 1 >= start and (not samples or samples[-1] != stop - 1):
+            samples.append(stop - 1)  # always report the state at the boundary itself
+        tf = self.spec.arrays.timeframe_ms
+        update = BookUpdate([self.spec.arrays.time_ms[i] + tf for i in samples], {}, {})
+        for k in self.ids:
+            update.equity[k] = self._run_combo(k, start, stop, samples)
+            update.closes[k] = self._closes(k)
+            update.trades[k] = len(update.closes[k])
+        update.failed = dict(self.failed)
+        self.next_index = max(stop, start)
+        return update
+
+    def _run_combo(self, k: int, start: int, stop: int, samples: list[int]) -> list[float]:
+        venue = self.venues[k]
+        step, tick = venue.step, self.spec.strategy.tick
+        frame, metadata, parameter, variables = (
+            self.spec.frame,
+            self.metadata,
+            self.spec.combos[k],
+            self.variables[k],
+        )
+        out: list[float] = []
+        s, next_pick = 0, samples[0] if samples else -1
+        ok = k not in self.failed
+        for i in range(start, stop):
+            step(i)
+            if ok:
+                try:
+                    tick(frame, i, metadata, parameter, variables, venue)
+                except Exception as exc:  # a combination that raises is out of the running
+                    self.failed[k] = f"{type(exc).__name__}: {exc}"
+                    ok = False
+            if i == next_pick:
+                out.append(venue.equity() if not self.failed.get(k) else math.nan)
+                s += 1
+                next_pick = samples[s] if s < len(samples) else -1
+        return out
+
+    def _closes(self, k: int) -> list[tuple[int, float]]:
+        fills = self.venues[k].fills
+        seen = self._fills_seen[k]
+        self._fills_seen[k] = len(fills)
+        return [
+            (f.time_ms, f.realized_pnl - f.fee)
+            for f in fills[seen:]
+            if f.kind is not FillKind.FUNDING and f.realized_pnl != 0.0
+        ]
+
+    def final_equity(self) -> dict[int, float]:
+        """Each combination's equity at the last simulated candle."""
+        return {k: v.equity() for k, v in self.venues.items()}

@@ -1,0 +1,77 @@
+"""Build a live optimizer for an instance from its config section (used by the session builder)."""
+
+from __future__ import annotations
+
+import os
+
+from kektrade.config.model_root import KektradeConfig
+from kektrade.domain.journal import Journal
+from kektrade.domain.timeframes import duration_ms
+from kektrade.engine.build import PreparedInstance, sim_settings
+from kektrade.engine.instance import StrategyInstance
+from kektrade.optimize.executor import Executor, InlineExecutor, ProcessExecutor
+from kektrade.optimize.live import LiveOptimizer
+from kektrade.optimize.space import OptimizationConfigError, check_objective, check_space
+from kektrade.optimize.trials import TrialSpec
+
+
+def scoring_sample_ms(every_ms: int, timeframe_ms: int) -> int:
+    """Equity samples used for scoring: hourly, finer for short re-optimization periods, never below a candle."""
+    return max(min(3_600_000, every_ms // 24), timeframe_ms)
+
+
+def optimizer_factory(
+    config: KektradeConfig,
+    prepared: PreparedInstance,
+    inst: StrategyInstance,
+    journal: Journal | None,
+    executor: Executor | None = None,
+) -> LiveOptimizer:
+    """Check the optimization section, expand the search space and start the virtual exchanges."""
+    opt, sub = prepared.sub.optimization, prepared.sub
+    where = f"subaccounts[{prepared.index}].optimization"
+    objective = check_objective(opt.objective, where)
+    every, lookback = duration_ms(opt.reoptimize_every), duration_ms(opt.lookback)
+    tf = prepared.arrays.timeframe_ms
+    warmup = int(getattr(prepared.strategy, "startup_candle_count", 0))
+    if lookback < warmup * tf:
+        raise OptimizationConfigError(
+            f"{where}.lookback: {opt.lookback} is shorter than the strategy's warm-up of {warmup} candles "
+            f"({warmup * tf // 60_000} minutes at {sub.timeframe})"
+        )
+    if lookback < 2 * tf:
+        raise OptimizationConfigError(f"{where}.lookback: {opt.lookback} holds fewer than two candles")
+    combos = check_space(prepared.space, where, opt.max_combinations, inst.length - inst.first_index)
+    spec = TrialSpec(
+        strategy=prepared.strategy,
+        frame=prepared.frame,
+        arrays=prepared.arrays,
+        spec=prepared.spec,
+        settings=sim_settings(config, sub),
+        initial_balance=sub.initial_balance,
+        leverage=sub.leverage,
+        margin_mode=sub.margin_mode,
+        funding_rate=prepared.funding_rate,
+        first_index=prepared.first_index,
+        metadata=dict(prepared.metadata),
+        combos=combos,
+        sample_ms=scoring_sample_ms(every, tf),
+    )
+    if executor is None:
+        workers = opt.workers or os.cpu_count() or 1
+        executor = ProcessExecutor(workers) if workers > 1 and len(combos) > 1 else InlineExecutor()
+    return LiveOptimizer(
+        inst,
+        spec,
+        executor,
+        every_ms=every,
+        lookback_ms=lookback,
+        objective=objective,
+        min_trades=opt.min_trades,
+        min_score=opt.min_score,
+        switch_policy=opt.switch_policy,
+        stand_aside=opt.stand_aside,
+        leaderboard_size=opt.leaderboard_size,
+        align_utc=opt.align_utc,
+        journal=journal,
+    )
