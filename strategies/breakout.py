@@ -193,7 +193,7 @@ def _place_exits(
     if passed:  # the entry candle already ran through a bracket level: take the exit now
         account.close_position()
         return
-    qty = -position.contracts
+    qty = round_to_step(-position.contracts, account.spec.lot_step)  # no float dust in the order size
     for key in missing:
         kind, trigger = (OrderType.TAKE_PROFIT_MARKET, tp) if key == "tp" else (OrderType.STOP_MARKET, sl)
         placed = account.open_order(kind, qty, trigger_price=trigger, reduce_only=True)

@@ -75,13 +75,17 @@ class Run:
     journal: MemoryJournal
     variables: dict[str, Any] = field(default_factory=dict)
     next_index: int = 0
+    log: dict[int, list[tuple[Any, ...]]] = field(default_factory=dict)
 
     def step(self, i: int) -> None:
-        """Simulate candle i, then call the strategy's tick for it."""
+        """Simulate candle i, then call the strategy's tick for it; ``log[i]`` gets the order events."""
+        before = len(self.journal.records)
         self.venue.step(i)
-        self.strategy.tick(self.frame, i, {"pair": self.venue.spec.symbol}, self.parameter, self.variables,
-                           self.venue)
+        self.strategy.tick(
+            self.frame, i, {"pair": self.venue.spec.symbol}, self.parameter, self.variables, self.venue
+        )
         self.next_index = i + 1
+        self.log[i] = [brief(e) for e in self.events(before)]
 
     def until(self, stop: int) -> None:
         """Step candles [next_index, stop)."""
@@ -91,6 +95,12 @@ class Run:
     def events(self, since: int = 0) -> list[OrderRecorded]:
         """Order events recorded after the first ``since`` records."""
         return [r for r in self.journal.records[since:] if isinstance(r, OrderRecorded)]
+
+
+def brief(event: OrderRecorded) -> tuple[Any, ...]:
+    """(event, type, signed contracts, limit price, trigger price, reduce-only) of an order event."""
+    o = event.order
+    return (event.event, o.type.value, o.contracts, o.price, o.trigger_price, o.reduce_only)
 
 
 def prepared(strategy: Strategy, candles: pd.DataFrame, parameter: Mapping[str, Any]) -> pd.DataFrame:
@@ -117,13 +127,25 @@ def make_run(
     spec = builtin_spec(symbol)
     assert spec is not None
     journal = MemoryJournal()
-    venue = venue_cls(spec, arrays(candles), initial_balance=balance, leverage=leverage, journal=journal,
-                      settings=SimSettings(), **venue_kw)
+    venue = venue_cls(
+        spec,
+        arrays(candles),
+        initial_balance=balance,
+        leverage=leverage,
+        journal=journal,
+        settings=SimSettings(),
+        **venue_kw,
+    )
     return Run(strategy, candles, venue, dict(parameter), journal)
 
 
 def synthetic_instance(
-    name: str, data: MarketData, parameter: Mapping[str, Any], tf: int, balance: float, leverage: float,
+    name: str,
+    data: MarketData,
+    parameter: Mapping[str, Any],
+    tf: int,
+    balance: float,
+    leverage: float,
     margin_mode: str = "isolated",
 ) -> StrategyInstance:
     """A StrategyInstance over synthetic data, built like the engine builds one (journal attached)."""
@@ -131,7 +153,14 @@ def synthetic_instance(
     candles = prepared(strategy, data.candles.copy(), parameter)
     spec = builtin_spec(data.pair)
     assert spec is not None
-    venue = SimExchange(spec, market_arrays(candles, data, tf), initial_balance=balance, leverage=leverage,
-                        margin_mode=margin_mode, journal=MemoryJournal())
-    return StrategyInstance("smoke", strategy, candles, venue, parameter, {"pair": data.pair},
-                            strategy.startup_candle_count)
+    venue = SimExchange(
+        spec,
+        market_arrays(candles, data, tf),
+        initial_balance=balance,
+        leverage=leverage,
+        margin_mode=margin_mode,
+        journal=MemoryJournal(),
+    )
+    return StrategyInstance(
+        "smoke", strategy, candles, venue, parameter, {"pair": data.pair}, strategy.startup_candle_count
+    )

@@ -105,16 +105,22 @@ def test_quote_prices_round_to_the_tick_on_the_passive_side() -> None:
 class NoAmendSim(SimExchange):
     """A venue that refuses every amendment (as a live venue may), leaving the order unchanged."""
 
-    def edit_order(self, order_id: str, price: float | None = None, contracts: float | None = None,
-                   trigger_price: float | None = None) -> Order:
+    def edit_order(
+        self,
+        order_id: str,
+        price: float | None = None,
+        contracts: float | None = None,
+        trigger_price: float | None = None,
+    ) -> Order:
         order = next(o for o in self.get_open_orders() if o.id == order_id)
         order.reject_reason = "amend refused: test venue"
         return order
 
 
 def test_a_refused_amendment_falls_back_to_cancel_and_place() -> None:
-    run = make_run("MarketMakerStrategy", [FLAT, FLAT, FLAT, DIP, FLAT], PARAM, venue_cls=NoAmendSim,
-                   maker_fee=0.0)
+    run = make_run(
+        "MarketMakerStrategy", [FLAT, FLAT, FLAT, DIP, FLAT], PARAM, venue_cls=NoAmendSim, maker_fee=0.0
+    )
     run.until(3)
     old_ask = quotes(run.venue)["sell"]
     before = len(run.journal.records)
