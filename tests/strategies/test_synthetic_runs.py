@@ -38,9 +38,12 @@ def trade_fills(inst: StrategyInstance) -> list[Any]:
     return [f for f in inst.venue.fills if f.kind is FillKind.TRADE]
 
 
-def test_market_maker_two_days_of_eth_minutes() -> None:
+@pytest.mark.parametrize(
+    ("pair", "balance"), [("ETH/USDT:USDT", 10_000.0), ("BTC/USD:BTC", 1.0)], ids=["linear", "inverse"]
+)
+def test_market_maker_two_days_of_minutes(pair: str, balance: float) -> None:
     param = {"half_spread_bps": 10, "skew": 0.5, "cap_pct": 0.2, "quote_pct": 0.02, "ema": 20}
-    inst = instance("MarketMakerStrategy", "ETH/USDT:USDT", "1m", 2, param, 10_000.0, 2.0, "cross")
+    inst = instance("MarketMakerStrategy", pair, "1m", 2, param, balance, 2.0, "cross")
     venue, ema = inst.venue, inst.frame["ema20"].tolist()
     cap_before = size_before = pos_before = 0.0
     for i in range(inst.first_index, inst.length):
