@@ -164,3 +164,13 @@ def synthetic_instance(
     return StrategyInstance(
         "smoke", strategy, candles, venue, parameter, {"pair": data.pair}, strategy.startup_candle_count
     )
+
+
+def engine_run(name: str, rows: Sequence[Sequence[float]], parameter: Mapping[str, Any], **kw: Any) -> Run:
+    """Like ``make_run``, but stepped by the engine's StrategyInstance (``advance``), not a plain loop."""
+    run = make_run(name, rows, parameter, **kw)
+    inst = StrategyInstance("test", run.strategy, run.frame, run.venue, run.parameter, {}, 0)
+    inst.variables = run.variables
+    inst.advance(len(rows))
+    run.next_index = len(rows)
+    return run

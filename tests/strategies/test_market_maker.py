@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from kektrade.domain.types import Order, OrderStatus, OrderType
+from kektrade.domain.types import Order, OrderStatus, OrderType, RejectReason
 from kektrade.exchange.sim.exchange import SimExchange
-from tests.strategies.kit import make_run, module_of
+from tests.strategies.kit import engine_run, make_run, module_of
 
 FLAT = (40_000, 40_000, 40_000, 40_000)
 DIP = (40_000, 40_000, 39_000, 40_000)  # closes at its open: open -> low -> high -> close, bids fill
@@ -134,3 +134,18 @@ def test_a_refused_amendment_falls_back_to_cancel_and_place() -> None:
     ]
     assert old_ask.status is OrderStatus.CANCELLED
     assert [o.price for o in run.venue.get_open_orders()] == [39_950.0, 40_030.0]
+
+
+@pytest.mark.parametrize("runner", ["loop", "engine"])
+def test_a_quote_the_next_open_gaps_through_is_cancelled_not_filled(runner: str) -> None:
+    rows = [FLAT, FLAT, FLAT, (39_900, 39_950, 39_850, 39_900)]
+    if runner == "engine":
+        run = engine_run("MarketMakerStrategy", rows, PARAM, maker_fee=0.0)
+    else:
+        run = mm_run(rows)
+        run.until(4)
+    assert run.venue.fills == []  # post-only: cancelled at the open of candle 3, never a fill
+    cancelled = [e.order for e in run.events() if e.event == "cancelled"]
+    assert [(o.side, o.price, o.reject_reason) for o in cancelled] == [
+        ("buy", 39_960.0, RejectReason.POST_ONLY_WOULD_TAKE.value)
+    ]
