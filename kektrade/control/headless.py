@@ -19,7 +19,7 @@ log = logging.getLogger("kektrade.control")
 def progress_line(snap: EngineSnapshot, width: int = 30) -> str:
     """``[#####-----]  42.0 %  1,234,567/2,939,520 candles  812,345 c/s  ETA 2s  2024-03-01 12:00``."""
     p = snap.progress
-    filled = int(round(p.fraction * width))
+    filled = round(p.fraction * width)
     eta = f"ETA {p.eta_s:,.0f}s" if p.eta_s is not None else "ETA -"
     when = format_ms(snap.now_ms) if snap.now_ms else "-"
     return (

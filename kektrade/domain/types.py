@@ -128,6 +128,13 @@ class Order:
     reject_reason: str | None = None
     active_from_ms: int = 0  # the order takes part in matching from this time on (latency, next candle)
 
+    def copy(self) -> Order:
+        """A field-by-field copy (what journals store); ~10x cheaper than ``dataclasses.replace``."""
+        clone = object.__new__(Order)
+        for name in _ORDER_FIELDS:
+            object.__setattr__(clone, name, getattr(self, name))
+        return clone
+
     @property
     def side(self) -> str:
         """'buy' or 'sell'."""
@@ -142,6 +149,9 @@ class Order:
     def is_open(self) -> bool:
         """True while the order can still fill or trigger."""
         return self.status in OPEN_STATUSES
+
+
+_ORDER_FIELDS = tuple(Order.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)

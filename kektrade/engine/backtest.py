@@ -62,6 +62,7 @@ class BacktestEngine:
         self.total = sum(max(inst.length - inst.first_index, 0) for inst in self.instances)
         self.done = 0
         self._t0 = time.perf_counter()
+        self.run_seconds: float | None = None  # the candle loop's wall time, once finished
         self._last_publish = 0.0
         finest = min((inst.venue.market.timeframe_ms for inst in self.instances), default=60_000)
         self.chunk_ms = finest * chunk_candles
@@ -91,6 +92,7 @@ class BacktestEngine:
         finally:
             for hook in self.hooks:
                 hook.close()
+        self.run_seconds = time.perf_counter() - self._t0
         self.state = "stopped" if self.stop_event.is_set() else "finished"
         for inst in self.instances:
             if inst.done and inst.status is InstanceStatus.RUNNING:
@@ -141,7 +143,8 @@ class BacktestEngine:
 
     def progress(self) -> Progress:
         """Candles done, speed and ETA."""
-        elapsed = max(time.perf_counter() - self._t0, 1e-9)
+        elapsed = self.run_seconds if self.run_seconds is not None else time.perf_counter() - self._t0
+        elapsed = max(elapsed, 1e-9)
         rate = self.done / elapsed
         left = self.total - self.done
         return Progress(self.done, self.total, rate, left / rate if rate > 0 else None, elapsed)

@@ -7,6 +7,7 @@ one ``VirtualBook`` and answers ``advance`` with a ``BookUpdate``.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 from multiprocessing.connection import Connection
@@ -64,6 +65,7 @@ class InlineExecutor:
 
 
 def _worker(conn: Connection, spec: TrialSpec, ids: list[int]) -> None:
+    gc.freeze()  # objects inherited by fork stay out of GC scans (no copy-on-write from the collector)
     book = VirtualBook(spec, ids)
     while True:
         message = conn.recv()
@@ -94,7 +96,9 @@ class ProcessExecutor:
         ctx = mp.get_context(method)
         for ids in split(len(spec.combos), self.workers):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(child, spec, ids), daemon=True, name="kektrade-trials")
+            proc = ctx.Process(  # type: ignore[attr-defined]
+                target=_worker, args=(child, spec, ids), daemon=True, name="kektrade-trials"
+            )
             proc.start()
             child.close()
             self._conns.append(parent)

@@ -183,12 +183,10 @@ class LiveOptimizer:
         def pick(k: int) -> dict[str, Any]:
             return {"parameters": dict(self.combos[k]), "return": returns[k]}
 
-        median_k = ordered[len(ordered) // 2] if ordered else None
-        fixed = (
-            {"best": pick(ordered[0]), "median": pick(median_k), "worst": pick(ordered[-1])}
-            if ordered
-            else {}
-        )
+        fixed: dict[str, Any] = {}
+        if ordered:
+            middle = ordered[len(ordered) // 2]
+            fixed = {"best": pick(ordered[0]), "median": pick(middle), "worst": pick(ordered[-1])}
         return {
             "combinations": len(self.combos),
             "objective": self.objective,

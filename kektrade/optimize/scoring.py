@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import pairwise
 
 YEAR_MS = 365 * 86_400_000
 
 
 def _returns(equity: Sequence[float]) -> list[float]:
-    return [b / a - 1.0 for a, b in zip(equity, equity[1:], strict=False) if a > 0]
+    return [b / a - 1.0 for a, b in pairwise(equity) if a > 0]
 
 
 def _max_drawdown(equity: Sequence[float]) -> float:

@@ -119,8 +119,12 @@ class VirtualBook:
         out: list[float] = []
         s, next_pick = 0, samples[0] if samples else -1
         ok = k not in self.failed
+        times = self.spec.arrays.time_ms
         for i in range(start, stop):
-            step(i)
+            if venue._orders or venue.contracts or times[i] >= venue._next_funding_ms:
+                step(i)
+            else:  # idle candle: only the clock moves (see StrategyInstance.advance)
+                venue._i = i
             if ok:
                 try:
                     tick(frame, i, metadata, parameter, variables, venue)

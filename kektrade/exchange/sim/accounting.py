@@ -37,7 +37,7 @@ class AccountingMixin:
         self._margin_mode = MarginMode(margin_mode)
         self._taker = taker_fee
         self._maker = maker_fee
-        self._qty = 0.0  # signed position
+        self.contracts = 0.0  # signed position
         self._entry = 0.0
         self._extra = 0.0  # margin added to an isolated position (minus funding taken from it)
         self._liq = 0.0  # long: liquidated at or below; short: at or above (inf: never)
@@ -55,28 +55,28 @@ class AccountingMixin:
 
     def _position_im(self, mark: float) -> float:
         """Initial margin: on entry price (isolated) or on mark price (cross, since Sep 2025)."""
-        if self._qty == 0.0:
+        if self.contracts == 0.0:
             return 0.0
         base = self._entry if self._margin_mode is MarginMode.ISOLATED else mark
-        return cm.initial_margin(self._qty, base, self._leverage, self._inverse)
+        return cm.initial_margin(self.contracts, base, self._leverage, self._inverse)
 
     def _close_fee_reserve(self) -> float:
         """Estimated fee to close, taken on the entry price (the part of IM/MM Bybit shows as fee)."""
-        if self._qty == 0.0:
+        if self.contracts == 0.0:
             return 0.0
         return cm.fee_to_close(
-            abs(self._qty), self._entry, self._leverage, self._qty > 0, self._taker, self._inverse
+            abs(self.contracts), self._entry, self._leverage, self.contracts > 0, self._taker, self._inverse
         )
 
     def _position_margin(self, mark: float) -> float:
         """Margin held by the position: IM + fee to close (+ added margin when isolated)."""
-        if self._qty == 0.0:
+        if self.contracts == 0.0:
             return 0.0
         pm = self._position_im(mark) + self._close_fee_reserve()
         return pm + self._extra if self._margin_mode is MarginMode.ISOLATED else pm
 
     def _upnl(self, mark: float) -> float:
-        return cm.unrealized_pnl(self._qty, self._entry, mark, self._inverse) if self._qty else 0.0
+        return cm.unrealized_pnl(self.contracts, self._entry, mark, self._inverse) if self.contracts else 0.0
 
     def _available(self, mark: float) -> float:
         """Available balance: isolated ignores UPNL; cross counts it (margin balance minus IM)."""
@@ -85,19 +85,19 @@ class AccountingMixin:
         return self._wallet - self._iso_margin - self._order_margin
 
     def _tier_at(self, price: float, extra_qty: float = 0.0) -> RiskTier:
-        value = cm.position_value(abs(self._qty) + extra_qty, price, self._inverse)
+        value = cm.position_value(abs(self.contracts) + extra_qty, price, self._inverse)
         return self.spec.tier_for_value(value)
 
     # -- liquidation and bankruptcy prices ----------------------------------------------------------
 
     def _refresh_risk_prices(self) -> None:
         """Recompute liquidation/bankruptcy prices and the isolated margin after any change."""
-        if self._qty == 0.0:
+        if self.contracts == 0.0:
             self._liq = 0.0
             self._bust = 0.0
             self._iso_margin = 0.0
             return
-        q, e, long_ = abs(self._qty), self._entry, self._qty > 0
+        q, e, long_ = abs(self.contracts), self._entry, self.contracts > 0
         isolated = self._margin_mode is MarginMode.ISOLATED
         self._iso_margin = self._position_margin(e) if isolated else 0.0
         fee = 0.0 if isolated else self._close_fee_reserve()
@@ -123,13 +123,13 @@ class AccountingMixin:
 
     def _price_where_loss_is(self, margin: float) -> float:
         """The price at which the position's loss equals ``margin`` (its bankruptcy price)."""
-        q, e = abs(self._qty), self._entry
+        q, e = abs(self.contracts), self._entry
         if self._inverse:
-            if self._qty > 0:  # loss q(1/P - 1/E) = margin
+            if self.contracts > 0:  # loss q(1/P - 1/E) = margin
                 return q / (q / e + margin) if q / e + margin > 0 else math.inf
             inv = q / e - margin  # short: loss q(1/E - 1/P) = margin
             return q / inv if inv > 0 else math.inf
-        price = e - margin / q if self._qty > 0 else e + margin / q
+        price = e - margin / q if self.contracts > 0 else e + margin / q
         return max(price, 0.0)
 
     # -- applying executions ---------------------------------------------------------------------
@@ -148,7 +148,7 @@ class AccountingMixin:
         inverse = self._inverse
         qty_abs = abs(contracts)
         fee = cm.trade_fee(qty_abs, price, fee_rate, inverse)
-        pos = self._qty
+        pos = self.contracts
         gross = 0.0
         if pos == 0.0 or (pos > 0) == (contracts > 0):
             self._entry = cm.average_entry(abs(pos), self._entry, qty_abs, price, inverse)
@@ -165,7 +165,7 @@ class AccountingMixin:
                     self._entry = price
             elif self._extra:
                 self._extra *= abs(new_pos) / abs(pos)
-        self._qty = new_pos
+        self.contracts = new_pos
         self._wallet += gross - fee
         self._cum_fees += fee
         self._cum_realized += gross
@@ -200,9 +200,9 @@ class AccountingMixin:
 
     def _settle_funding(self, time_ms: int, mark: float, rate: float) -> Fill | None:
         """Funding at a settlement: paid from available balance first, then from isolated margin."""
-        if self._qty == 0.0 or rate == 0.0:
+        if self.contracts == 0.0 or rate == 0.0:
             return None
-        fee = cm.funding_fee(self._qty, mark, rate, self._inverse)
+        fee = cm.funding_fee(self.contracts, mark, rate, self._inverse)
         if fee > 0.0 and self._margin_mode is MarginMode.ISOLATED:
             shortfall = fee - max(self._available(mark), 0.0)
             if shortfall > 0.0:
@@ -212,14 +212,14 @@ class AccountingMixin:
         self._cur_realized -= fee
         self._refresh_risk_prices()
         fill = Fill(
-            time_ms, self.spec.symbol, FillKind.FUNDING, self._qty, mark, fee, 0.0, "", False, rate, self._qty
+            time_ms, self.spec.symbol, FillKind.FUNDING, self.contracts, mark, fee, 0.0, "", False, rate, self.contracts
         )
         self._record_fill(fill)
         return fill
 
     def _liquidate(self, time_ms: int) -> Fill:
         """Close the whole position at its bankruptcy price; the position's margin is lost."""
-        pos = self._qty
+        pos = self.contracts
         price = self._bust
         if not (0.0 < price < math.inf):
             price = self._liq
@@ -230,7 +230,7 @@ class AccountingMixin:
         self._wallet += gross - fee
         self._cum_fees += fee
         self._cum_realized += gross
-        self._qty = 0.0
+        self.contracts = 0.0
         self._entry = 0.0
         self._extra = 0.0
         self._cur_realized = 0.0
@@ -254,13 +254,13 @@ class AccountingMixin:
     # -- views -------------------------------------------------------------------------------------
 
     def _position_view(self, mark: float) -> PositionView:
-        q = abs(self._qty)
+        q = abs(self.contracts)
         tier = self._tier_at(mark) if q else self.spec.risk_tiers[0]
         fee = self._close_fee_reserve()
         mm = cm.maintenance_margin(q, mark, tier, self._inverse) + fee if q else 0.0
         return PositionView(
             symbol=self.spec.symbol,
-            contracts=self._qty,
+            contracts=self.contracts,
             entry_price=self._entry,
             mark_price=mark,
             liquidation_price=self._liq,

@@ -43,6 +43,9 @@ class SimError(ValueError):
 class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
     """A simulated Bybit perpetual subaccount, linear or inverse, isolated or cross margin."""
 
+    #: Signed position size: a plain attribute (not a property) because every tick reads it.
+    contracts: float = 0.0
+
     def __init__(
         self,
         spec: ContractSpec,
@@ -99,7 +102,6 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
         )
         self._tf = market.timeframe_ms
         self._i = -1
-        self._now_ms = 0
         self._const_rate = funding_rate
         self._fund_idx = 0
         self._next_funding_ms: float = math.inf
@@ -128,10 +130,10 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
                     continue
                 rate = self._const_rate or 0.0
                 self._next_funding_ms = settle_ms + interval
-            if self._qty:
+            if self.contracts:
                 self._settle_funding(settle_ms, self._mo[i], rate)
                 mark = self._mo[i]
-                if self._qty and ((mark <= self._liq) if self._qty > 0 else (mark >= self._liq)):
+                if self.contracts and ((mark <= self._liq) if self.contracts > 0 else (mark >= self._liq)):
                     self._liquidation_event(t)
 
     # -- the Subaccount interface ----------------------------------------------------------------------
@@ -197,9 +199,9 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
 
     def close_position(self) -> Order | None:
         """Flatten with a reduce-only market order."""
-        if self._qty == 0.0:
+        if self.contracts == 0.0:
             return None
-        return self.open_order(OrderType.MARKET, -self._qty, reduce_only=True)
+        return self.open_order(OrderType.MARKET, -self.contracts, reduce_only=True)
 
     def get_open_orders(self) -> list[Order]:
         """Open orders, oldest first."""
@@ -232,29 +234,24 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
     def _check_leverage(self, leverage: float) -> None:
         if not leverage > 0:
             raise SimError(f"leverage must be > 0 (got {leverage})")
-        tier = self._tier_at(self._entry or 1.0) if self._qty else self.spec.risk_tiers[0]
+        tier = self._tier_at(self._entry or 1.0) if self.contracts else self.spec.risk_tiers[0]
         if leverage > min(tier.max_leverage, self.spec.max_leverage) + 1e-9:
             raise SimError(f"leverage {leverage} above the maximum {tier.max_leverage} of the risk tier")
 
     def set_margin_mode(self, mode: MarginMode | str) -> None:
         """Switch margin mode; only while flat with no open orders."""
-        if self._qty or self._orders:
+        if self.contracts or self._orders:
             raise SimError("margin mode can only change with no position and no open orders")
         self._margin_mode = MarginMode(mode)
 
     def add_margin(self, amount: float) -> None:
         """Add margin to an isolated position (moves its liquidation price away)."""
-        if self._margin_mode is not MarginMode.ISOLATED or not self._qty:
+        if self._margin_mode is not MarginMode.ISOLATED or not self.contracts:
             raise SimError("margin can only be added to an open isolated position")
         if amount > self._available(self._current_prices()[1]) + 1e-12:
             raise SimError(f"add_margin {amount}: exceeds the available balance")
         self._extra += amount
         self._refresh_risk_prices()
-
-    @property
-    def contracts(self) -> float:
-        """Signed position size."""
-        return self._qty
 
     @property
     def last_price(self) -> float:
@@ -270,9 +267,9 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
     def equity(self) -> float:
         """Margin balance (wallet + UPNL at the latest mark close), in the settle currency."""
         i = self._i
-        if not self._qty or i < 0:
+        if not self.contracts or i < 0:
             return self._wallet
-        return self._wallet + cm.unrealized_pnl(self._qty, self._entry, self._mc[i], self._inverse)
+        return self._wallet + cm.unrealized_pnl(self.contracts, self._entry, self._mc[i], self._inverse)
 
     @property
     def wallet_balance(self) -> float:
@@ -283,6 +280,11 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
     def now_ms(self) -> int:
         """Close time of the latest simulated candle (when the strategy's tick happens)."""
         return self._now_ms
+
+    @property
+    def _now_ms(self) -> int:  # derived, so the engine may move the clock with a bare index write
+        i = self._i
+        return self._t[i] + self._tf if i >= 0 else 0
 
     @property
     def candle_index(self) -> int:

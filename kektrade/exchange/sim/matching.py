@@ -36,10 +36,9 @@ class MatchingMixin:
 
     spec: ContractSpec
     _orders: list[Order]
-    _qty: float
+    contracts: float
     _liq: float
     _i: int
-    _now_ms: int
     _tf: int
     _touch: bool
     _slip: float
@@ -87,10 +86,9 @@ class MatchingMixin:
             self._funding_due(i, t)
         if self._orders:
             self._match(i, t)
-        elif self._qty and ((self._ml[i] <= self._liq) if self._qty > 0.0 else (self._mh[i] >= self._liq)):
+        elif self.contracts and ((self._ml[i] <= self._liq) if self.contracts > 0.0 else (self._mh[i] >= self._liq)):
             self._liquidation_event(t)
         self._i = i
-        self._now_ms = t + self._tf
 
     # -- per candle --------------------------------------------------------------------------------
 
@@ -105,13 +103,13 @@ class MatchingMixin:
         mpath = (mo, ml, mh, mc) if mc >= mo else (mo, mh, ml, mc)
         third = self._tf // 3
         for k in range(3):
-            if not self._orders and not self._qty:
+            if not self._orders and not self.contracts:
                 return
             self._walk(t + k * third, third, path[k], path[k + 1], mpath[k], mpath[k + 1])
 
     def _anything_happens(self, t: int, h: float, lo: float, mh: float, ml: float) -> bool:
         """Cheap pre-check: can any order or the liquidation price be reached in this candle?"""
-        if self._qty and ((ml <= self._liq) if self._qty > 0.0 else (mh >= self._liq)):
+        if self.contracts and ((ml <= self._liq) if self.contracts > 0.0 else (mh >= self._liq)):
             return True
         for order in self._orders:
             if order.active_from_ms > t:
@@ -131,7 +129,7 @@ class MatchingMixin:
 
     def _at_open(self, t: int, prev_open: int, o: float, mo: float) -> None:
         """Events at the candle's open: gap liquidation, market orders, arrivals and gapped orders."""
-        if self._qty and ((mo <= self._liq) if self._qty > 0.0 else (mo >= self._liq)):
+        if self.contracts and ((mo <= self._liq) if self.contracts > 0.0 else (mo >= self._liq)):
             self._liquidation_event(t)
         for order in list(self._orders):
             if order.active_from_ms > t or order not in self._orders:
@@ -176,7 +174,7 @@ class MatchingMixin:
         while True:
             best: object = None
             best_f = 2.0
-            if self._qty:
+            if self.contracts:
                 f = self._liq_fraction(ma, mb, f0)
                 if f is not None:
                     best, best_f = _LIQ, f
@@ -204,9 +202,9 @@ class MatchingMixin:
         """Where the mark path meets the liquidation price at or after ``f0`` (f0 if already past)."""
         liq = self._liq
         m0 = ma + f0 * (mb - ma)
-        if (m0 <= liq) if self._qty > 0.0 else (m0 >= liq):
+        if (m0 <= liq) if self.contracts > 0.0 else (m0 >= liq):
             return f0
-        if self._qty > 0.0:
+        if self.contracts > 0.0:
             return (ma - liq) / (ma - mb) if mb < ma and mb <= liq else None
         return (liq - ma) / (mb - ma) if mb > ma and liq <= mb else None
 
@@ -264,7 +262,7 @@ class MatchingMixin:
         """Fill an order completely at ``price`` (reduce-only orders are cut to the position)."""
         qty = order.remaining
         if order.reduce_only:
-            pos = self._qty
+            pos = self.contracts
             if pos == 0.0 or (pos > 0) == (qty > 0):
                 self._finish(
                     order, OrderStatus.CANCELLED, "cancelled", RejectReason.REDUCE_ONLY_WOULD_INCREASE.value
@@ -278,7 +276,7 @@ class MatchingMixin:
         order.filled = done
         order.fee_paid += fill.fee
         self._finish(order, OrderStatus.FILLED, "filled")
-        if self._qty == 0.0:
+        if self.contracts == 0.0:
             self._drop_reduce_only(t)
 
     def _drop_reduce_only(self, t: int) -> None:
@@ -291,7 +289,7 @@ class MatchingMixin:
 
     def _liquidation_event(self, t: int) -> None:
         """Liquidation: cancel orders that would increase the position, then close it at bankruptcy."""
-        pos = self._qty
+        pos = self.contracts
         for order in list(self._orders):
             if not order.reduce_only and (order.contracts > 0) == (pos > 0):
                 self._finish(order, OrderStatus.CANCELLED, "cancelled", RejectReason.LIQUIDATED.value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from kektrade.domain import contract_math as cm
@@ -37,9 +36,13 @@ class OrdersMixin:
     _orders: list[Order]
     _reserved: dict[str, float]
     _next_id: int
-    _now_ms: int
     _latency_ms: int
-    _qty: float
+
+    if TYPE_CHECKING:
+
+        @property
+        def _now_ms(self) -> int: ...
+    contracts: float
     _leverage: float
     _taker: float
     _inverse: bool
@@ -55,7 +58,7 @@ class OrdersMixin:
 
     def _record_order(self, order: Order, event: str) -> None:
         if self.journal is not None:
-            self.journal.record(OrderRecorded(self.subaccount_id, self._now_ms, event, replace(order)))
+            self.journal.record(OrderRecorded(self.subaccount_id, self._now_ms, event, order.copy()))
 
     def _reject(self, order: Order, reason: RejectReason) -> Order:
         order.status = OrderStatus.REJECTED
@@ -135,9 +138,9 @@ class OrdersMixin:
         ):
             return RejectReason.POST_ONLY_WOULD_TAKE
         if order.reduce_only and not conditional:
-            if self._qty == 0.0:
+            if self.contracts == 0.0:
                 return RejectReason.REDUCE_ONLY_NO_POSITION
-            if (self._qty > 0) == (order.contracts > 0):
+            if (self.contracts > 0) == (order.contracts > 0):
                 return RejectReason.REDUCE_ONLY_WOULD_INCREASE
         return None
 
@@ -154,7 +157,7 @@ class OrdersMixin:
 
     def _opening_qty(self, contracts: float) -> float:
         """The part of an order that would open or add to a position (needs margin)."""
-        pos = self._qty
+        pos = self.contracts
         if pos == 0.0 or (pos > 0) == (contracts > 0):
             return abs(contracts)
         return max(abs(contracts) - abs(pos), 0.0)
@@ -169,11 +172,11 @@ class OrdersMixin:
         lev, buy = self._leverage, order.contracts > 0
         if self._inverse:
             value = opening / ref_price
-            total = value + abs(self._qty) / ref_price
+            total = value + abs(self.contracts) / ref_price
             close_factor = 1.0 + 1.0 / lev if buy else max(1.0 - 1.0 / lev, 0.0)
         else:
             value = opening * ref_price
-            total = value + abs(self._qty) * ref_price
+            total = value + abs(self.contracts) * ref_price
             close_factor = 1.0 - 1.0 / lev if buy else 1.0 + 1.0 / lev
         tiers = self.spec.risk_tiers
         tier = tiers[0] if total <= tiers[0].limit_value else self.spec.tier_for_value(total)
@@ -233,7 +236,7 @@ class OrdersMixin:
         self, order: Order, price: float | None, contracts: float | None, trigger_price: float | None
     ) -> Order:
         """Amend in place; a refused amendment leaves the order as it was, with ``reject_reason`` set."""
-        candidate = replace(order)
+        candidate = order.copy()
         if price is not None:
             candidate.price = price
         if contracts is not None:
