@@ -24,7 +24,7 @@ import pandas_ta as ta
 
 from kektrade.domain.contract_math import round_to_step
 from kektrade.domain.types import Order, OrderType
-from kektrade.exchange.subaccount import Subaccount
+from kektrade.exchange.subaccount import OrderNotOpenError, Subaccount
 from kektrade.strategy.base import OptimizeableStrategy
 
 ENTRY_KEYS = ("long", "short")
@@ -41,9 +41,7 @@ def ceil_tick(price: float, tick: float) -> float:
     return round_to_step(math.ceil(price / tick - 1e-9) * tick, tick)
 
 
-def bracket(
-    entry: float, long: bool, atr: float, tp_mult: float, sl_mult: float, tick: float
-) -> tuple[float, float]:
+def bracket(entry: float, long: bool, atr: float, tp_mult: float, sl_mult: float, tick: float) -> tuple[float, float]:
     """(take-profit, stop-loss) triggers of a position entered at ``entry``, rounded away from the entry."""
     if long:
         return ceil_tick(entry + tp_mult * atr, tick), floor_tick(entry - sl_mult * atr, tick)
@@ -105,9 +103,7 @@ class BreakoutStrategy(OptimizeableStrategy):
             if not (math.isnan(hi) or math.isnan(lo)):  # the channel is warm
                 tick = account.spec.tick_size
                 _keep_entry(account, live, variables, "long", ceil_tick(hi + tick, tick), parameter["stake"])
-                _keep_entry(
-                    account, live, variables, "short", floor_tick(lo - tick, tick), parameter["stake"]
-                )
+                _keep_entry(account, live, variables, "short", floor_tick(lo - tick, tick), parameter["stake"])
         else:
             _cancel(account, live, variables, ENTRY_KEYS)
             missing = [k for k in EXIT_KEYS if variables.get(k) not in live]
@@ -128,9 +124,7 @@ class BreakoutStrategy(OptimizeableStrategy):
         ]
 
 
-def _cancel(
-    account: Subaccount, live: dict[str, Order], variables: dict[str, Any], keys: tuple[str, ...]
-) -> None:
+def _cancel(account: Subaccount, live: dict[str, Order], variables: dict[str, Any], keys: tuple[str, ...]) -> None:
     """Cancel the orders remembered under ``keys`` that are still open, and forget them."""
     for key in keys:
         order_id = variables.get(key)
@@ -158,7 +152,7 @@ def _keep_entry(
             return
         try:
             amended: Order | None = account.edit_order(order.id, contracts=qty, trigger_price=trigger)
-        except Exception:  # no longer open at the venue (the simulator: KeyError; live: VenueError)
+        except OrderNotOpenError:  # filled or cancelled at the venue since the last tick
             amended = None
         if amended is not None and amended.reject_reason is None:
             return

@@ -20,7 +20,7 @@ import pandas_ta as ta
 
 from kektrade.domain.contract_math import floor_to_step, round_to_step
 from kektrade.domain.types import Order, OrderType
-from kektrade.exchange.subaccount import Subaccount
+from kektrade.exchange.subaccount import OrderNotOpenError, Subaccount
 from kektrade.strategy.base import OptimizeableStrategy
 
 BID, ASK = "bid", "ask"
@@ -97,9 +97,7 @@ class MarketMakerStrategy(OptimizeableStrategy):
         cap = account.get_contracts_pct_of_balance(parameter["cap_pct"], fair)
         size = account.get_contracts_pct_of_balance(parameter["quote_pct"], fair)
         inventory = max(-1.0, min(1.0, pos / cap)) if cap > 0.0 else 0.0
-        bid, ask = quote_prices(
-            fair, last, parameter["half_spread_bps"], parameter["skew"], inventory, spec.tick_size
-        )
+        bid, ask = quote_prices(fair, last, parameter["half_spread_bps"], parameter["skew"], inventory, spec.tick_size)
         bid_qty = _room(size, cap - pos, spec.lot_step, spec.min_qty)
         ask_qty = _room(size, cap + pos, spec.lot_step, spec.min_qty)
         live = {order.id: order for order in account.get_open_orders()}
@@ -136,7 +134,7 @@ def _requote(
             return
         try:
             amended: Order | None = account.edit_order(order.id, price=price, contracts=qty)
-        except Exception:  # no longer open at the venue (the simulator: KeyError; live: VenueError)
+        except OrderNotOpenError:  # filled or cancelled at the venue since the last tick
             amended = None
         if amended is not None and amended.reject_reason is None:
             return

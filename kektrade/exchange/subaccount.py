@@ -19,6 +19,10 @@ from kektrade.domain.types import (
 )
 
 
+class OrderNotOpenError(KeyError):
+    """``edit_order`` on an order that is not open (filled, cancelled, rejected or unknown)."""
+
+
 class Subaccount(ABC):
     """Order management, position and wallet of one subaccount trading one symbol."""
 
@@ -47,7 +51,11 @@ class Subaccount(ABC):
         contracts: float | None = None,
         trigger_price: float | None = None,
     ) -> Order:
-        """Amend price, quantity or trigger of an open order."""
+        """Amend price, quantity or trigger of an open order; ``OrderNotOpenError`` if it is not open.
+
+        A refused amendment (e.g. a post-only price that would take) leaves the order unchanged with
+        ``reject_reason`` set, like a refused new order.
+        """
 
     @abstractmethod
     def cancel_order(self, order_id: str) -> Order | None:

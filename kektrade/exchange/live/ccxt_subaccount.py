@@ -36,6 +36,7 @@ from kektrade.exchange.live.errors import (
     LEVERAGE_NOT_MODIFIED,
     MARGIN_MODE_NOT_MODIFIED,
     ORDER_NOT_FOUND_CODES,
+    OrderNotOpenVenueError,
     VenueError,
     cancel_reason,
     order_reject_reason,
@@ -296,7 +297,7 @@ class CcxtSubaccount(Subaccount):
         """Amend an open order (``/v5/order/amend``); a refused amendment keeps the order, with a reason."""
         order = self._fetch_order(order_id)
         if order is None or not order.is_open:
-            raise VenueError(f"no open order {order_id!r}", 110001)
+            raise OrderNotOpenVenueError(f"no open order {order_id!r} (110001)")
         if contracts is not None and (contracts > 0) != (order.contracts > 0):
             order.reject_reason = f"amend refused: {RejectReason.ZERO_QTY.value}"
             return order

@@ -8,6 +8,7 @@ import re
 import ccxt
 
 from kektrade.domain.types import RejectReason, TimeInForce
+from kektrade.exchange.subaccount import OrderNotOpenError
 
 INSUFFICIENT_CODES = frozenset({110004, 110006, 110007, 110012, 110014, 110044, 110045})
 LEVERAGE_NOT_MODIFIED = 110043
@@ -18,6 +19,10 @@ TRIGGER_CODES = frozenset({110092, 110093})
 RISK_LIMIT_CODES = frozenset({110016, 110013})
 
 _BODY = re.compile(r"\{.*\}", re.DOTALL)
+
+
+class OrderNotOpenVenueError(OrderNotOpenError):
+    """The live venue's form of ``OrderNotOpenError`` (Bybit retCode 110001)."""
 
 
 class VenueError(Exception):

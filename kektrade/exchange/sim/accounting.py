@@ -152,11 +152,11 @@ class AccountingMixin:
         gross = 0.0
         if pos == 0.0 or (pos > 0) == (contracts > 0):
             self._entry = cm.average_entry(abs(pos), self._entry, qty_abs, price, inverse)
-            new_pos = pos + contracts
+            new_pos = cm.round_to_step(pos + contracts, self.spec.lot_step)  # no float dust in positions
         else:
             closed = min(qty_abs, abs(pos))
             gross = cm.round_money(cm.unrealized_pnl(math.copysign(closed, pos), self._entry, price, inverse))
-            new_pos = pos + contracts
+            new_pos = cm.round_to_step(pos + contracts, self.spec.lot_step)
             if abs(new_pos) < 1e-12:
                 new_pos = 0.0
             if new_pos == 0.0 or (new_pos > 0) != (pos > 0):

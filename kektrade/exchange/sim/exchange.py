@@ -29,7 +29,7 @@ from kektrade.exchange.sim.accounting import AccountingMixin
 from kektrade.exchange.sim.matching import MatchingMixin
 from kektrade.exchange.sim.orders import OrdersMixin
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
-from kektrade.exchange.subaccount import Subaccount
+from kektrade.exchange.subaccount import OrderNotOpenError, Subaccount
 
 _TYPES: dict[object, OrderType] = {**{t: t for t in OrderType}, **{t.value: t for t in OrderType}}
 _TIFS: dict[object, TimeInForce] = {**{t: t for t in TimeInForce}, **{t.value: t for t in TimeInForce}}
@@ -167,10 +167,10 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
         contracts: float | None = None,
         trigger_price: float | None = None,
     ) -> Order:
-        """Amend an open order; raises KeyError for an order that is not open."""
+        """Amend an open order; ``OrderNotOpenError`` for an order that is not open."""
         order = self._find_open(order_id)
         if order is None:
-            raise KeyError(f"no open order {order_id!r}")
+            raise OrderNotOpenError(f"no open order {order_id!r}")
         return self._amend(order, price, contracts, trigger_price)
 
     def cancel_order(self, order_id: str) -> Order | None:
