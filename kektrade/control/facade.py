@@ -16,7 +16,7 @@ from typing import Any
 
 from kektrade.config.model_root import KektradeConfig
 from kektrade.domain.journal import DeferredJournal
-from kektrade.engine.results import results_table, write_results
+from kektrade.engine.results import results_table, walk_forward_table, write_results
 from kektrade.engine.session import Session, build_session
 from kektrade.engine.snapshot import Command, EngineSnapshot, Progress
 from kektrade.optimize.wiring import optimizer_factory
@@ -44,9 +44,7 @@ class RunController:
         self.journal = DeferredJournal()  # the database opens only once the build has succeeded
         self.db: RunDatabase | None = None
         self.paths: RunPaths | None = None
-        self._snapshot = EngineSnapshot(
-            run_id, "backtest", False, "starting", 0, Progress(0, 0, 0.0, None, 0)
-        )
+        self._snapshot = EngineSnapshot(run_id, "backtest", False, "starting", 0, Progress(0, 0, 0.0, None, 0))
         self._lock = threading.Lock()
         self._listeners: list[Callable[[EngineSnapshot], None]] = []
         self.session: Session | None = None
@@ -89,9 +87,7 @@ class RunController:
         session = self.session or self.build()
         if self.db is not None:
             self.db.set_meta("status", "running")
-        self._thread = threading.Thread(
-            target=self._run, args=(session,), name="kektrade-engine", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, args=(session,), name="kektrade-engine", daemon=True)
         self._thread.start()
 
     def _run(self, session: Session) -> None:
@@ -150,8 +146,11 @@ class RunController:
             self._listeners.append(listener)
 
     def results_text(self) -> str:
-        """The results table, once finished."""
-        return results_table(self.results) if self.results else ""
+        """The results table and the walk-forward comparison, once finished."""
+        if not self.results:
+            return ""
+        walk = walk_forward_table(self.results)
+        return results_table(self.results) + ("\n\n" + walk if walk else "")
 
     # -- commands ----------------------------------------------------------------------------------
 

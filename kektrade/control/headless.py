@@ -31,10 +31,7 @@ def progress_line(snap: EngineSnapshot, width: int = 30) -> str:
 def status_line(snap: EngineSnapshot) -> str:
     """One line per run: account equity and each subaccount's position and status."""
     total = snap.equity_total[-1] if snap.equity_total else 0.0
-    parts = [
-        f"{r.id} {r.status} pos {r.contracts:g} eq {r.equity:,.4g} {r.settle_currency}"
-        for r in snap.subaccounts
-    ]
+    parts = [f"{r.id} {r.status} pos {r.contracts:g} eq {r.equity:,.4g} {r.settle_currency}" for r in snap.subaccounts]
     return f"account {total:,.2f} | " + " | ".join(parts)
 
 

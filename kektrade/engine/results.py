@@ -70,3 +70,30 @@ def write_results(folder: Path, document: dict[str, Any]) -> Path:
 def results_table(document: dict[str, Any]) -> str:
     """The console table of a results document."""
     return format_results_table(document)
+
+
+def walk_forward_table(document: dict[str, Any]) -> str:
+    """The walk-forward comparison of each optimized subaccount: live-optimized vs fixed vs buy-and-hold."""
+    reports = (document.get("extra") or {}).get("optimization") or {}
+    lines = []
+    for sub_id, report in reports.items():
+        wf = report.get("walk_forward") or {}
+        fixed = wf.get("fixed") or {}
+
+        def pct(value: Any) -> str:
+            return "-" if value is None else f"{100 * float(value):+.2f} %"
+
+        lines.append(
+            f"walk-forward {sub_id}: {report['combinations']} combinations, objective {report['objective']}, "
+            f"{len(report.get('selections', []))} re-optimizations"
+        )
+        lines.append(f"  live-optimized      {pct(wf.get('live_optimized_return'))}")
+        for name in ("best", "median", "worst"):
+            if name in fixed:
+                lines.append(f"  fixed {name:<13} {pct(fixed[name]['return'])}   {fixed[name]['parameters']}")
+        lines.append(f"  buy and hold        {pct(wf.get('buy_and_hold_return'))}")
+        lines.append(
+            f"  fixed combinations that beat live optimization: {wf.get('fixed_better_than_live')}"
+            f" of {report['combinations']}"
+        )
+    return "\n".join(lines)

@@ -314,9 +314,7 @@ def test_add_margin_moves_the_isolated_liquidation_price() -> None:
     sim = make_sim([FLAT, FLAT], balance=5_000, leverage=50)
     run(sim, {0: buy_market(1)})
     sim.add_margin(3_000)
-    assert sim.get_position().liquidation_price == pytest.approx(
-        (40_000 - 800 - 3_000 / (1 - 0.00055)) / 0.995
-    )
+    assert sim.get_position().liquidation_price == pytest.approx((40_000 - 800 - 3_000 / (1 - 0.00055)) / 0.995)
 
 
 @pytest.mark.parametrize("tif", ["IOC", "FOK"])
