@@ -73,7 +73,7 @@ def by_hand(frame: pd.DataFrame, settle_ms: list[int], rates: list[float], want:
 
 def test_sma_market_orders_match_an_independent_calculation_trade_by_trade() -> None:
     frame, funding = load()
-    settle_ms = [int(round(t / 60_000)) * 60_000 for t in (funding["date"].astype("int64") // 1_000_000)]
+    settle_ms = [round(int(t) / 60_000) * 60_000 for t in (funding["date"].astype("int64") // 1_000_000)]
     rates = funding["open"].astype(float).tolist()
     want = targets(frame["close"].to_numpy())
     arrays = MarketArrays(
