@@ -1,0 +1,1 @@
+"""Screens and dialogs: detail, results, help and confirmation."""
