@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from array import array
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -74,20 +75,13 @@ def sim_settings(config: KektradeConfig, sub: SubaccountConfig) -> SimSettings:
 
 
 def market_arrays(frame: pd.DataFrame, data: MarketData, tf_ms: int) -> MarketArrays:
-    """Plain-list columns of the frame for the simulator; mark columns where present."""
-    times = _ms_times(frame)
-    arrays = MarketArrays(
-        time_ms=times,
-        open=frame["open"].tolist(),
-        high=frame["high"].tolist(),
-        low=frame["low"].tolist(),
-        close=frame["close"].tolist(),
-        timeframe_ms=tf_ms,
-    )
+    """Compact columns of the frame for the simulator (``array.array``); mark columns where present."""
+    o, h, lo, c = (array("d", frame[col].to_numpy(dtype="float64")) for col in ("open", "high", "low", "close"))
+    arrays = MarketArrays(time_ms=array("q", _ms_times(frame)), open=o, high=h, low=lo, close=c, timeframe_ms=tf_ms)
     if "mark_close" in frame.columns:
         marks = [frame[c].to_numpy(dtype=float) for c in ("mark_open", "mark_high", "mark_low", "mark_close")]
         trades = [frame[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close")]
-        filled = [np.where(np.isnan(m), t, m).tolist() for m, t in zip(marks, trades, strict=True)]
+        filled = [array("d", np.where(np.isnan(m), t, m)) for m, t in zip(marks, trades, strict=True)]
         arrays.mark_open, arrays.mark_high, arrays.mark_low, arrays.mark_close = filled
     if data.funding is not None and len(data.funding):
         arrays.funding_time_ms = _ms_times(data.funding)

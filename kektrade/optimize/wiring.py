@@ -57,6 +57,7 @@ def optimizer_factory(
         combos=combos,
         sample_ms=scoring_sample_ms(every, tf),
     )
+    prepared.strategy.c.materialize()  # every indicator column built once, before workers fork
     if executor is None:
         workers = opt.workers or os.cpu_count() or 1
         executor = ProcessExecutor(workers) if workers > 1 and len(combos) > 1 else InlineExecutor()

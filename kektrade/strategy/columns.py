@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Sequence
 from typing import Any
 
 
-class Columns:
-    """Attribute or item access to columns as lists: ``c.close[i]``, ``c["sma50"][i]``.
+def _compact(raw: Any) -> Any:
+    """float and int columns as ``array.array`` (8 bytes a value, Python scalars on access), else a list.
 
-    A list index costs about half of a NumPy scalar index and far less than ``DataFrame.iloc``; each
-    column is converted only when a strategy first reads it, so unused indicator variants cost nothing.
+    Arrays hold raw doubles: reading them never touches reference counts, so processes forked from the
+    one that built them share the memory instead of copying it page by page.
+    """
+    kind = getattr(getattr(raw, "dtype", None), "kind", "")
+    if kind == "f":
+        return array("d", raw.to_numpy(dtype="float64", na_value=float("nan")) if hasattr(raw, "to_numpy") else raw)
+    if kind in "iu" and kind:
+        return array("q", raw.to_numpy(dtype="int64") if hasattr(raw, "to_numpy") else raw)
+    to_list: Callable[[], list[Any]] | None = getattr(raw, "tolist", None)
+    return to_list() if to_list is not None else list(raw)
+
+
+class Columns:
+    """Attribute or item access to columns: ``c.close[i]``, ``c["sma50"][i]`` (plain Python floats).
+
+    Numeric columns are ``array.array`` (about as fast to index as a list, a quarter of its memory, far
+    cheaper than NumPy scalars or ``DataFrame.iloc``); each column is converted when first read, so unused
+    indicator variants cost nothing.
     """
 
     __slots__ = ("_cache", "_source")
 
-    def __init__(self, source: Any, cache: dict[str, list[Any]] | None = None) -> None:
+    def __init__(self, source: Any, cache: dict[str, Any] | None = None) -> None:
         self._source = source  # a DataFrame or a mapping of name -> array-like
-        self._cache: dict[str, list[Any]] = cache if cache is not None else {}
+        self._cache: dict[str, Any] = cache if cache is not None else {}
 
-    def __getitem__(self, name: str) -> list[Any]:
+    def __getitem__(self, name: str) -> Any:
         try:
             return self._cache[name]
         except KeyError:
@@ -28,12 +45,18 @@ class Columns:
             raw = self._source[name]
         except KeyError:
             raise KeyError(f"no column {name!r}; columns: {', '.join(self.names())}") from None
-        to_list: Callable[[], list[Any]] | None = getattr(raw, "tolist", None)
-        values = to_list() if to_list is not None else list(raw)
+        values = _compact(raw)
         self._cache[name] = values
         return values
 
-    def __getattr__(self, name: str) -> list[Any]:
+    def materialize(self) -> None:
+        """Convert every numeric column now (before forking workers, so they share one copy)."""
+        for name in self.names():
+            raw = self._source[name]
+            if getattr(getattr(raw, "dtype", None), "kind", "") in "fiub":
+                self[name]
+
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         try:

@@ -11,6 +11,7 @@ the mark candle's own path, segment by segment alongside the trade path.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from kektrade.domain import contract_math as cm
@@ -42,15 +43,15 @@ class MatchingMixin:
     _tf: int
     _touch: bool
     _slip: float
-    _t: list[int]
-    _o: list[float]
-    _h: list[float]
-    _lo: list[float]
-    _c: list[float]
-    _mo: list[float]
-    _mh: list[float]
-    _ml: list[float]
-    _mc: list[float]
+    _t: Sequence[int]
+    _o: Sequence[float]
+    _h: Sequence[float]
+    _lo: Sequence[float]
+    _c: Sequence[float]
+    _mo: Sequence[float]
+    _mh: Sequence[float]
+    _ml: Sequence[float]
+    _mc: Sequence[float]
     _taker: float
     _maker: float
     _next_funding_ms: float

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableSequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,24 +25,25 @@ class SimSettings:
 
 @dataclass(slots=True)
 class MarketArrays:
-    """Candle columns as plain lists (cheap scalar reads); mark lists are the trade lists when absent.
+    """Candle columns (lists or ``array.array``: cheap scalar reads); mark columns are the trade columns
+    when absent.
 
     Lists may grow (live and paper runs append closed candles); the simulator only reads index ``i``
     when told to step candle ``i``.
     """
 
-    time_ms: list[int]
-    open: list[float]
-    high: list[float]
-    low: list[float]
-    close: list[float]
+    time_ms: MutableSequence[int]
+    open: MutableSequence[float]
+    high: MutableSequence[float]
+    low: MutableSequence[float]
+    close: MutableSequence[float]
     timeframe_ms: int
-    mark_open: list[float] = field(default_factory=list)
-    mark_high: list[float] = field(default_factory=list)
-    mark_low: list[float] = field(default_factory=list)
-    mark_close: list[float] = field(default_factory=list)
-    funding_time_ms: list[int] = field(default_factory=list)
-    funding_rate: list[float] = field(default_factory=list)
+    mark_open: MutableSequence[float] = field(default_factory=list)
+    mark_high: MutableSequence[float] = field(default_factory=list)
+    mark_low: MutableSequence[float] = field(default_factory=list)
+    mark_close: MutableSequence[float] = field(default_factory=list)
+    funding_time_ms: MutableSequence[int] = field(default_factory=list)
+    funding_rate: MutableSequence[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.mark_open:
