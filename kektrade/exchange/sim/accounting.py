@@ -32,6 +32,8 @@ class AccountingMixin:
         maker_fee: float,
     ) -> None:
         self._inverse = self.spec.is_inverse
+        self._lot = self.spec.lot_step
+        self._lot_dec = max(0, -math.floor(math.log10(self._lot)) + 2) if self._lot < 1 else 0
         self._wallet = float(initial_balance)
         self._leverage = float(leverage)
         self._margin_mode = MarginMode(margin_mode)
@@ -152,11 +154,11 @@ class AccountingMixin:
         gross = 0.0
         if pos == 0.0 or (pos > 0) == (contracts > 0):
             self._entry = cm.average_entry(abs(pos), self._entry, qty_abs, price, inverse)
-            new_pos = cm.round_to_step(pos + contracts, self.spec.lot_step)  # no float dust in positions
+            new_pos = round(round((pos + contracts) / self._lot) * self._lot, self._lot_dec)  # no float dust
         else:
             closed = min(qty_abs, abs(pos))
             gross = cm.round_money(cm.unrealized_pnl(math.copysign(closed, pos), self._entry, price, inverse))
-            new_pos = cm.round_to_step(pos + contracts, self.spec.lot_step)
+            new_pos = round(round((pos + contracts) / self._lot) * self._lot, self._lot_dec)
             if abs(new_pos) < 1e-12:
                 new_pos = 0.0
             if new_pos == 0.0 or (new_pos > 0) != (pos > 0):

@@ -100,6 +100,10 @@ class MatchingMixin:
             return
         prev_open = self._t[self._i] if self._i >= 0 else -1
         self._at_open(t, prev_open, o, mo)
+        if not self._orders and not (
+            self.contracts and ((ml <= self._liq) if self.contracts > 0.0 else (mh >= self._liq))
+        ):
+            return  # only a position is left and this candle cannot reach its liquidation price
         path = (o, lo, h, c) if c >= o else (o, h, lo, c)
         mpath = (mo, ml, mh, mc) if mc >= mo else (mo, mh, ml, mc)
         third = self._tf // 3
