@@ -69,8 +69,8 @@ def run_a(m: MarketArrays) -> tuple[float, SimExchange]:
         f, s = fast[i], slow[i]
         if math.isnan(s):
             continue
-        target = 1.0 if f > s else (-1.0 if f < s else ex._qty)
-        pos = ex._qty
+        target = 1.0 if f > s else (-1.0 if f < s else ex.contracts)
+        pos = ex.contracts
         if target != pos and not ex._orders:
             place(market, target - pos)
     return time.perf_counter() - t0, ex
@@ -88,7 +88,7 @@ def run_b(m: MarketArrays) -> tuple[float, SimExchange]:
         if ex._orders:
             cancel_all()
         c = close[i]
-        pos = ex._qty
+        pos = ex.contracts
         if pos < CAP:
             place(limit, 1.0, round(c * (1 - OFFSET) / 0.1) * 0.1, None, False, True)
         if pos > -CAP:
