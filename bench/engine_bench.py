@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -26,11 +27,7 @@ from kektrade.config import parse_config  # noqa: E402
 from kektrade.control.facade import RunController, RunPaths  # noqa: E402
 from kektrade.exchange.sim.settings import MarketArrays  # noqa: E402
 
-DATA = Path(
-    os.environ.get(
-        "KEKTRADE_BENCH_DATA", ROOT.parent / "shared" / "data" / "real" / "btcusdt-1m-2024.parquet"
-    )
-)
+DATA = Path(os.environ.get("KEKTRADE_BENCH_DATA", ROOT.parent / "shared" / "data" / "real" / "btcusdt-1m-2024.parquet"))
 
 
 def config_text(optimize: bool, end: str | None) -> str:
@@ -71,6 +68,25 @@ def simulator_rate(arrays: MarketArrays) -> float:
 
     seconds, _ = sim_bench.run_a(arrays)
     return len(arrays.close) / seconds
+
+
+def bare_same_strategy(session: Any) -> float:
+    """The same strategy, frame and parameters through a bare SimExchange loop: no engine, no journal."""
+    from kektrade.engine.build import make_provider, make_venue, prepare_instance, sim_settings
+
+    config = session.config
+    sub = config.subaccounts[0]
+    prepared = prepare_instance(config, sub, 0, make_provider(config), Path(config.strategies_dir))
+    venue = make_venue(prepared, sim_settings(config, sub), None)
+    tick, frame, meta = prepared.strategy.tick, prepared.frame, prepared.metadata
+    variables: dict[str, Any] = {}
+    parameter = dict(session.instances[0].parameter)
+    step = venue.step
+    t0 = time.perf_counter()
+    for i in range(prepared.first_index, len(prepared.arrays)):
+        step(i)
+        tick(frame, i, meta, parameter, variables, venue)
+    return (len(prepared.arrays) - prepared.first_index) / (time.perf_counter() - t0)
 
 
 def run(optimize: bool) -> dict[str, object]:
@@ -127,10 +143,13 @@ def run(optimize: bool) -> dict[str, object]:
             "selections": len(session.optimizers[0].selections),
         }
     else:
+        bare = bare_same_strategy(session)
         out |= {
             "engine_candles_per_s": round(candles / engine_s),
             "ratio_to_simulator": round(candles / engine_s / rate, 3),
             "target_ratio": 0.5,
+            "bare_simulator_same_strategy_candles_per_s": round(bare),
+            "ratio_to_bare_same_strategy": round(candles / engine_s / bare, 3),
         }
     return out
 
