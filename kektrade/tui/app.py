@@ -111,6 +111,8 @@ class KektradeApp(App[int]):
     def tick(self) -> None:
         """Draw what changed since the last tick: log lines, panes of a new snapshot, the status bar."""
         self.ticks += 1
+        if not self.is_running:
+            return
         self.query_one(LogPane).pull()
         snap = self.controller.snapshot()
         self.query_one(StatusBar).show(snap, self.clock() - self.started_at, self.web_url)

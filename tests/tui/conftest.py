@@ -17,8 +17,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = "tui-test-run"
 
 
-def tiny_config(tmp: Path, days: float = 3.0, **extra: Any) -> dict[str, Any]:
-    """Two subaccounts on synthetic 5m data: SMA/RSI (rsi 7, sma 50) and a market maker (resting orders)."""
+def tiny_config(
+    tmp: Path, days: float = 3.0, timeframe: str = "5m", market_maker: bool = True, **extra: Any
+) -> dict[str, Any]:
+    """Synthetic 5m data: SMA/RSI (rsi 7, sma 50) and (optionally) a market maker with resting orders."""
     config: dict[str, Any] = {
         "metastrategy_id": "tui_test",
         "strategies_dir": str(REPO_ROOT / "strategies"),
@@ -30,7 +32,7 @@ def tiny_config(tmp: Path, days: float = 3.0, **extra: Any) -> dict[str, Any]:
                 "id": "sma_btc",
                 "strategy": "SmaRsiStrategy",
                 "pair": "BTC/USDT:USDT",
-                "timeframe": "5m",
+                "timeframe": timeframe,
                 "leverage": 3,
                 "parameters": {"rsi": 7, "sma": 50},
             },
@@ -44,6 +46,8 @@ def tiny_config(tmp: Path, days: float = 3.0, **extra: Any) -> dict[str, Any]:
             },
         ],
     }
+    if not market_maker:
+        del config["subaccounts"][1]
     config.update(extra)
     return config
 

@@ -9,11 +9,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import SelectionList
-from textual_plotext import PlotextPlot
 
 from kektrade.engine.snapshot import EngineSnapshot
 from kektrade.tui.charts import days_since, drawdown_pct, optimization_curves, time_ticks
 from kektrade.tui.palette import series_rgb, theme_rgb
+from kektrade.tui.plot import Line, SeriesPlot
 
 ACCOUNT, DRAWDOWN = "account", "drawdown"
 
@@ -32,7 +32,7 @@ class EquityPane(Horizontal):
     def compose(self) -> ComposeResult:
         """The series list and the plot."""
         yield SelectionList[str]((ACCOUNT, ACCOUNT, True), (DRAWDOWN, DRAWDOWN, True), id="series")
-        yield PlotextPlot(id="equity-plot")
+        yield SeriesPlot(id="equity-plot")
 
     def on_mount(self) -> None:
         """Title; replot on theme changes (series colours come from the theme)."""
@@ -94,43 +94,34 @@ class EquityPane(Horizontal):
         self._draw(snap)
 
     def _draw(self, snap: EngineSnapshot) -> None:
-        plot = self.query_one(PlotextPlot)
-        plt = plot.plt
-        plt.clear_data()
-        plt.clear_figure()
+        plot = self.query_one(SeriesPlot)
         times = snap.equity_times_ms
         if not times:
-            plt.title("no equity yet")
-            plot.refresh()
+            plot.show([], ([], []), "no equity yet")
             return
         x = days_since(times, times[0])
         enabled = set(self.enabled)
+        lines: list[Line] = []
         if ACCOUNT in enabled:
-            plt.plot(x, list(snap.equity_total), label="account", color=theme_rgb(self.app, "primary"))
+            lines.append(Line(x, snap.equity_total, "account", theme_rgb(self.app, "primary")))
         for n, (sid, series) in enumerate(sorted(snap.equity_by_subaccount.items())):
             if sid in enabled or sid == self.selected:
-                plt.plot(x, list(series), label=sid, color=series_rgb(self.app, n + 1))
-        self._draw_curves(times[0], enabled)
+                lines.append(Line(x, series, sid, series_rgb(self.app, n + 1)))
+        lines += self._curve_lines(times[0], enabled)
         if DRAWDOWN in enabled:
-            plt.plot(
-                x,
-                drawdown_pct(snap.equity_total),
-                label="drawdown %",
-                yside="right",
-                color=theme_rgb(self.app, "error"),
-            )
-        ticks, labels = time_ticks(times)
-        plt.xticks(ticks, labels)
-        plot.refresh()
+            dd = drawdown_pct(snap.equity_total)
+            lines.append(Line(x, dd, "drawdown %", theme_rgb(self.app, "error"), right_axis=True))
+        plot.show(lines, time_ticks(times))
 
-    def _draw_curves(self, origin_ms: int, enabled: set[str]) -> None:
+    def _curve_lines(self, origin_ms: int, enabled: set[str]) -> list[Line]:
+        lines: list[Line] = []
         for sid in sorted({v.split(":")[0] for v in enabled if ":" in v}):
             curves = optimization_curves(self._results, sid)
             if curves is None:
                 continue
             x = days_since(curves.times_ms, origin_ms)
-            plt = self.query_one(PlotextPlot).plt
             if f"{sid}:live" in enabled:
-                plt.plot(x, list(curves.live), label=f"{sid} live-opt", color=theme_rgb(self.app, "success"))
+                lines.append(Line(x, curves.live, f"{sid} live-opt", theme_rgb(self.app, "success")))
             if f"{sid}:best" in enabled:
-                plt.plot(x, list(curves.best), label=f"{sid} best fixed", color=theme_rgb(self.app, "warning"))
+                lines.append(Line(x, curves.best, f"{sid} best fixed", theme_rgb(self.app, "warning")))
+        return lines

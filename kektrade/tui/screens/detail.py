@@ -11,12 +11,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
-from textual_plotext import PlotextPlot
 
 from kektrade.engine.snapshot import EngineSnapshot, SubaccountRow
 from kektrade.tui.charts import days_since, optimization_curves, subaccount_result, time_ticks
 from kektrade.tui.formatting import fmt_num, fmt_params, fmt_price, fmt_qty, fmt_signed
 from kektrade.tui.palette import theme_rgb
+from kektrade.tui.plot import Line, SeriesPlot
 
 FILL_COLUMNS = ("time", "side", "qty", "price", "fee", "pnl", "kind", "pos after")
 
@@ -80,7 +80,7 @@ class DetailScreen(Screen[None]):
             yield DataTable[str](id="leaderboard", cursor_type="row", zebra_stripes=True, classes="pane")
         with Horizontal(id="detail-bottom"):
             yield DataTable[Text](id="fills", cursor_type="row", zebra_stripes=True, classes="pane")
-            yield PlotextPlot(id="detail-plot", classes="pane")
+            yield SeriesPlot(id="detail-plot", classes="pane")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -140,25 +140,23 @@ class DetailScreen(Screen[None]):
         if key == self._plotted:
             return
         self._plotted = key
-        widget = self.query_one("#detail-plot", PlotextPlot)
-        plt = widget.plt
-        plt.clear_data()
-        plt.clear_figure()
+        widget = self.query_one("#detail-plot", SeriesPlot)
         if curves is not None:
             widget.border_title = "Live-optimized vs fixed parameters"
             x = days_since(curves.times_ms, curves.times_ms[0])
-            for name, values, var in (
+            named = (
                 ("live-opt", curves.live, "success"),
                 ("best fixed", curves.best, "warning"),
                 ("median", curves.median, "secondary"),
                 ("worst", curves.worst, "error"),
-            ):
-                plt.plot(x, list(values), label=name, color=theme_rgb(self.app, var))
-            ticks, labels = time_ticks(curves.times_ms)
-        else:
-            widget.border_title = "Equity (quote)"
-            times = snap.equity_times_ms
-            plt.plot(days_since(times, times[0]) if times else [], list(series), color=theme_rgb(self.app, "primary"))
-            ticks, labels = time_ticks(times)
-        plt.xticks(ticks, labels)
-        widget.refresh()
+            )
+            lines = [Line(x, values, name, theme_rgb(self.app, var)) for name, values, var in named]
+            widget.show(lines, time_ticks(curves.times_ms))
+            return
+        widget.border_title = "Equity (quote)"
+        times = snap.equity_times_ms
+        if not times:
+            widget.show([], ([], []), "no equity yet")
+            return
+        x = days_since(times, times[0])
+        widget.show([Line(x, series, None, theme_rgb(self.app, "primary"))], time_ticks(times))
