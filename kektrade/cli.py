@@ -14,6 +14,7 @@ from kektrade.analysis.report import format_results_table
 from kektrade.config import ConfigError, KektradeConfig, SecretRedactor, Secrets, parse_config, schema_text
 from kektrade.control.facade import RunController, RunPaths
 from kektrade.control.headless import HeadlessRunner
+from kektrade.control.live import LiveRunController, is_realtime_config
 from kektrade.data.market import DataError
 from kektrade.engine.build import BuildError
 from kektrade.optimize.space import OptimizationConfigError
@@ -110,9 +111,17 @@ def _open_run(config: KektradeConfig, text: str, files: list[Path], run_id: str 
     return run
 
 
-def _build(config: KektradeConfig) -> RunController:
+def _controller(config: KektradeConfig, run: Run | None) -> RunController:
+    """The backtest controller, or the live one (paper/live venues; resumed from ``run``'s database)."""
+    if not is_realtime_config(config):
+        return RunController(config)
+    resume_db = run.db_path if run is not None and run.resumed and run.db_path.is_file() else None
+    return LiveRunController(config, resume_db=resume_db)
+
+
+def _build(config: KektradeConfig, run: Run | None = None) -> RunController:
     """Load data and strategies and prepare every instance; a config the engine cannot run is exit 2."""
-    controller = RunController(config)
+    controller = _controller(config, run)
     try:
         controller.build()
     except (BuildError, OptimizationConfigError, DataError, StrategyLoadError) as exc:
@@ -126,6 +135,20 @@ def _finished_results(run: Run) -> dict[str, object] | None:
         if db.get_meta("status") == "finished":
             return db.load_results()
     return None
+
+
+def _show_finished(run: Run, results: dict[str, object], text: str, args: argparse.Namespace) -> int:
+    """Reopening a finished backtest shows its stored results instead of running it again."""
+    setup_logging(run, args.log_level, console=args.no_tui, redactor=None)
+    try:
+        log.info("resuming run %s: it finished earlier, showing its results", run.run_id)
+        if run.config_path.read_text(encoding="utf-8") != text:
+            log.warning("%s differs from the run's config.json; the stored results are unchanged", args.config)
+        print(f"run {run.run_id} finished earlier; its results:\n")
+        print(format_results_table(results))
+        return EXIT_OK
+    finally:
+        teardown_logging()
 
 
 def start_main_job(controller: RunController, run: Run, no_tui: bool) -> int:
@@ -149,15 +172,14 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     files = _check_strategies(config)
+    resumed: Run | None = None
     if args.run_id is not None:
-        run = _open_run(config, text, files, args.run_id)
-        stored = _finished_results(run)
+        resumed = _open_run(config, text, files, args.run_id)
+        stored = _finished_results(resumed)
         if stored is not None:
-            print(f"run {run.run_id} finished earlier; its results:\n")
-            print(format_results_table(stored))
-            return EXIT_OK
-    controller = _build(config)
-    run = _open_run(config, text, files, args.run_id)
+            return _show_finished(resumed, stored, text, args)
+    controller = _build(config, resumed)
+    run = resumed if resumed is not None else _open_run(config, text, files, None)
     setup_logging(run, args.log_level, console=args.no_tui, redactor=SecretRedactor(secrets.values()))
     try:
         verb = "resuming" if run.resumed else "starting"

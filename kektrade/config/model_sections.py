@@ -207,3 +207,9 @@ class LiveConfig(StrictModel):
 
     cancel_orders_on_exit: bool = Field(default=True, description="Cancel open orders when kektrade stops.")
     poll_interval_s: float = Field(default=5.0, gt=0, description="Seconds between polls of the venue.")
+    paper_exchange: str = Field(
+        default="bybit", description="ccxt exchange whose public candles paper subaccounts trade on."
+    )
+    save_state_every: int = Field(
+        default=1, ge=1, description="Candles between saved instance states (resume points); also at exit."
+    )

@@ -11,8 +11,9 @@ from kektrade.config.base import StrictModel
 from kektrade.config.model_sections import Duration, Timeframe
 from kektrade.domain.timeframes import duration_ms, timeframe_ms
 
-#: Venues simulated by kektrade; every other venue is live.
+#: Venues simulated by kektrade on historical candles; "paper" simulates on live candles; others are live.
 BACKTEST_VENUES = ("backtest_perpetual", "backtest_perpetual_realistic")
+PAPER_VENUE = "paper"
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _PAIR_PATTERN = re.compile(r"^([A-Z0-9]+)/([A-Z0-9]+):([A-Z0-9]+)$")
 _VENUE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -142,7 +143,10 @@ DESCRIPTIONS = {
     "strategy": "Strategy class name, found under strategies_dir.",
     "pair": "ccxt symbol BASE/QUOTE:SETTLE ('BTC/USDT:USDT' linear, 'BTC/USD:BTC' inverse).",
     "timeframe": "Candle timeframe the strategy runs on.",
-    "venue": "backtest_perpetual, backtest_perpetual_realistic, bybit_linear, bybit_inverse or a ccxt id.",
+    "venue": (
+        "backtest_perpetual, backtest_perpetual_realistic, paper (live candles, simulated fills), "
+        "bybit_linear, bybit_inverse or a ccxt id."
+    ),
     "testnet": "Use the venue's testnet (live venues).",
     "initial_balance": "Starting wallet in the settle currency (backtests; inverse pairs must set it).",
     "leverage": "Leverage, in (0, 200].",
@@ -236,8 +240,18 @@ class SubaccountConfig(StrictModel):
 
     @property
     def is_backtest(self) -> bool:
-        """True when the venue is simulated by kektrade."""
-        return self.venue in BACKTEST_VENUES
+        """True when the venue is simulated by kektrade (backtest venues and paper: no API keys needed)."""
+        return self.venue in BACKTEST_VENUES or self.venue == PAPER_VENUE
+
+    @property
+    def is_paper(self) -> bool:
+        """True for the paper venue: live candles, orders filled by the simulator."""
+        return self.venue == PAPER_VENUE
+
+    @property
+    def is_realtime(self) -> bool:
+        """True when the subaccount runs on live candles (paper or a live venue)."""
+        return self.venue not in BACKTEST_VENUES
 
     @property
     def timeframe_ms(self) -> int:

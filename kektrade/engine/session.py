@@ -15,7 +15,6 @@ from kektrade.domain.timeframes import duration_ms
 from kektrade.engine.backtest import BacktestEngine, SnapshotSink
 from kektrade.engine.build import (
     BACKTEST_VENUES,
-    BuildError,
     PreparedInstance,
     fixed_parameter,
     make_provider,
@@ -68,12 +67,10 @@ def build_session(
     optimizer_factory: OptimizerFactory | None = None,
 ) -> Session:
     """Prepare every enabled subaccount's instance and the engine that will run them."""
-    live = [s.id for s in config.subaccounts if s.venue not in BACKTEST_VENUES and s.enabled]
-    if live:
-        raise BuildError(
-            f"subaccounts ({', '.join(live)}): live venues need the live loop, which this "
-            "version does not run yet; use a backtest venue"
-        )
+    if any(s.venue not in BACKTEST_VENUES for s in config.subaccounts if s.enabled):
+        from kektrade.engine.live_build import build_live_session  # paper and live: the live loop
+
+        return build_live_session(config, run_id, journal, on_snapshot)
     provider = make_provider(config)
     strategies_dir = Path(config.strategies_dir)
     instances: list[StrategyInstance] = []
