@@ -1,0 +1,187 @@
+"""The live loop on the fake Bybit (real ccxt client): paper and live runs, gaps, duplicates, failures."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kektrade.domain.journal import FillRecorded, MemoryJournal, OrderRecorded, StateSaved
+from kektrade.engine.live import CandleFeed, LiveEngine, candles_frame, closed_until_ms, tail_rows
+from kektrade.engine.live_build import build_live_session
+from kektrade.engine.live_venue import LiveVenue
+from kektrade.engine.session import Session, build_session
+from kektrade.engine.snapshot import Command
+from kektrade.exchange.sim.exchange import SimExchange
+from tests.engine.live_kit import SYMBOL, client_factory, live_config, push, wait_until
+from tests.fakes.bybit_trading import MINUTE_MS, FakeBybitExchange
+from tests.fakes.bybit_v5 import BybitError
+
+
+@pytest.fixture(scope="module")
+def fake_server() -> Iterator[FakeBybitExchange]:
+    """One fake Bybit for the module."""
+    with FakeBybitExchange() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(fake_server: FakeBybitExchange) -> FakeBybitExchange:
+    """The fake with a fresh account and 10 candles of history."""
+    fake_server.reset_trading()
+    fake_server.open_account(SYMBOL, 10_000.0, leverage=2.0)
+    push(fake_server, 10)
+    return fake_server
+
+
+class Running:
+    """A session whose engine runs on a thread; stopped (cleanly) at exit."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.engine = session.engine
+        assert isinstance(self.engine, LiveEngine)
+        self.thread = threading.Thread(target=self.engine.run, daemon=True)
+
+    def __enter__(self) -> Running:
+        self.thread.start()
+        wait_until(lambda: self.engine.state == "running", what="engine running")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.engine.send(Command("stop"))
+        self.thread.join(timeout=10)
+        assert not self.thread.is_alive()
+
+    def variables(self, index: int = 0) -> dict[str, Any]:
+        return self.session.instances[index].variables
+
+
+def paper(fake: FakeBybitExchange, tmp_path: Path, journal: MemoryJournal, **sub: Any) -> Session:
+    config = live_config(tmp_path, [{"id": "p", "venue": "paper", **sub}])
+    return build_live_session(config, "run", journal, None, client_factory(fake))
+
+
+def test_helpers() -> None:
+    assert tail_rows(0) == 1000 and tail_rows(350) == 1750
+    assert closed_until_ms(10 * MINUTE_MS + 5, MINUTE_MS) == 10 * MINUTE_MS
+    frame = candles_frame([[60_000, 1, 2, 0.5, 1.5, 10]])
+    assert list(frame.columns) == ["date", "open", "high", "low", "close", "volume"]
+    assert str(frame["date"].dtype) == "datetime64[ms, UTC]"
+
+
+def test_build_session_routes_paper_configs_to_the_live_loop(fake: FakeBybitExchange, tmp_path: Path) -> None:
+    config = live_config(tmp_path, [{"id": "p", "venue": "paper"}])
+    with pytest.raises(Exception, match="api.bybit.com|Connection|connect|Network|resolve"):
+        build_session(config, "run")  # default clients talk to the real exchange, which tests cannot reach
+
+
+def test_paper_run_ticks_each_new_candle_once_and_fills_on_the_next(
+    fake: FakeBybitExchange, tmp_path: Path
+) -> None:
+    journal = MemoryJournal()
+    session = paper(fake, tmp_path, journal)
+    inst = session.instances[0]
+    assert inst.next_index == inst.length == 10  # the history is never ticked
+    with Running(session) as run:
+        times = []
+        for k in range(4):
+            times += push(fake, 1)
+            wait_until(lambda k=k: len(run.variables().get("seen", [])) == k + 1, what=f"tick {k + 1}")
+        provider = run.engine.feeds[0].provider
+        assert provider.publish("BTC/USDT:USDT", "1m", candles_frame([[times[1], 1, 2, 0.5, 1.5, 1]])).empty
+        run.engine.wake.set()
+        snap = run.session.engine.snapshot()
+    assert run.variables()["seen"] == times  # each candle once, in order; the repeated one ignored
+    venue = inst.venue
+    assert isinstance(venue, SimExchange)
+    (fill,) = [f for f in venue.fills if f.kind == "trade"]
+    assert (fill.time_ms, fill.price, fill.contracts) == (times[2], 112.0, 0.01)  # ordered at tick 2
+    assert venue.contracts == 0.01 and [o.price for o in venue.get_open_orders()] == [50.0]
+    assert run.variables()["mean3"] == pytest.approx(sum(100.0 + n + 0.5 for n in (11, 12, 13)) / 3)
+    assert (snap.mode, snap.testnet, snap.subaccounts[0].contracts, len(snap.orders)) == ("paper", False, 0.01, 1)
+    assert snap.progress.done == 4
+    saved = journal.of_type(StateSaved)
+    assert saved and saved[-1].value["last_candle_ms"] == times[-1]
+    assert "handle" not in saved[-1].value["variables"] and "cols" not in saved[-1].value["variables"]
+
+
+def test_missed_candles_are_fetched_after_a_disconnect_and_processed_in_order(
+    fake: FakeBybitExchange, tmp_path: Path
+) -> None:
+    session = paper(fake, tmp_path, MemoryJournal())
+    with Running(session) as run:
+        feed: CandleFeed = run.engine.feeds[0]
+        original = fake.routes[("GET", "/v5/market/kline")]
+
+        def down(state: Any, request: Any) -> Any:
+            raise BybitError(10006, "Too many visits")
+
+        fake.route("GET", "/v5/market/kline", down)
+        times = push(fake, 4)
+        wait_until(lambda: feed.errors >= 2, what="failed polls")
+        assert "seen" not in run.variables()
+        fake.route("GET", "/v5/market/kline", original)
+        wait_until(lambda: len(run.variables().get("seen", [])) == 4, what="catch-up")
+    assert run.variables()["seen"] == times
+
+
+def test_commands_pause_resume_flatten(fake: FakeBybitExchange, tmp_path: Path) -> None:
+    session = paper(fake, tmp_path, MemoryJournal())
+    with Running(session) as run:
+        push(fake, 3)
+        wait_until(lambda: len(run.variables().get("seen", [])) == 3, what="three ticks")
+        run.engine.send(Command("pause", "p"))
+        push(fake, 2)
+        wait_until(lambda: run.session.instances[0].next_index == 15, what="candles while paused")
+        assert len(run.variables()["seen"]) == 3 and run.session.instances[0].status == "paused"
+        run.engine.send(Command("flatten"))
+        run.engine.send(Command("resume"))
+        push(fake, 1)
+        wait_until(lambda: len(run.variables()["seen"]) == 4, what="tick after resume")
+    venue = run.session.instances[0].venue
+    assert venue.contracts == 0.0 and venue.get_open_orders() == []
+
+
+def test_one_failing_instance_never_stops_the_others(fake: FakeBybitExchange, tmp_path: Path) -> None:
+    config = live_config(
+        tmp_path,
+        [
+            {"id": "boom", "venue": "paper", "strategy": "LateBoom", "parameters": {"history": 10}},
+            {"id": "ok", "venue": "paper"},
+        ],
+    )
+    session = build_live_session(config, "run", MemoryJournal(), None, client_factory(fake))
+    with Running(session) as run:
+        times = push(fake, 3)
+        wait_until(lambda: len(run.variables(1).get("seen", [])) == 3, what="healthy instance ticks")
+        snap = run.engine.snapshot()
+    assert run.variables(1)["seen"] == times and "seen" not in run.variables(0)
+    assert "indicator exploded" in (snap.subaccounts[0].error or "")
+
+
+def test_live_run_places_orders_through_ccxt_and_cancels_them_on_exit(
+    fake: FakeBybitExchange, tmp_path: Path
+) -> None:
+    journal = MemoryJournal()
+    config = live_config(tmp_path, [{"id": "x", "venue": "bybit_linear"}], cancel_orders_on_exit=True)
+    session = build_live_session(config, "run", journal, None, client_factory(fake))
+    venue = session.instances[0].venue
+    assert isinstance(venue, LiveVenue)
+    with Running(session) as run:
+        times = push(fake, 2)
+        wait_until(lambda: len(fake.sims[SYMBOL].get_open_orders()) == 2, what="orders on the fake")
+        times += push(fake, 1)
+        wait_until(lambda: len(run.variables().get("seen", [])) == 3, what="third tick")
+        snap = run.engine.snapshot()
+        assert fake.sims[SYMBOL].contracts == 0.01  # the market order filled on the fake at the next candle
+    assert run.variables()["seen"] == times
+    assert (snap.mode, snap.subaccounts[0].contracts, [o.price for o in snap.orders]) == ("live", 0.01, [50.0])
+    assert fake.sims[SYMBOL].get_open_orders() == []  # cancel_orders_on_exit
+    events = [(r.event, r.order.type) for r in journal.of_type(OrderRecorded)]
+    assert ("placed", "market") in events and ("placed", "limit") in events and ("cancelled", "limit") in events
+    (fill,) = journal.of_type(FillRecorded)
+    assert (fill.fill.contracts, fill.fill.price, fill.fill.time_ms) == (0.01, 112.0, times[2])
