@@ -98,7 +98,7 @@ class RealisticSimExchange(SimExchange):
     ) -> None:
         r = realistic or RealisticSettings()
         super().__init__(spec, market, settings=replace(settings or SimSettings(), latency_ms=r.latency_ms), **kwargs)
-        vol = volume if volume is not None else getattr(market, "volume", None)
+        vol = volume if volume is not None else (getattr(market, "volume", None) or None)
         if vol is None:
             raise SimError("volume: the realistic venue needs the candle volume (one value per candle)")
         if len(vol) < len(market):
