@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kektrade.domain.journal import FillRecorded, MemoryJournal, OrderRecorded, StateSaved
+from kektrade.engine import live_build
 from kektrade.engine.live import CandleFeed, LiveEngine, candles_frame, closed_until_ms, tail_rows
 from kektrade.engine.live_build import build_live_session
 from kektrade.engine.live_venue import LiveVenue
@@ -73,10 +74,13 @@ def test_helpers() -> None:
     assert str(frame["date"].dtype) == "datetime64[ms, UTC]"
 
 
-def test_build_session_routes_paper_configs_to_the_live_loop(fake: FakeBybitExchange, tmp_path: Path) -> None:
-    config = live_config(tmp_path, [{"id": "p", "venue": "paper"}])
-    with pytest.raises(Exception, match="api.bybit.com|Connection|connect|Network|resolve"):
-        build_session(config, "run")  # default clients talk to the real exchange, which tests cannot reach
+def test_build_session_routes_paper_configs_to_the_live_loop(
+    fake: FakeBybitExchange, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_build, "public_exchange_factory", client_factory(fake))  # not the real Bybit
+    session = build_session(live_config(tmp_path, [{"id": "p", "venue": "paper"}]), "run")
+    assert isinstance(session.engine, LiveEngine) and session.instances[0].metadata["mode"] == "paper"
+    assert session.engine.snapshot().mode == "paper"
 
 
 def test_paper_run_ticks_each_new_candle_once_and_fills_on_the_next(
