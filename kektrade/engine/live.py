@@ -94,8 +94,9 @@ class CandleFeed:
                 self.poll_once()
             except Exception as exc:  # network down, exchange hiccup: try again next interval
                 self.errors += 1
-                log.warning("candle poll failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc,
-                            self.poll_interval_s)
+                log.warning(
+                    "candle poll failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, self.poll_interval_s
+                )
             self._stop.wait(self.poll_interval_s)
 
     def poll_once(self) -> int:
@@ -155,10 +156,15 @@ class LiveSlot:
         rows = fresh[stamps > last]
         if rows.empty:
             return 0
-        for t, o, h, lo, c in zip(
-            stamps[stamps > last].tolist(), rows["open"], rows["high"], rows["low"], rows["close"], strict=True
-        ):
+        with_volume = len(market.volume) == len(market) and "volume" in rows.columns
+        volumes = rows["volume"] if "volume" in rows.columns else [0.0] * len(rows)
+        for t, o, h, lo, c, v in zip(
+            stamps[stamps > last].tolist(), rows["open"], rows["high"], rows["low"], rows["close"], volumes,
+            strict=True,
+        ):  # fmt: skip
             market.append(int(t), float(o), float(h), float(lo), float(c))
+            if with_volume:
+                market.volume.append(float(v))
         self.raw = pd.concat([self.raw, rows.reindex(columns=list(self.raw.columns))], ignore_index=True)
         self.dirty = True
         return len(rows)
@@ -171,8 +177,21 @@ class LiveSlot:
             return
         self.raw = self.raw.iloc[extra:].reset_index(drop=True)
         market = inst.venue.market
-        lists = {id(v): v for v in (market.time_ms, market.open, market.high, market.low, market.close,
-                                    market.mark_open, market.mark_high, market.mark_low, market.mark_close)}
+        lists = {
+            id(v): v
+            for v in (
+                market.time_ms,
+                market.open,
+                market.high,
+                market.low,
+                market.close,
+                market.mark_open,
+                market.mark_high,
+                market.mark_low,
+                market.mark_close,
+                market.volume,
+            )
+        }
         for values in lists.values():
             del values[:extra]
         inst.venue._i -= extra

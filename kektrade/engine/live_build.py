@@ -20,7 +20,6 @@ from kektrade.engine.build import (
     BuildError,
     PreparedInstance,
     fixed_parameter,
-    make_venue,
     prepare_instance,
     sim_settings,
 )
@@ -156,8 +155,12 @@ def _venue(
     key: ClientKey,
 ) -> SimExchange | LiveVenue:
     """The simulator (paper) or the live account behind the engine's venue view (live)."""
-    if sub.is_paper:
-        return make_venue(prepared, sim_settings(config, sub), journal)
+    if sub.is_paper:  # the base simulated venue's rules, on live candles
+        return SimExchange(
+            prepared.spec, prepared.arrays, initial_balance=sub.initial_balance, leverage=sub.leverage,
+            margin_mode=sub.margin_mode, settings=sim_settings(config, sub), journal=journal,
+            subaccount_id=sub.id, funding_rate=prepared.funding_rate,
+        )  # fmt: skip
     account = CcxtSubaccount(factory(key[0], key[1], sub.id), sub.pair)
     try:
         account.set_margin_mode(sub.margin_mode)
