@@ -160,10 +160,11 @@ def test_crash_loses_at_most_the_last_batch_interval(fake: FakeBybitExchange, tm
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "started"
         db_path = paths(tmp_path).db_path
-        times = []
+        times: list[int] = []
         for _ in range(3):
-            times += push(fake, 1)
-            wait_until(lambda: saved_candle(db_path) == times[-1], timeout=10, what="state saved")
+            (latest,) = push(fake, 1)
+            times.append(latest)
+            wait_until(lambda t=latest: saved_candle(db_path) == t, timeout=10, what="state saved")
         time.sleep(0.1)  # one journal batch interval: everything recorded is committed
     finally:
         child.send_signal(signal.SIGKILL)  # no clean shutdown
