@@ -33,9 +33,7 @@ log = logging.getLogger("kektrade.engine")
 class LiveVenue(Subaccount):
     """A live account plus the closed candles of its pair; the engine's view is cached per candle."""
 
-    def __init__(
-        self, account: Subaccount, market: MarketArrays, journal: Journal | None, subaccount_id: str
-    ) -> None:
+    def __init__(self, account: Subaccount, market: MarketArrays, journal: Journal | None, subaccount_id: str) -> None:
         self.account = account
         self.spec = account.spec
         self.market = market
