@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kektrade import __version__, cli
-from kektrade.config import KektradeConfig, config_json_schema
+from kektrade.config import config_json_schema
 from kektrade.runs import Run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,9 +43,12 @@ def test_run_creates_folder_and_database(project: Path, capsys: pytest.CaptureFi
     assert (folder / "config.json").read_text() == (project / "config.json").read_text()
     assert sorted(p.name for p in (folder / "strategies").iterdir()) == ["alpha.py", "beta.py"]
     assert (folder / "run.sqlite").is_file()
+    assert json.loads((folder / "results.json").read_text())["run"]["run_id"] == run_id
     log = (folder / "kektrade.log").read_text()
-    assert f"run {run_id} ready (engine not wired yet)" in log
-    assert "engine not wired yet" in capsys.readouterr().err  # --no-tui logs to stderr
+    assert f"starting run {run_id}" in log and f"run {run_id} finished" in log
+    out = capsys.readouterr()
+    assert f"starting run {run_id}" in out.err  # --no-tui logs to stderr
+    assert "ACCOUNT" in out.out  # the results table
 
 
 def test_resume_by_run_id(project: Path) -> None:
@@ -126,13 +129,17 @@ def test_live_config_without_credentials_exits_2(project: Path, capsys: pytest.C
     assert cli.main(["live.json", "--no-tui"]) == 2
     assert "needs KEKTRADE_X_API_KEY and KEKTRADE_X_API_SECRET" in capsys.readouterr().err
     (project / ".env").write_text("KEKTRADE_X_API_KEY=key-123456\nKEKTRADE_X_API_SECRET=sec-654321\n")
-    assert cli.main(["live.json", "--no-tui"]) == 0
+    from kektrade.config import Secrets, load_config
+
+    # with the keys in .env the credentials check passes (the run itself is tested against the local
+    # Bybit fake in tests/control and tests/engine: this test must not reach the internet)
+    Secrets.from_environment({}, project / ".env").require_for(load_config(project / "live.json"))
 
 
 def test_runtime_failure_exits_1_with_traceback_in_log(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def failing(config: KektradeConfig, run: Run, no_tui: bool, log_level: str) -> int:
+    def failing(controller: object, run: Run, no_tui: bool) -> int:
         raise RuntimeError("engine exploded")
 
     monkeypatch.setattr(cli, "start_main_job", failing)
@@ -149,7 +156,7 @@ def test_schema_runs_version_help(project: Path, capsys: pytest.CaptureFixture[s
     assert json.loads(capsys.readouterr().out) == config_json_schema()
     assert cli.main(["runs"]) == 0
     assert capsys.readouterr().out == "no runs in history/\n"
-    assert cli.main(["config.json"]) == 0
+    assert cli.main(["config.json", "--no-tui"]) == 0
     assert cli.main(["runs"]) == 0
     assert run_ids(project)[0] in capsys.readouterr().out
     assert cli.main(["--version"]) == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kektrade.config.model_subaccount import BACKTEST_VENUES, split_pair
+from kektrade.config.model_subaccount import BACKTEST_VENUES, PAPER_VENUE, split_pair
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +45,11 @@ def cross_field_errors(views: list[SubaccountView]) -> list[str]:
     errors.extend(_mixed_venue_errors(views))
     for view in views:
         venue = view.venue or BACKTEST_VENUES[0]
-        if venue in BACKTEST_VENUES and _is_inverse(view.pair) and not view.balance_given:
+        if (venue in BACKTEST_VENUES or venue == PAPER_VENUE) and _is_inverse(view.pair) and not view.balance_given:
             settle = (view.pair or "").rsplit(":", 1)[-1]
             errors.append(
                 f"subaccounts[{view.index}].initial_balance: required for the inverse pair {view.pair!r} "
-                f"on a backtest venue: the wallet is in {settle}, so the default 10000 would mean "
+                f"on a simulated venue: the wallet is in {settle}, so the default 10000 would mean "
                 f"10000 {settle}; set it in the subaccount or in defaults (e.g. 0.5)"
             )
     return errors

@@ -67,9 +67,7 @@ def bankruptcy_price(entry: float, leverage: float, is_long: bool, inverse: bool
     return entry * (1.0 - 1.0 / leverage) if is_long else entry * (1.0 + 1.0 / leverage)
 
 
-def fee_to_close(
-    qty: float, entry: float, leverage: float, is_long: bool, taker: float, inverse: bool
-) -> float:
+def fee_to_close(qty: float, entry: float, leverage: float, is_long: bool, taker: float, inverse: bool) -> float:
     """Bybit's estimated fee to close: the taker fee at the bankruptcy price (part of IM and MM shown)."""
     bust = bankruptcy_price(entry, leverage, is_long, inverse)
     if math.isinf(bust) or bust <= 0.0:
@@ -217,9 +215,7 @@ def liquidation_price_isolated_classic(
     mm = maintenance_margin(qty, entry, tier, inverse)
     if inverse:
         value = position_value(qty, entry, True)
-        return (
-            qty / (value + (im - mm) + extra_margin) if is_long else qty / (value - (im - mm) - extra_margin)
-        )
+        return qty / (value + (im - mm) + extra_margin) if is_long else qty / (value - (im - mm) - extra_margin)
     shift = (im - mm) / qty + extra_margin / qty
     return entry - shift if is_long else entry + shift
 

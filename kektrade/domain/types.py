@@ -100,11 +100,12 @@ class RejectReason(StrEnum):
     NO_PRICE = "no market price yet"
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True)
 class Order:
     """A working or finished order. Mutable: the venue that owns it updates it in place.
 
-    Orders compare by identity: two orders with the same fields are still two orders.
+    Orders compare by value (handy for tests and journals); venues track their open orders by identity
+    (``is_listed``), never with ``==``.
     """
 
     id: str
@@ -152,6 +153,20 @@ class Order:
 
 
 _ORDER_FIELDS = tuple(Order.__dataclass_fields__)
+
+
+def is_listed(order: Order, orders: list[Order]) -> bool:
+    """True when this very order object is in ``orders`` (identity, not equality)."""
+    return any(o is order for o in orders)
+
+
+def unlist(order: Order, orders: list[Order]) -> bool:
+    """Remove this very order object from ``orders``; False when it was not there."""
+    for k, o in enumerate(orders):
+        if o is order:
+            del orders[k]
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)

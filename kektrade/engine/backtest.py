@@ -17,7 +17,15 @@ from typing import Protocol
 
 from kektrade.domain.journal import Journal
 from kektrade.engine.instance import InstanceStatus, StrategyInstance
-from kektrade.engine.snapshot import Command, EngineSnapshot, OrderRow, Progress, SubaccountRow
+from kektrade.engine.snapshot import (
+    ChartData,
+    Command,
+    EngineSnapshot,
+    FillRow,
+    OrderRow,
+    Progress,
+    SubaccountRow,
+)
 
 log = logging.getLogger("kektrade.engine")
 
@@ -45,7 +53,8 @@ class BacktestEngine:
         instances: Sequence[StrategyInstance],
         run_id: str = "",
         journal: Journal | None = None,
-        chunk_candles: int = 20_000,
+        chunk_candles: int = 2_000,
+        chunk_s: float = 0.08,
         publish_every_s: float = 0.1,
         on_snapshot: SnapshotSink | None = None,
         hooks: Sequence[TimeHook] = (),
@@ -64,8 +73,9 @@ class BacktestEngine:
         self._t0 = time.perf_counter()
         self.run_seconds: float | None = None  # the candle loop's wall time, once finished
         self._last_publish = 0.0
-        finest = min((inst.venue.market.timeframe_ms for inst in self.instances), default=60_000)
-        self.chunk_ms = finest * chunk_candles
+        self._finest_ms = min((inst.venue.market.timeframe_ms for inst in self.instances), default=60_000)
+        self.chunk_ms = self._finest_ms * chunk_candles
+        self.chunk_s = chunk_s  # target wall time of one chunk (chunks resize to it as the run goes)
 
     def send(self, command: Command) -> None:
         """Queue a command (thread-safe); applied between chunks."""
@@ -79,11 +89,13 @@ class BacktestEngine:
         try:
             while not self.stop_event.is_set() and not all(inst.done for inst in self.instances):
                 clock = min([clock + self.chunk_ms, *(h.next_boundary_ms() for h in self.hooks)])
+                began, done_before = time.perf_counter(), self.done
                 self._advance_all(clock)
                 for hook in self.hooks:
                     hook.on_time(clock)
                 self._apply_commands()
                 self._maybe_publish()
+                self._resize_chunk(time.perf_counter() - began, self.done - done_before)
         except Exception:
             self.state = "failed"
             log.exception("engine failed")
@@ -99,6 +111,13 @@ class BacktestEngine:
                 inst.set_status(InstanceStatus.FINISHED)
         self._publish()
         return self.state
+
+    def _resize_chunk(self, seconds: float, candles: int) -> None:
+        """Keep a chunk near ``chunk_s`` of wall time, so commands and progress stay responsive."""
+        if seconds <= 0 or candles <= 0:
+            return
+        per_instance = candles / max(len(self.instances), 1) / seconds * self.chunk_s
+        self.chunk_ms = self._finest_ms * int(min(max(per_instance, 50), 50_000))
 
     def _start_time(self) -> int:
         firsts = [inst.time_of(inst.first_index) for inst in self.instances if not inst.done]
@@ -180,6 +199,8 @@ class BacktestEngine:
             equity_total=total,
             equity_by_subaccount=by_sub,
             leaderboards={i.id: list(getattr(i, "leaderboard", [])) for i in self.instances},
+            recent_fills={i.id: recent_fills(i) for i in self.instances},
+            charts={i.id: chart_data(i) for i in self.instances},
         )
 
 
@@ -206,6 +227,43 @@ def subaccount_row(inst: StrategyInstance) -> SubaccountRow:
         settle_currency=venue.spec.settle,
         error=inst.error,
         fills=len(venue.fills),
+    )
+
+
+def recent_fills(inst: StrategyInstance, count: int = 100) -> tuple[FillRow, ...]:
+    """The instance's latest fills, oldest first."""
+    return tuple(
+        FillRow(
+            f.time_ms,
+            f.kind.value,
+            "buy" if f.contracts > 0 else "sell",
+            abs(f.contracts),
+            f.price,
+            f.fee,
+            f.realized_pnl,
+            f.position_after,
+        )
+        for f in inst.venue.fills[-count:]
+    )
+
+
+def chart_data(inst: StrategyInstance, count: int = 300) -> ChartData:
+    """The last ``count`` candles up to the current one, with the plot indicators in use."""
+    end = inst.venue.candle_index + 1
+    if end <= 0:
+        return ChartData((), (), (), (), ())
+    start = max(end - count, 0)
+    m = inst.venue.market
+    indicators = tuple(
+        (name, overlay, tuple(inst.strategy.c[name][start:end])) for name, overlay in inst.plot_indicators()
+    )
+    return ChartData(
+        tuple(m.time_ms[start:end]),
+        tuple(m.open[start:end]),
+        tuple(m.high[start:end]),
+        tuple(m.low[start:end]),
+        tuple(m.close[start:end]),
+        indicators,
     )
 
 

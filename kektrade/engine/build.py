@@ -20,6 +20,7 @@ from kektrade.domain.journal import Journal
 from kektrade.domain.specs import ContractSpec, builtin_spec, generic_spec
 from kektrade.domain.timeframes import duration_ms, timeframe_ms
 from kektrade.exchange.sim.exchange import SimExchange
+from kektrade.exchange.sim.factory import make_sim_exchange
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
 from kektrade.strategy.base import Strategy
 from kektrade.strategy.columns import Columns
@@ -70,14 +71,15 @@ def contract_spec(sub: SubaccountConfig) -> ContractSpec:
 def sim_settings(config: KektradeConfig, sub: SubaccountConfig) -> SimSettings:
     """Matching settings of the subaccount's simulated venue."""
     bt = config.backtest
-    latency = bt.realistic.latency_ms if sub.venue == "backtest_perpetual_realistic" else 0
-    return SimSettings(limit_fill=bt.limit_fill, slippage_bps=bt.slippage_bps, latency_ms=latency)
+    return SimSettings(limit_fill=bt.limit_fill, slippage_bps=bt.slippage_bps)
 
 
 def market_arrays(frame: pd.DataFrame, data: MarketData, tf_ms: int) -> MarketArrays:
     """Compact columns of the frame for the simulator (``array.array``); mark columns where present."""
     o, h, lo, c = (array("d", frame[col].to_numpy(dtype="float64")) for col in ("open", "high", "low", "close"))
     arrays = MarketArrays(time_ms=array("q", _ms_times(frame)), open=o, high=h, low=lo, close=c, timeframe_ms=tf_ms)
+    if "volume" in frame.columns:
+        arrays.volume = array("d", frame["volume"].to_numpy(dtype="float64"))
     if "mark_close" in frame.columns:
         marks = [frame[c].to_numpy(dtype=float) for c in ("mark_open", "mark_high", "mark_low", "mark_close")]
         trades = [frame[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close")]
@@ -135,8 +137,7 @@ def prepare_instance(
     frame = strategy.populate_indicators(data.candles.copy(), metadata, space)
     if not isinstance(frame, pd.DataFrame) or len(frame) != len(data.candles):
         raise BuildError(
-            f"{where}.strategy: {sub.strategy}.populate_indicators must return the DataFrame "
-            "with one row per candle"
+            f"{where}.strategy: {sub.strategy}.populate_indicators must return the DataFrame with one row per candle"
         )
     strategy.bind_columns(Columns(frame))
     start_ms = parse_utc_ms(config.backtest.start, "backtest.start") if config.backtest.start else None
@@ -177,12 +178,16 @@ def make_venue(
     settings: SimSettings,
     journal: Journal | None,
     subaccount_id: str | None = None,
+    realistic: dict[str, Any] | None = None,
 ) -> SimExchange:
     """A simulated venue for the prepared instance (the real one in a backtest, or a virtual one)."""
     sub = prepared.sub
-    return SimExchange(
+    return make_sim_exchange(
+        sub.venue,
         prepared.spec,
         prepared.arrays,
+        volume=prepared.arrays.volume or None,
+        realistic=realistic,
         initial_balance=sub.initial_balance,
         leverage=sub.leverage,
         margin_mode=sub.margin_mode,
@@ -191,6 +196,11 @@ def make_venue(
         subaccount_id=subaccount_id or sub.id,
         funding_rate=prepared.funding_rate,
     )
+
+
+def realistic_options(config: KektradeConfig, sub: SubaccountConfig) -> dict[str, Any] | None:
+    """The realistic venue's options (``backtest.realistic``) for a subaccount on that venue."""
+    return config.backtest.realistic.model_dump() if sub.venue == "backtest_perpetual_realistic" else None
 
 
 def make_provider(config: KektradeConfig) -> DataProvider:

@@ -66,6 +66,30 @@ class StrategyInstance:
         self.equity: list[float] = []
         self.equity_quote: list[float] = []
         self._next_sample_ms = 0
+        self._plot_spec: list[tuple[str, bool]] | None = None
+
+    def plot_indicators(self, limit: int = 4) -> list[tuple[str, bool]]:
+        """(column, overlay) pairs of the strategy's plot spec that exist, narrowed to the parameters in use.
+
+        A spec listing every search-space variant (``sma50``, ``sma100``, ...) is cut to the columns whose
+        name ends in a current parameter value (``sma200`` when ``parameter["sma"] == 200``).
+        """
+        if self._plot_spec is None:
+            try:
+                spec = self.strategy.get_plot_indicators(self.frame)
+            except Exception:  # a broken plot spec must not stop trading
+                log.exception("instance %s: get_plot_indicators failed", self.id)
+                spec = []
+            self._plot_spec = [
+                (str(d["name"]), bool(d.get("overlay", False)))
+                for d in spec
+                if d.get("plot", True) and d.get("name") in self.frame.columns
+            ]
+        found = self._plot_spec
+        if len(found) > limit:
+            values = {str(v) for v in self.parameter.values()}
+            found = [(n, o) for n, o in found if any(n.endswith(v) for v in values)] or found
+        return found[:limit]
 
     @property
     def length(self) -> int:
@@ -146,7 +170,8 @@ class StrategyInstance:
                     venue.market.close[i],
                 )
             )
-        return time_ms + self._sample_ms if self._sample_ms else 0
+        # the next sample is due at the candle whose close is one interval later (compared on open times)
+        return time_ms + self._sample_ms - venue.market.timeframe_ms if self._sample_ms else 0
 
     def _fail(self, i: int) -> None:
         text = traceback.format_exc()

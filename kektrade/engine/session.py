@@ -20,6 +20,7 @@ from kektrade.engine.build import (
     make_provider,
     make_venue,
     prepare_instance,
+    realistic_options,
     sim_settings,
 )
 from kektrade.engine.instance import StrategyInstance
@@ -81,7 +82,7 @@ def build_session(
         prepared = prepare_instance(config, sub, index, provider, strategies_dir)
         optimize = sub.optimization.enabled and optimizer_factory is not None
         parameter = {k: v[0] for k, v in prepared.space.items()} if optimize else fixed_parameter(prepared)
-        venue = make_venue(prepared, sim_settings(config, sub), journal)
+        venue = make_venue(prepared, sim_settings(config, sub), journal, realistic=realistic_options(config, sub))
         inst = StrategyInstance(
             sub.id,
             prepared.strategy,

@@ -47,6 +47,32 @@ class OrderRow:
 
 
 @dataclass(frozen=True, slots=True)
+class FillRow:
+    """One execution as front ends list it."""
+
+    time_ms: int
+    kind: str
+    side: str
+    qty: float
+    price: float
+    fee: float
+    realized_pnl: float
+    position_after: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """The latest candles of one subaccount with the strategy's plot indicators (overlays and panels)."""
+
+    times_ms: tuple[int, ...]
+    open: tuple[float, ...]
+    high: tuple[float, ...]
+    low: tuple[float, ...]
+    close: tuple[float, ...]
+    indicators: tuple[tuple[str, bool, tuple[float, ...]], ...] = ()  # (name, overlay, values)
+
+
+@dataclass(frozen=True, slots=True)
 class Progress:
     """How far the run is: candles done of total, speed and estimated time left."""
 
@@ -78,6 +104,8 @@ class EngineSnapshot:
     equity_total: tuple[float, ...] = ()
     equity_by_subaccount: dict[str, tuple[float, ...]] = field(default_factory=dict)
     leaderboards: dict[str, list[tuple[dict[str, Any], float]]] = field(default_factory=dict)
+    recent_fills: dict[str, tuple[FillRow, ...]] = field(default_factory=dict)
+    charts: dict[str, ChartData] = field(default_factory=dict)
     message: str = ""
 
 

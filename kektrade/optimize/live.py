@@ -132,9 +132,7 @@ class LiveOptimizer:
         )
         if self.journal is not None:
             self.journal.record(
-                SelectionRecorded(
-                    self.instance.id, boundary_ms, self.selections[-1]["parameters"], best_score, board
-                )
+                SelectionRecorded(self.instance.id, boundary_ms, self.selections[-1]["parameters"], best_score, board)
             )
         log.info(
             "optimizer %s @ %s: %s (score %s, %d eligible of %d)",

@@ -22,9 +22,7 @@ def _max_drawdown(equity: Sequence[float]) -> float:
     return worst
 
 
-def score(
-    objective: str, times_ms: Sequence[int], equity: Sequence[float], closed_pnls: Sequence[float]
-) -> float:
+def score(objective: str, times_ms: Sequence[int], equity: Sequence[float], closed_pnls: Sequence[float]) -> float:
     """The objective over one window; NaN when it is undefined (too few points, no variance, no trades).
 
     ``equity`` is sampled at ``times_ms``; returns are per sample, annualised from the sample spacing

@@ -7,7 +7,7 @@ import os
 from kektrade.config.model_root import KektradeConfig
 from kektrade.domain.journal import Journal
 from kektrade.domain.timeframes import duration_ms
-from kektrade.engine.build import PreparedInstance, sim_settings
+from kektrade.engine.build import PreparedInstance, realistic_options, sim_settings
 from kektrade.engine.instance import StrategyInstance
 from kektrade.optimize.executor import Executor, InlineExecutor, ProcessExecutor
 from kektrade.optimize.live import LiveOptimizer
@@ -56,6 +56,8 @@ def optimizer_factory(
         metadata=dict(prepared.metadata),
         combos=combos,
         sample_ms=scoring_sample_ms(every, tf),
+        venue=sub.venue,
+        realistic=realistic_options(config, sub),
     )
     prepared.strategy.c.materialize()  # every indicator column built once, before workers fork
     if executor is None:

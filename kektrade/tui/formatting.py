@@ -26,7 +26,7 @@ def fmt_signed(value: float, digits: int = 2) -> str:
 
 def fmt_price(value: float | None) -> str:
     """A price with about six significant digits; ``-`` for none or zero."""
-    if value is None or value == 0 or math.isnan(value):
+    if value is None or value == 0 or math.isnan(value) or math.isinf(value):
         return "-"
     magnitude = math.floor(math.log10(abs(value)))
     digits = max(0, min(8, 5 - magnitude))

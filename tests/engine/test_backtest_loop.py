@@ -135,3 +135,20 @@ def test_results_json_and_database(tmp_path: Path) -> None:
         times, equity, _ = db.equity("probe")
         assert len(times) == len(equity) > 10
     controller.close()
+
+
+def test_equity_sampled_every_candle_when_asked(tmp_path: Path) -> None:
+    controller = run(tmp_path, config(tmp_path, [SUB], persistence={"equity_sample": "candle"}))
+    inst = controller.session.instances[0]
+    steps = {b - a for a, b in zip(inst.times_ms, inst.times_ms[1:], strict=False)}
+    assert steps == {3_600_000} and len(inst.times_ms) == inst.length - inst.first_index
+    controller.close()
+
+
+def test_equity_sampled_hourly_on_minute_candles(tmp_path: Path) -> None:
+    sub = dict(SUB, timeframe="1m")
+    controller = run(tmp_path, config(tmp_path, [sub]))
+    inst = controller.session.instances[0]
+    steps = {b - a for a, b in zip(inst.times_ms, inst.times_ms[1:-1], strict=False)}
+    assert steps == {3_600_000}
+    controller.close()

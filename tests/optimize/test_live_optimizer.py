@@ -167,3 +167,18 @@ def test_lookback_shorter_than_warmup_is_a_config_error(tmp_path: Path) -> None:
     controller = RunController(cfg)
     with pytest.raises(OptimizationConfigError, match=r"holds fewer than two candles|warm-up"):
         controller.build()
+
+
+@pytest.mark.parametrize("chunk_s", [0.0, 10.0])
+def test_selections_do_not_depend_on_how_time_is_chunked(tmp_path: Path, chunk_s: float) -> None:
+    cfg = config(tmp_path, [hold_sub()], data=synthetic(5, 9))
+    reference = run(tmp_path, cfg)
+    expected = [s["parameters"] for s in reference.session.optimizers[0].selections]
+    reference.close()
+    controller = RunController(cfg)
+    session = controller.build()
+    session.engine.chunk_s = chunk_s  # 0: one tiny chunk after another; 10: the whole run in a few
+    session.engine.chunk_ms = 3_600_000 * (1 if chunk_s == 0 else 500)
+    session.engine.run()
+    assert [s["parameters"] for s in session.optimizers[0].selections] == expected
+    controller.close()

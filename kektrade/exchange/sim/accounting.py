@@ -15,6 +15,11 @@ from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import Fill, FillKind, MarginMode, PositionView, RiskTier, WalletView
 
 
+def _finite_or_zero(price: float) -> float:
+    """Views report a price that can never be reached (e.g. a 1x inverse short's) as 0.0: none."""
+    return price if math.isfinite(price) else 0.0
+
+
 class AccountingMixin:
     """The position and the wallet; liquidation and bankruptcy prices are kept current."""
 
@@ -107,9 +112,7 @@ class AccountingMixin:
 
         def liq_for(tier: RiskTier) -> float:
             if isolated:
-                return cm.liquidation_price_isolated(
-                    q, e, lev, long_, tier, self._extra, self._taker, inverse
-                )
+                return cm.liquidation_price_isolated(q, e, lev, long_, tier, self._extra, self._taker, inverse)
             return cm.liquidation_price_cross(q, e, long_, tier, self._wallet, fee, inverse)
 
         tiers = self.spec.risk_tiers
@@ -265,8 +268,8 @@ class AccountingMixin:
             contracts=self.contracts,
             entry_price=self._entry,
             mark_price=mark,
-            liquidation_price=self._liq,
-            bankruptcy_price=self._bust,
+            liquidation_price=_finite_or_zero(self._liq),
+            bankruptcy_price=_finite_or_zero(self._bust),
             unrealized_pnl=self._upnl(mark),
             realized_pnl=self._cur_realized,
             initial_margin=self._position_im(mark) + fee if q else 0.0,

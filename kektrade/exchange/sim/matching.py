@@ -26,6 +26,7 @@ from kektrade.domain.types import (
     RejectReason,
     TimeInForce,
     TriggerBy,
+    is_listed,
 )
 
 _LIMIT_FAMILY = (OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
@@ -69,14 +70,10 @@ class MatchingMixin:
             kind: FillKind = FillKind.TRADE,
         ) -> Fill: ...
         def _liquidate(self, time_ms: int) -> Fill: ...
-        def _finish(
-            self, order: Order, status: OrderStatus, event: str, reason: str | None = None
-        ) -> None: ...
+        def _finish(self, order: Order, status: OrderStatus, event: str, reason: str | None = None) -> None: ...
         def _record_order(self, order: Order, event: str) -> None: ...
         def _release(self, order: Order) -> None: ...
-        def _margin_check(
-            self, order: Order, ref_price: float, mark: float
-        ) -> tuple[RejectReason | None, float]: ...
+        def _margin_check(self, order: Order, ref_price: float, mark: float) -> tuple[RejectReason | None, float]: ...
         def _reserve(self, order: Order, cost: float) -> None: ...
         def _funding_due(self, i: int, t: int) -> None: ...
 
@@ -137,7 +134,7 @@ class MatchingMixin:
         if self.contracts and ((mo <= self._liq) if self.contracts > 0.0 else (mo >= self._liq)):
             self._liquidation_event(t)
         for order in list(self._orders):
-            if order.active_from_ms > t or order not in self._orders:
+            if order.active_from_ms > t or not is_listed(order, self._orders):
                 continue
             arriving = order.active_from_ms > prev_open
             if order.status is OrderStatus.UNTRIGGERED:
@@ -156,9 +153,7 @@ class MatchingMixin:
         crossed = (o <= price) if buy else (o >= price)
         if arriving and crossed:
             if order.post_only:
-                self._finish(
-                    order, OrderStatus.CANCELLED, "cancelled", RejectReason.POST_ONLY_WOULD_TAKE.value
-                )
+                self._finish(order, OrderStatus.CANCELLED, "cancelled", RejectReason.POST_ONLY_WOULD_TAKE.value)
             else:
                 self._fill(order, o, False, t)
             return
@@ -167,9 +162,7 @@ class MatchingMixin:
             self._fill(order, o, True, t)
         elif arriving and order.time_in_force is not TimeInForce.GTC:
             reason = (
-                RejectReason.IOC_NOT_FILLED
-                if order.time_in_force is TimeInForce.IOC
-                else RejectReason.FOK_NOT_FILLABLE
+                RejectReason.IOC_NOT_FILLED if order.time_in_force is TimeInForce.IOC else RejectReason.FOK_NOT_FILLABLE
             )
             self._finish(order, OrderStatus.CANCELLED, "cancelled", reason.value)
 
@@ -269,9 +262,7 @@ class MatchingMixin:
         if order.reduce_only:
             pos = self.contracts
             if pos == 0.0 or (pos > 0) == (qty > 0):
-                self._finish(
-                    order, OrderStatus.CANCELLED, "cancelled", RejectReason.REDUCE_ONLY_WOULD_INCREASE.value
-                )
+                self._finish(order, OrderStatus.CANCELLED, "cancelled", RejectReason.REDUCE_ONLY_WOULD_INCREASE.value)
                 return
             qty = math.copysign(min(abs(qty), abs(pos)), qty)
         self._release(order)
@@ -288,9 +279,7 @@ class MatchingMixin:
         """Once flat, reduce-only orders that are live on the book have nothing left to reduce."""
         for other in list(self._orders):
             if other.reduce_only and other.status is not OrderStatus.UNTRIGGERED:
-                self._finish(
-                    other, OrderStatus.CANCELLED, "cancelled", RejectReason.REDUCE_ONLY_NO_POSITION.value
-                )
+                self._finish(other, OrderStatus.CANCELLED, "cancelled", RejectReason.REDUCE_ONLY_NO_POSITION.value)
 
     def _liquidation_event(self, t: int) -> None:
         """Liquidation: cancel orders that would increase the position, then close it at bankruptcy."""

@@ -17,6 +17,7 @@ from kektrade.domain.types import (
     RejectReason,
     TimeInForce,
     TriggerBy,
+    unlist,
 )
 
 
@@ -42,6 +43,7 @@ class OrdersMixin:
 
         @property
         def _now_ms(self) -> int: ...
+
     contracts: float
     _leverage: float
     _taker: float
@@ -149,8 +151,7 @@ class OrdersMixin:
         if trig is None or not trig > 0.0 or not cm.is_multiple(trig, self.spec.tick_size):
             return RejectReason.INVALID_TRIGGER
         if reference > 0.0 and (
-            (order.trigger_direction == 1 and trig <= reference)
-            or (order.trigger_direction == 2 and trig >= reference)
+            (order.trigger_direction == 1 and trig <= reference) or (order.trigger_direction == 2 and trig >= reference)
         ):
             return RejectReason.INVALID_TRIGGER
         return None
@@ -232,9 +233,7 @@ class OrdersMixin:
                 return order
         return None
 
-    def _amend(
-        self, order: Order, price: float | None, contracts: float | None, trigger_price: float | None
-    ) -> Order:
+    def _amend(self, order: Order, price: float | None, contracts: float | None, trigger_price: float | None) -> Order:
         """Amend in place; a refused amendment leaves the order as it was, with ``reject_reason`` set."""
         candidate = order.copy()
         if price is not None:
@@ -273,8 +272,7 @@ class OrdersMixin:
 
     def _finish(self, order: Order, status: OrderStatus, event: str, reason: str | None = None) -> None:
         """Take an order off the book with a final status."""
-        if order in self._orders:
-            self._orders.remove(order)
+        unlist(order, self._orders)
         self._release(order)
         order.status = status
         order.updated_ms = self._now_ms

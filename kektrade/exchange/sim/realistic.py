@@ -32,6 +32,7 @@ from kektrade.domain.types import (
     RejectReason,
     TimeInForce,
     TriggerBy,
+    is_listed,
 )
 from kektrade.exchange.sim.exchange import SimError, SimExchange
 from kektrade.exchange.sim.path import candle_path, candle_rng, point_times
@@ -165,7 +166,7 @@ class RealisticSimExchange(SimExchange):
             when, order, args = item
             if when > until_ms:
                 keep.append(item)
-            elif order in self._orders:
+            elif is_listed(order, self._orders):
                 if args is None:
                     self._finish(order, _CANCELLED, "cancelled")
                 else:
@@ -176,7 +177,7 @@ class RealisticSimExchange(SimExchange):
         """Base amendment; an accepted one re-enters the book (marketable now: it takes liquidity)."""
         before = (order.price, order.contracts, order.trigger_price)
         super()._amend(order, price, contracts, trigger_price)
-        if order in self._orders and (order.price, order.contracts, order.trigger_price) != before:
+        if is_listed(order, self._orders) and (order.price, order.contracts, order.trigger_price) != before:
             self._arrived.discard(order.id)
             if abs(order.remaining) < 1e-12:
                 self._finish(order, _FILLED, "filled")
@@ -264,7 +265,7 @@ class RealisticSimExchange(SimExchange):
     def _arrive(self, p: int, t: int, x: float, m: float) -> None:
         """Point ``p``: orders reaching the venue now; at the open, gaps through resting orders."""
         for order in list(self._orders):
-            if order not in self._orders:
+            if not is_listed(order, self._orders):
                 continue  # finished by an earlier event at this point
             if order.id in self._arrived:
                 if p == 0:

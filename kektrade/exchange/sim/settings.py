@@ -44,6 +44,7 @@ class MarketArrays:
     mark_close: MutableSequence[float] = field(default_factory=list)
     funding_time_ms: MutableSequence[int] = field(default_factory=list)
     funding_rate: MutableSequence[float] = field(default_factory=list)
+    volume: MutableSequence[float] = field(default_factory=list)  # base coin (linear) or USD contracts
 
     def __post_init__(self) -> None:
         if not self.mark_open:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,13 +13,39 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from kektrade.engine.snapshot import EngineSnapshot, SubaccountRow
+from kektrade.domain.timeframes import format_ms
+from kektrade.engine.snapshot import EngineSnapshot, FillRow, SubaccountRow
 from kektrade.tui.charts import days_since, optimization_curves, subaccount_result, time_ticks
 from kektrade.tui.formatting import fmt_num, fmt_params, fmt_price, fmt_qty, fmt_signed
 from kektrade.tui.palette import theme_rgb
 from kektrade.tui.plot import Line, SeriesPlot
 
 FILL_COLUMNS = ("time", "side", "qty", "price", "fee", "pnl", "kind", "pos after")
+INDICATOR_COLORS = ("warning", "secondary", "accent", "success")
+
+
+def _cells(cells: tuple[str, ...]) -> list[Text]:
+    return [Text(c, justify="right" if i in (2, 3, 4, 5, 7) else "left") for i, c in enumerate(cells)]
+
+
+def _finite(x: list[float], values: tuple[float, ...]) -> tuple[list[float], list[float]]:
+    """Drop the warm-up NaNs of an indicator (plotext cannot draw them)."""
+    pairs = [(a, b) for a, b in zip(x, values, strict=False) if not math.isnan(b)]
+    return [a for a, _ in pairs], [b for _, b in pairs]
+
+
+def live_fill_cells(fill: FillRow) -> tuple[str, ...]:
+    """One snapshot fill as table cells."""
+    return (
+        format_ms(fill.time_ms),
+        fill.side,
+        fmt_qty(fill.qty),
+        fmt_price(fill.price),
+        fmt_num(fill.fee, 4),
+        fmt_signed(fill.realized_pnl, 4),
+        fill.kind,
+        fmt_qty(fill.position_after),
+    )
 
 
 def position_text(row: SubaccountRow) -> str:
@@ -72,12 +99,15 @@ class DetailScreen(Screen[None]):
         self._board: list[tuple[dict[str, Any], float]] | None = None
         self._fills_from_results = False
         self._plotted: tuple[Any, ...] | None = None
+        self._priced: tuple[Any, ...] | None = None
+        self._live_fills: tuple[Any, ...] | None = None
 
     def compose(self) -> ComposeResult:
         """Position and leaderboard on top, fills and the equity plot below."""
         with Horizontal(id="detail-top"):
             yield Static("", id="position", markup=False, classes="pane")
             yield DataTable[str](id="leaderboard", cursor_type="row", zebra_stripes=True, classes="pane")
+        yield SeriesPlot(id="price-plot", classes="pane")
         with Horizontal(id="detail-bottom"):
             yield DataTable[Text](id="fills", cursor_type="row", zebra_stripes=True, classes="pane")
             yield SeriesPlot(id="detail-plot", classes="pane")
@@ -104,8 +134,9 @@ class DetailScreen(Screen[None]):
             return
         self.query_one("#position", Static).update(position_text(row))
         self._show_board(snap.leaderboards.get(self.sub_id, []))
-        self._show_fills(row, results)
+        self._show_fills(row, snap, results)
         self._plot(snap, results)
+        self._price(snap)
 
     def _show_board(self, board: list[tuple[dict[str, Any], float]]) -> None:
         if board == self._board:
@@ -117,21 +148,53 @@ class DetailScreen(Screen[None]):
             table.add_row(str(rank), fmt_num(score, 4), fmt_params(params))
         table.border_subtitle = f"{len(board)} kept" if board else "no optimization (fixed parameters)"
 
-    def _show_fills(self, row: SubaccountRow, results: Mapping[str, Any] | None) -> None:
+    def _show_fills(self, row: SubaccountRow, snap: EngineSnapshot, results: Mapping[str, Any] | None) -> None:
         table = self.query_one("#fills", DataTable)
         entry = subaccount_result(results, self.sub_id)
-        if entry is None:
-            table.border_subtitle = f"{row.fills} so far; listed when the run ends"
+        if entry is None:  # while running: the snapshot's latest fills
+            fills = snap.recent_fills.get(self.sub_id, ())
+            key = (len(fills), fills[-1:])
+            if key == self._live_fills:
+                return
+            self._live_fills = key
+            table.clear()
+            for fill in fills:
+                table.add_row(*_cells(live_fill_cells(fill)))
+            table.border_subtitle = f"latest {len(fills)} of {row.fills}" if fills else "no fills yet"
             return
         if self._fills_from_results:
             return
         self._fills_from_results = True
+        table.clear()
         fills = entry.get("fills", [])
         for fill in fills:
-            table.add_row(
-                *(Text(c, justify="right" if i in (2, 3, 4, 5, 7) else "left") for i, c in enumerate(fill_cells(fill)))
-            )
+            table.add_row(*_cells(fill_cells(fill)))
         table.border_subtitle = f"{len(fills)} fills"
+
+    def _price(self, snap: EngineSnapshot) -> None:
+        """The latest candles' close with the strategy's plot indicators (panels on the right axis)."""
+        chart = snap.charts.get(self.sub_id)
+        key = (chart.times_ms[-1:] if chart else None, len(chart.times_ms) if chart else 0, self.app.theme)
+        if key == self._priced:
+            return
+        self._priced = key
+        widget = self.query_one("#price-plot", SeriesPlot)
+        widget.border_title = "Price and indicators"
+        if chart is None or not chart.times_ms:
+            widget.show([], ([], []), "no candles yet")
+            return
+        x = days_since(chart.times_ms, chart.times_ms[0])
+        lines = [Line(x, chart.close, "close", theme_rgb(self.app, "primary"))]
+        for (name, overlay, values), var in zip(chart.indicators, INDICATOR_COLORS, strict=False):
+            xs, ys = _finite(x, values)
+            if ys:
+                lines.append(
+                    Line(
+                        xs, ys, name if overlay else f"{name} (right)", theme_rgb(self.app, var), right_axis=not overlay
+                    )
+                )
+        widget.border_subtitle = ", ".join(n for n, _, _ in chart.indicators) or "no plot indicators"
+        widget.show(lines, time_ticks(list(chart.times_ms)))
 
     def _plot(self, snap: EngineSnapshot, results: Mapping[str, Any] | None) -> None:
         curves = optimization_curves(results, self.sub_id)

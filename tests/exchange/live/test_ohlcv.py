@@ -57,8 +57,9 @@ def test_5000_candles_are_fetched_in_five_contiguous_pages(fake: FakeBybit) -> N
     fake.state.add_klines("BTCUSDT", [candle(i) for i in range(5000)])
     exchange = make_exchange("bybit", api_base=fake.base_url)
     progress: list[tuple[int, int]] = []
-    rows = fetch_ohlcv_range(exchange, "BTC/USDT:USDT", "1m", T0, T0 + 5000 * M,
-                             lambda done, total: progress.append((done, total)))
+    rows = fetch_ohlcv_range(
+        exchange, "BTC/USDT:USDT", "1m", T0, T0 + 5000 * M, lambda done, total: progress.append((done, total))
+    )
     assert rows == [[float(v) for v in candle(i)] for i in range(5000)]
     pages = fake.requests_to("/v5/market/kline")
     assert [(int(p.query["start"]), int(p.query["end"])) for p in pages] == [

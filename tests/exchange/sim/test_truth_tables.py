@@ -323,3 +323,10 @@ def test_ioc_and_fok_limits_that_cannot_fill_expire_at_arrival(tif: str) -> None
     order = run(sim, {0: lambda s: s.open_order(OrderType.LIMIT, 1, price=39_000, time_in_force=tif)})[0]
     assert order.status is OrderStatus.CANCELLED and sim.get_open_orders() == []
     assert sim.get_wallet().order_margin == 0
+
+
+def test_a_one_x_inverse_short_has_no_liquidation_price() -> None:
+    sim = make_sim([FLAT, FLAT], symbol="BTCUSD", balance=1.0, leverage=1)
+    run(sim, {0: buy_market(-10_000)})
+    pos = sim.get_position()
+    assert pos.contracts == -10_000 and pos.liquidation_price == 0.0 and pos.bankruptcy_price == 0.0
