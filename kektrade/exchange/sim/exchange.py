@@ -36,6 +36,9 @@ _TIFS: dict[object, TimeInForce] = {**{t: t for t in TimeInForce}, **{t.value: t
 _TRIGGERS: dict[object, TriggerBy] = {**{t: t for t in TriggerBy}, **{t.value: t for t in TriggerBy}}
 
 
+_FIRST_FUNDING = -1.0  # "not started": any market time, epoch 0 included, is at or after it
+
+
 class SimError(ValueError):
     """A request the simulated venue refuses outright (bad leverage, mode switch with a position...)."""
 
@@ -108,7 +111,7 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
         if market.funding_time_ms:
             self._next_funding_ms = market.funding_time_ms[0]
         elif funding_rate:
-            self._next_funding_ms = 0.0
+            self._next_funding_ms = _FIRST_FUNDING  # the first step finds the first settlement
 
     # -- funding -------------------------------------------------------------------------------------
 
@@ -117,7 +120,7 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
         m = self.market
         interval = self.spec.funding_interval_ms
         while self._next_funding_ms <= t:
-            settle_ms = int(self._next_funding_ms)
+            settle_ms = int(self._next_funding_ms) if self._next_funding_ms >= 0 else 0
             if m.funding_time_ms:
                 rate = m.funding_rate[self._fund_idx]
                 self._fund_idx += 1
@@ -125,7 +128,7 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
                     m.funding_time_ms[self._fund_idx] if self._fund_idx < len(m.funding_time_ms) else math.inf
                 )
             else:
-                if settle_ms == 0:  # first call: the first settlement at or after this candle
+                if self._next_funding_ms == _FIRST_FUNDING:  # the first settlement at or after this candle
                     self._next_funding_ms = align_up(t, interval)
                     continue
                 rate = self._const_rate or 0.0

@@ -4,7 +4,7 @@ import pytest
 
 from kektrade.domain.types import FillKind, MarginMode, OrderStatus, OrderType, RejectReason
 from kektrade.exchange.sim.exchange import SimExchange
-from tests.exchange.sim.simkit import HOUR, T0, make_sim, run
+from tests.exchange.sim.simkit import HOUR, T0, make_sim, run, spec
 
 FLAT = (40_000, 40_000, 40_000, 40_000)
 
@@ -330,3 +330,12 @@ def test_a_one_x_inverse_short_has_no_liquidation_price() -> None:
     run(sim, {0: buy_market(-10_000)})
     pos = sim.get_position()
     assert pos.contracts == -10_000 and pos.liquidation_price == 0.0 and pos.bankruptcy_price == 0.0
+
+
+def test_constant_funding_starts_at_epoch_zero_without_hanging() -> None:
+    from kektrade.exchange.sim.settings import MarketArrays
+
+    arrays = MarketArrays([k * HOUR for k in range(10)], *([[40_000.0] * 10] * 4), timeframe_ms=HOUR)
+    sim = SimExchange(spec("BTCUSDT"), arrays, initial_balance=100_000, leverage=10, funding_rate=0.0001)
+    run(sim, {0: buy_market(1)})
+    assert [f.time_ms for f in sim.fills if f.kind is FillKind.FUNDING] == [8 * HOUR]
