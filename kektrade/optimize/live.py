@@ -57,7 +57,8 @@ class LiveOptimizer:
         self.journal = journal
         self.times: list[int] = []
         self.equity: dict[int, list[float]] = {k: [] for k in range(len(self.combos))}
-        self.closes: dict[int, list[tuple[int, float]]] = {k: [] for k in range(len(self.combos))}
+        self.close_times: dict[int, list[int]] = {k: [] for k in range(len(self.combos))}  # sorted
+        self.close_pnls: dict[int, list[float]] = {k: [] for k in range(len(self.combos))}
         self.failed: dict[int, str] = {}
         self.selected: int | None = None
         self._final: dict[int, float] | None = None
@@ -92,7 +93,9 @@ class LiveOptimizer:
         for update in updates:
             for k, values in update.equity.items():
                 self.equity[k].extend(values)
-                self.closes[k].extend(update.closes.get(k, []))
+                for time_ms, pnl in update.closes.get(k, []):
+                    self.close_times[k].append(time_ms)
+                    self.close_pnls[k].append(pnl)
             self.failed.update(update.failed)
 
     # -- selection ---------------------------------------------------------------------------------
@@ -105,7 +108,9 @@ class LiveOptimizer:
         out = []
         for k in range(len(self.combos)):
             values = self.equity[k][lo:hi]
-            closes = [p for t, p in self.closes[k] if boundary_ms - self.lookback_ms < t <= boundary_ms]
+            times = self.close_times[k]  # bisect: a scan of every close would grow with the run
+            first = bisect.bisect_right(times, boundary_ms - self.lookback_ms)
+            closes = self.close_pnls[k][first : bisect.bisect_right(times, boundary_ms)]
             value = math.nan if k in self.failed else score(self.objective, window_t, values, closes)
             out.append((k, value, len(closes)))
         return out
