@@ -130,11 +130,29 @@ class Order:
     active_from_ms: int = 0  # the order takes part in matching from this time on (latency, next candle)
 
     def copy(self) -> Order:
-        """A field-by-field copy (what journals store); ~10x cheaper than ``dataclasses.replace``."""
-        clone = object.__new__(Order)
-        for name in _ORDER_FIELDS:
-            object.__setattr__(clone, name, getattr(self, name))
-        return clone
+        """A copy (what journals store); positional construction is ~5x cheaper than a field loop."""
+        return Order(
+            self.id,
+            self.symbol,
+            self.type,
+            self.contracts,
+            self.price,
+            self.trigger_price,
+            self.trigger_by,
+            self.trigger_direction,
+            self.reduce_only,
+            self.post_only,
+            self.time_in_force,
+            self.client_id,
+            self.status,
+            self.filled,
+            self.avg_fill_price,
+            self.fee_paid,
+            self.created_ms,
+            self.updated_ms,
+            self.reject_reason,
+            self.active_from_ms,
+        )
 
     @property
     def side(self) -> str:
