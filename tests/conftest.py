@@ -10,6 +10,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+pytest_plugins = ["tests.engine.live_kit"]  # the fake Bybit fixtures shared by engine and control tests
+
 STRATEGY_SOURCE = textwrap.dedent(
     """
     from kektrade.strategy.base import Strategy

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,26 +23,10 @@ from kektrade.exchange.sim.exchange import SimExchange
 from kektrade.exchange.sim.state import export_state
 from kektrade.persistence.database import open_run_database
 from kektrade.runs import Run
-from tests.engine.live_kit import SYMBOL, client_factory, live_config, push, wait_until
+from tests.engine.live_kit import client_factory, live_config, push, wait_until
 from tests.fakes.bybit_trading import API_KEY, API_SECRET, FakeBybitExchange
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeBybitExchange]:
-    """One fake Bybit for the module."""
-    with FakeBybitExchange() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(fake_server: FakeBybitExchange) -> FakeBybitExchange:
-    """The fake with a fresh account and 10 candles of history."""
-    fake_server.reset_trading()
-    fake_server.open_account(SYMBOL, 10_000.0, leverage=2.0)
-    push(fake_server, 10)
-    return fake_server
 
 
 def paths(folder: Path) -> RunPaths:

@@ -19,9 +19,7 @@ def test_e1_classic_isolated_liquidation_long() -> None:
     # 1 BTC @ 20,000, 50x, MMR 0.5 %: IM 400, MM 100, LP 19,700 (classic formula, MM on entry)
     assert cm.initial_margin(1, 20_000, 50, False) == pytest.approx(400)
     assert cm.maintenance_margin(1, 20_000, TIER_05, False) == pytest.approx(100)
-    assert cm.liquidation_price_isolated_classic(1, 20_000, 50, True, TIER_05, 0.0, False) == pytest.approx(
-        19_700
-    )
+    assert cm.liquidation_price_isolated_classic(1, 20_000, 50, True, TIER_05, 0.0, False) == pytest.approx(19_700)
 
 
 def test_e4_uta_isolated_liquidation_with_extra_margin() -> None:
@@ -91,9 +89,7 @@ def test_e17_roi_with_fee_to_close() -> None:
     ],
     ids=["E19t", "E19m", "E20t", "E20m", "E21t", "E21m", "E22t", "E22m"],
 )
-def test_e19_to_e22_trading_fees(
-    qty: float, price: float, rate: float, inverse: bool, expected: float
-) -> None:
+def test_e19_to_e22_trading_fees(qty: float, price: float, rate: float, inverse: bool, expected: float) -> None:
     assert cm.trade_fee(qty, price, rate, inverse) == pytest.approx(expected, abs=1e-9)
 
 
@@ -130,9 +126,7 @@ def test_e37_mm_deduction_recurrence() -> None:
 
 
 def test_e12_flat_rate_with_deduction_equals_bracket_sum() -> None:
-    tiers = deductions_from_ladder(
-        [(1_000, 0.01, 0.02, 50), (3_000, 0.035, 0.05, 20), (10_000, 0.05, 0.1, 10)]
-    )
+    tiers = deductions_from_ladder([(1_000, 0.01, 0.02, 50), (3_000, 0.035, 0.05, 20), (10_000, 0.05, 0.1, 10)])
     assert tiers[1].deduction == pytest.approx(25)
     # 3,500 in the third tier: 3,500 x 5 % - D equals 1,000 x 1 % + 2,000 x 3.5 % + 500 x 5 %
     flat = 3_500 * tiers[2].mmr - tiers[2].deduction
@@ -183,9 +177,7 @@ def test_inverse_bankruptcy_prices() -> None:
 def test_cross_liquidation_solves_wallet_plus_upnl_equals_mm() -> None:
     q, e, w, f = 1.0, 40_000, 2_000, 21.56
     lp = cm.liquidation_price_cross(q, e, True, TIER_05, w, f, False)
-    assert w + cm.unrealized_pnl(q, e, lp, False) == pytest.approx(
-        cm.maintenance_margin(q, lp, TIER_05, False) + f
-    )
+    assert w + cm.unrealized_pnl(q, e, lp, False) == pytest.approx(cm.maintenance_margin(q, lp, TIER_05, False) + f)
 
 
 def test_funding_fee_sign_and_value() -> None:

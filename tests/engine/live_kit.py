@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from kektrade.config import KektradeConfig, parse_config
 from kektrade.exchange.live.ohlcv import make_exchange
@@ -111,3 +113,19 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = 
             return
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def fake_server() -> Iterator[FakeBybitExchange]:
+    """One fake Bybit per test module (a pytest plugin: see tests/conftest.py)."""
+    with FakeBybitExchange() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(fake_server: FakeBybitExchange) -> FakeBybitExchange:
+    """The fake with a fresh account and 10 candles of history."""
+    fake_server.reset_trading()
+    fake_server.open_account(SYMBOL, 10_000.0, leverage=2.0)
+    push(fake_server, 10)
+    return fake_server

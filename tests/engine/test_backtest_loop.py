@@ -56,9 +56,7 @@ def test_backtest_start_moves_the_first_traded_candle(tmp_path: Path) -> None:
     controller.close()
 
 
-def test_a_failing_strategy_pauses_only_its_instance(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_failing_strategy_pauses_only_its_instance(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     subs = [
         {
             "id": "boom",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +19,6 @@ from kektrade.exchange.sim.exchange import SimExchange
 from tests.engine.live_kit import SYMBOL, client_factory, live_config, push, wait_until
 from tests.fakes.bybit_trading import MINUTE_MS, FakeBybitExchange
 from tests.fakes.bybit_v5 import BybitError
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeBybitExchange]:
-    """One fake Bybit for the module."""
-    with FakeBybitExchange() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(fake_server: FakeBybitExchange) -> FakeBybitExchange:
-    """The fake with a fresh account and 10 candles of history."""
-    fake_server.reset_trading()
-    fake_server.open_account(SYMBOL, 10_000.0, leverage=2.0)
-    push(fake_server, 10)
-    return fake_server
 
 
 class Running:
@@ -83,9 +66,7 @@ def test_build_session_routes_paper_configs_to_the_live_loop(
     assert session.engine.snapshot().mode == "paper"
 
 
-def test_paper_run_ticks_each_new_candle_once_and_fills_on_the_next(
-    fake: FakeBybitExchange, tmp_path: Path
-) -> None:
+def test_paper_run_ticks_each_new_candle_once_and_fills_on_the_next(fake: FakeBybitExchange, tmp_path: Path) -> None:
     journal = MemoryJournal()
     session = paper(fake, tmp_path, journal)
     inst = session.instances[0]
@@ -167,9 +148,7 @@ def test_one_failing_instance_never_stops_the_others(fake: FakeBybitExchange, tm
     assert "indicator exploded" in (snap.subaccounts[0].error or "")
 
 
-def test_live_run_places_orders_through_ccxt_and_cancels_them_on_exit(
-    fake: FakeBybitExchange, tmp_path: Path
-) -> None:
+def test_live_run_places_orders_through_ccxt_and_cancels_them_on_exit(fake: FakeBybitExchange, tmp_path: Path) -> None:
     journal = MemoryJournal()
     config = live_config(tmp_path, [{"id": "x", "venue": "bybit_linear"}], cancel_orders_on_exit=True)
     session = build_live_session(config, "run", journal, None, client_factory(fake))

@@ -72,7 +72,7 @@ def test_export_restore_round_trip_and_same_future(mode: str) -> None:
     assert export_state(twin) == export_state(sim)
     assert any(f.order_id == "2" for f in twin.fills)  # the restored resting limit filled
     assert [(f.kind, f.contracts, f.price, f.fee) for f in twin.fills] == [
-        (f.kind, f.contracts, f.price, f.fee) for f in sim.fills[-len(twin.fills):]
+        (f.kind, f.contracts, f.price, f.fee) for f in sim.fills[-len(twin.fills) :]
     ]
     assert twin.open_order("limit", 1.0, price=90.0).id == sim.open_order("limit", 1.0, price=90.0).id
 
