@@ -167,33 +167,52 @@ class MatchingMixin:
             self._finish(order, OrderStatus.CANCELLED, "cancelled", reason.value)
 
     def _walk(self, t0: int, span: int, a: float, b: float, ma: float, mb: float) -> None:
-        """Process the events of one path segment in the order the price meets them."""
+        """Process the events of one path segment in the order the price meets them.
+
+        The resting-limit case is inlined (it is the market maker's hot path); triggers go through
+        ``_event_fraction``. A limit buy is met on a falling segment, a limit sell on a rising one.
+        """
+        if a == b and ma == mb:
+            return
+        touch, down, up = self._touch, b < a, b > a
         f0 = 0.0
         while True:
-            best: object = None
+            best: Order | None = None
             best_f = 2.0
+            liq_first = False
             if self.contracts:
                 f = self._liq_fraction(ma, mb, f0)
                 if f is not None:
-                    best, best_f = _LIQ, f
+                    liq_first, best_f = True, f
             for order in self._orders:
                 if order.active_from_ms > t0:
                     continue
-                f = self._event_fraction(order, a, b, ma, mb)
-                if f is not None and f0 <= f < best_f:
-                    best, best_f = order, f
-            if best is None:
-                return
-            when = t0 + int(best_f * span)
-            if best is _LIQ:
-                self._liquidation_event(when)
-            else:
-                assert isinstance(best, Order)
-                px = a + best_f * (b - a)
-                if best.status is OrderStatus.UNTRIGGERED:
-                    self._trigger(best, when, px, ma + best_f * (mb - ma))
+                if order.status is OrderStatus.UNTRIGGERED or order.type not in _LIMIT_FAMILY:
+                    g = self._event_fraction(order, a, b, ma, mb)
+                    if g is None:
+                        continue
                 else:
-                    self._fill(best, best.price or px, True, when)
+                    price = order.price or 0.0
+                    if order.contracts > 0:
+                        if not down or price > a or (price < b if touch else price <= b):
+                            continue
+                        g = (a - price) / (a - b)
+                    else:
+                        if not up or price < a or (price > b if touch else price >= b):
+                            continue
+                        g = (price - a) / (b - a)
+                if f0 <= g < best_f:  # ties keep the earlier candidate: liquidation, then placement order
+                    best, best_f, liq_first = order, g, False
+            if liq_first:
+                self._liquidation_event(t0 + int(best_f * span))
+            elif best is None:
+                return
+            else:
+                when = t0 + int(best_f * span)
+                if best.status is OrderStatus.UNTRIGGERED:
+                    self._trigger(best, when, a + best_f * (b - a), ma + best_f * (mb - ma))
+                else:
+                    self._fill(best, best.price or a + best_f * (b - a), True, when)
             f0 = best_f
 
     def _liq_fraction(self, ma: float, mb: float, f0: float) -> float | None:

@@ -222,7 +222,8 @@ class OrdersMixin:
                 return self._reject(order, reason)
             self._reserve(order, cost)
         self._orders.append(order)
-        self._record_order(order, "placed")
+        if self.journal is not None:
+            self._record_order(order, "placed")
         return order
 
     # -- amending and cancelling ---------------------------------------------------------------------
