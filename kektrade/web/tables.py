@@ -20,6 +20,12 @@ def num(value: float | None, digits: int = 2, blank_zero: bool = False, signed: 
     return f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
 
 
+def price(value: float | None, blank_zero: bool = False) -> str:
+    """A price with decimals by magnitude (2 from 100, 4 from 1, else 6); ``-`` like ``num``."""
+    size = abs(value) if value is not None and math.isfinite(value) else 0.0
+    return num(value, 2 if size >= 100 else 4 if size >= 1 else 6, blank_zero)
+
+
 def utc(time_ms: int) -> str:
     """A UTC ``YYYY-MM-DD HH:MM`` of a millisecond time (``-`` for 0)."""
     if not time_ms:
@@ -56,9 +62,9 @@ def subaccounts_table(rows: Sequence[SubaccountRow]) -> str:
                 parameters_text(r.parameters),
                 status,
                 num(r.contracts, 4),
-                num(r.entry_price, 2, blank_zero=True),
-                num(r.mark_price, 2, blank_zero=True),
-                num(r.liquidation_price, 2, blank_zero=True),
+                price(r.entry_price, blank_zero=True),
+                price(r.mark_price, blank_zero=True),
+                price(r.liquidation_price, blank_zero=True),
                 num(r.unrealized_pnl, digits, signed=True),
                 f"{num(r.equity, digits)} {r.settle_currency}",
             )
@@ -78,8 +84,8 @@ def orders_table(rows: Sequence[OrderRow]) -> str:
                 o.order_id,
                 o.side,
                 o.type,
-                num(o.price),
-                num(o.trigger_price),
+                price(o.price),
+                price(o.trigger_price),
                 num(o.contracts, 4),
                 num(o.filled, 4),
                 flags,
@@ -99,7 +105,7 @@ def fills_table(fills: Sequence[FillRow], limit: int = FILLS_SHOWN) -> str:
             f.kind,
             f.side,
             num(f.qty, 4),
-            num(f.price),
+            price(f.price),
             num(f.fee, 4),
             num(f.realized_pnl, 4, signed=True),
             num(f.position_after, 4),

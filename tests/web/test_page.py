@@ -13,7 +13,7 @@ from kektrade.engine.snapshot import ChartData, EngineSnapshot, FillRow, OrderRo
 from kektrade.web.charts import curves_svg, optimization_curves, price_svg
 from kektrade.web.jsonify import dumps, to_jsonable
 from kektrade.web.page import render_page
-from kektrade.web.tables import fills_table, num
+from kektrade.web.tables import fills_table, num, price
 
 EVIL = '<script>alert("x")</script>'
 
@@ -100,6 +100,7 @@ def test_refresh_stops_once_results_or_error_are_there() -> None:
 
 def test_numbers_blank_when_missing() -> None:
     assert num(math.nan) == "-" and num(None) == "-" and num(math.inf) == "-"
+    assert price(0.123456) == "0.123456" and price(1.5) == "1.5000" and price(42_000.5) == "42,000.50"
     assert num(0.0, blank_zero=True) == "-" and num(0.0) == "0.00" and num(-1.5, signed=True) == "-1.50"
 
 
