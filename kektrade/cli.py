@@ -8,6 +8,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from kektrade import __version__
 from kektrade.analysis.report import format_results_table
@@ -151,16 +152,44 @@ def _show_finished(run: Run, results: dict[str, object], text: str, args: argpar
         teardown_logging()
 
 
-def start_main_job(controller: RunController, run: Run, no_tui: bool) -> int:
-    """Attach the run folder and database, then run the engine headless or in the TUI."""
+def _start_faces(controller: RunController, secrets: Secrets | None) -> list[Any]:
+    """The web page and the Telegram bot, when the config enables them (each has start/stop)."""
+    config = controller.config
+    faces: list[Any] = []
+    if config.web.enabled:
+        from kektrade.web.server import WebServer
+
+        server = WebServer(controller, config.web.host, config.web.port)
+        try:
+            server.start()
+        except OSError as exc:
+            raise RuntimeError(f"web.port: cannot serve on {config.web.host}:{config.web.port} ({exc})") from None
+        faces.append(server)
+    if config.telegram.enabled and secrets is not None and secrets.telegram_token:
+        from kektrade.telegram.bot import TelegramBot
+
+        bot = TelegramBot(
+            controller, secrets.telegram_token, list(config.telegram.chat_ids), list(config.telegram.notify)
+        )
+        bot.start()
+        faces.append(bot)
+    return faces
+
+
+def start_main_job(controller: RunController, run: Run, no_tui: bool, secrets: Secrets | None = None) -> int:
+    """Attach the run folder and database, start the enabled faces, run headless or in the TUI."""
     controller.attach(RunPaths(run.run_id, run.folder, run.db_path))
+    faces: list[Any] = []
     try:
+        faces = _start_faces(controller, secrets)
         if no_tui:
             return HeadlessRunner(controller).run()
         from kektrade.tui.app import run_tui
 
         return run_tui(controller)
     finally:
+        for face in reversed(faces):
+            face.stop()
         controller.close()
 
 
@@ -186,7 +215,7 @@ def _run(args: argparse.Namespace) -> int:
         log.info("%s run %s (kektrade %s)", verb, run.run_id, __version__)
         if run.resumed and run.config_path.read_text(encoding="utf-8") != text:
             log.warning("%s differs from the run's config.json; running with %s", args.config, args.config)
-        return start_main_job(controller, run, args.no_tui)
+        return start_main_job(controller, run, args.no_tui, secrets)
     except Exception as exc:
         log.exception("run %s failed", run.run_id)
         print(f"error: {exc} (traceback in {run.log_path})", file=sys.stderr)

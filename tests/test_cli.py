@@ -139,7 +139,7 @@ def test_live_config_without_credentials_exits_2(project: Path, capsys: pytest.C
 def test_runtime_failure_exits_1_with_traceback_in_log(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def failing(controller: object, run: Run, no_tui: bool) -> int:
+    def failing(controller: object, run: Run, no_tui: bool, secrets: object = None) -> int:
         raise RuntimeError("engine exploded")
 
     monkeypatch.setattr(cli, "start_main_job", failing)
@@ -185,3 +185,18 @@ def test_console_script_subprocess(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "subaccounts[0].strategy: required key missing" in done.stderr
+
+
+def test_web_page_is_served_while_the_run_goes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = json.loads((project / "config.json").read_text())
+    data["web"] = {"enabled": True, "host": "127.0.0.1", "port": port}
+    (project / "config.json").write_text(json.dumps(data))
+    assert cli.main(["config.json", "--no-tui"]) == 0
+    assert f"http://127.0.0.1:{port}/" in capsys.readouterr().err
+    with socket.socket() as again:  # stopped with the run: the port is free again
+        again.bind(("127.0.0.1", port))
