@@ -10,7 +10,10 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-pytest_plugins = ["tests.engine.live_kit"]  # the fake Bybit fixtures shared by engine and control tests
+pytest_plugins = [
+    "tests.engine.live_kit",  # the fake Bybit fixtures shared by engine and control tests
+    "tests.frontkit",  # a tiny real backtest for the front-end tests
+]
 
 STRATEGY_SOURCE = textwrap.dedent(
     """

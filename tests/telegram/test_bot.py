@@ -12,6 +12,7 @@ import pytest
 from kektrade.control.facade import RunController
 from kektrade.telegram.bot import TelegramBot, TelegramStartError
 from kektrade.telegram.commands import COMMANDS
+from tests.frontkit import RUN_ID
 
 from .conftest import CHAT, STRANGER, TOKEN
 from .fake_bot_api import FakeBotApi
@@ -49,7 +50,7 @@ def test_start_registers_commands_and_polls(bot: TelegramBot, api: FakeBotApi) -
 
 def test_status_lists_the_subaccounts(bot: TelegramBot, api: FakeBotApi) -> None:
     reply = ask(api, "/status")
-    assert "BACKTEST run telegram-test-run" in reply
+    assert f"BACKTEST run {RUN_ID}" in reply
     assert "sma_btc [running] BTC/USDT:USDT" in reply and "mm_eth [running] ETH/USDT:USDT" in reply
     assert "account equity" in reply
 
@@ -67,9 +68,7 @@ def test_pause_reaches_the_engine(
     assert ask(api, "/resume sma_btc") == "the run has ended; nothing to resume"
 
 
-def test_flatten_needs_confirmation(
-    bot: TelegramBot, api: FakeBotApi, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_flatten_needs_confirmation(bot: TelegramBot, api: FakeBotApi, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="kektrade")
     reply = ask(api, "/flatten sma_btc")
     assert "/flatten sma_btc confirm" in reply
@@ -134,7 +133,7 @@ def test_fill_notifications_arrive_coalesced(
     assert total_fills > 20
     assert re.search(r"UTC (sma_btc|mm_eth) (buy|sell) [0-9.]+ @ ", text)
     assert re.search(r"… \d+ earlier fill\(s\) not shown", text)  # a flood is summarised
-    assert "run telegram-test-run: running -> finished" in text  # status lines are never dropped
+    assert f"run {RUN_ID}: running -> finished" in text  # status lines are never dropped
     assert "sma_btc: running -> finished" in text
     assert len(sent) < total_fills / 5  # batched, not one message per fill
     times = [c.at_s for c in api.calls if c.method == "sendMessage"]

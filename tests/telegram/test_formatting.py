@@ -29,9 +29,7 @@ def row(sub_id: str = "sma_btc", **changes: object) -> SubaccountRow:
 
 def snapshot(*rows: SubaccountRow, **changes: object) -> EngineSnapshot:
     """A running backtest half done."""
-    snap = EngineSnapshot(
-        "run1", "backtest", False, "running", T0 + 3_600_000, Progress(50, 100, 1e4, 1.0, 2.0)
-    )
+    snap = EngineSnapshot("run1", "backtest", False, "running", T0 + 3_600_000, Progress(50, 100, 1e4, 1.0, 2.0))
     return dataclasses.replace(snap, subaccounts=rows, **changes)  # type: ignore[arg-type]
 
 
@@ -53,9 +51,7 @@ def test_status_has_mode_state_progress_equity_and_rows() -> None:
     assert lines[1] == "progress 50.0% (50/100 candles) at 2024-01-01 01:00 UTC"
     assert lines[2] == "account equity 20,012.50"
     assert lines[3] == "sma_btc [running] BTC/USDT:USDT flat eq 10,000.0000 USDT"
-    assert lines[4] == (
-        "mm_eth [running] BTC/USDT:USDT pos 1.5 @ 2,000.00 uPnL 12.50 eq 10,000.0000 USDT ERROR boom"
-    )
+    assert lines[4] == ("mm_eth [running] BTC/USDT:USDT pos 1.5 @ 2,000.00 uPnL 12.50 eq 10,000.0000 USDT ERROR boom")
 
 
 def test_status_names_the_run_when_the_snapshot_does_not() -> None:

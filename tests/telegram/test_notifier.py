@@ -23,18 +23,14 @@ def test_new_fills_and_liquidations() -> None:
     events = tracker.update(snapshot(row(fills=3), recent_fills={"sma_btc": fills}))
     assert [e.text.split(" UTC ")[1].split(" @")[0] for e in events] == ["sma_btc LIQUIDATION sell 0.5"]
     assert not events[0].routine  # funding settlements are not fills to notify
-    events = tracker.update(
-        snapshot(row(fills=6), recent_fills={"sma_btc": (*fills, fill(4), fill(5), fill(6))})
-    )
+    events = tracker.update(snapshot(row(fills=6), recent_fills={"sma_btc": (*fills, fill(4), fill(5), fill(6))}))
     assert [e.routine for e in events] == [True, True, True]
 
 
 def test_fills_beyond_the_recent_window_are_counted() -> None:
     tracker = EventTracker(["fills"])
     tracker.update(snapshot(row(fills=0)))
-    events = tracker.update(
-        snapshot(row(fills=150), recent_fills={"sma_btc": tuple(fill(m) for m in range(100))})
-    )
+    events = tracker.update(snapshot(row(fills=150), recent_fills={"sma_btc": tuple(fill(m) for m in range(100))}))
     assert events[0] == Event("sma_btc: 50 earlier fill(s) not shown", routine=True)
     assert len(events) == 101
 
@@ -42,9 +38,7 @@ def test_fills_beyond_the_recent_window_are_counted() -> None:
 def test_only_the_kinds_asked_for() -> None:
     tracker = EventTracker(["status"])
     tracker.update(snapshot(row()))
-    events = tracker.update(
-        snapshot(row(fills=1, parameters={"rsi": 9}), recent_fills={"sma_btc": (fill(1),)})
-    )
+    events = tracker.update(snapshot(row(fills=1, parameters={"rsi": 9}), recent_fills={"sma_btc": (fill(1),)}))
     assert events == []
     with pytest.raises(ValueError, match=r"telegram.notify: unknown kind\(s\) \['fill'\]"):
         EventTracker(["fill"])
@@ -56,20 +50,14 @@ def test_selection_error_and_status_changes() -> None:
     board = {"sma_btc": [({"rsi": 14, "sma": 20}, 1.2345), ({"rsi": 7, "sma": 50}, 0.5)]}
     events = tracker.update(snapshot(row(parameters={"rsi": 14, "sma": 20}), leaderboards=board))
     assert [e.text for e in events] == ["sma_btc selected rsi=14 sma=20 (score 1.2345)"]
-    events = tracker.update(
-        snapshot(row(parameters={"rsi": 14, "sma": 20}, status="failed", error="ZeroDivision"))
-    )
+    events = tracker.update(snapshot(row(parameters={"rsi": 14, "sma": 20}, status="failed", error="ZeroDivision")))
     assert [e.text for e in events] == ["ERROR sma_btc: ZeroDivision", "sma_btc: running -> failed"]
-    final = dataclasses.replace(
-        snapshot(row(parameters={"rsi": 14, "sma": 20}, status="failed")), state="finished"
-    )
+    final = dataclasses.replace(snapshot(row(parameters={"rsi": 14, "sma": 20}, status="failed")), state="finished")
     assert [e.text for e in tracker.update(final)] == ["run run1: running -> finished"]
 
 
 def test_compose_keeps_important_lines_and_the_newest_fills() -> None:
-    events = [Event("run r: starting -> running")] + [
-        Event(f"fill {i:03d} " + "x" * 50, True) for i in range(200)
-    ]
+    events = [Event("run r: starting -> running")] + [Event(f"fill {i:03d} " + "x" * 50, True) for i in range(200)]
     events.append(Event("run r: running -> finished"))
     text = compose(events, limit=1000)
     lines = text.splitlines()
