@@ -1,6 +1,6 @@
 """The journal: how the engine records state changes without knowing where they go.
 
-Backtests and optimizer trials use ``MemoryJournal`` (or ``NullJournal``) so the hot path never touches
+Tests use ``MemoryJournal``, optimizer trials no journal at all (``None``), so the hot path never touches
 SQLite; a run uses the SQLite journal from ``kektrade.persistence``. Every record is a small frozen
 dataclass; ``subaccount`` names the strategy instance's subaccount id.
 """
@@ -90,19 +90,6 @@ class Journal(Protocol):
 
     def close(self) -> None:
         """Flush and release resources."""
-
-
-class NullJournal:
-    """Drops everything: for optimizer trials that only need their equity series."""
-
-    def record(self, item: JournalRecord) -> None:
-        """Drop the record."""
-
-    def flush(self) -> None:
-        """Nothing to flush."""
-
-    def close(self) -> None:
-        """Nothing to close."""
 
 
 class MemoryJournal:

@@ -198,7 +198,7 @@ class BacktestEngine:
             equity_times_ms=times,
             equity_total=total,
             equity_by_subaccount=by_sub,
-            leaderboards={i.id: list(getattr(i, "leaderboard", [])) for i in self.instances},
+            leaderboards={i.id: list(i.leaderboard) for i in self.instances},
             recent_fills={i.id: recent_fills(i) for i in self.instances},
             charts={i.id: chart_data(i) for i in self.instances},
         )

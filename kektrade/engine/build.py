@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from array import array
 from dataclasses import dataclass
-from itertools import product
 from pathlib import Path
 from typing import Any
 
@@ -102,12 +101,6 @@ def first_trade_index(frame: pd.DataFrame, start_ms: int | None, warmup: int) ->
         times = _ms_times(frame)
         index = max(index, int(np.searchsorted(np.asarray(times), start_ms)))
     return index
-
-
-def expand_space(space: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """Cartesian product of a search space, in a stable order (keys sorted, values as listed)."""
-    keys = sorted(space)
-    return [dict(zip(keys, combo, strict=True)) for combo in product(*(space[k] for k in keys))]
 
 
 def prepare_instance(

@@ -67,6 +67,8 @@ class StrategyInstance:
         self.equity_quote: list[float] = []
         self._next_sample_ms = 0
         self._plot_spec: list[tuple[str, bool]] | None = None
+        #: the optimizer's latest ranking (parameters, score), best first; empty without optimization
+        self.leaderboard: list[tuple[dict[str, Any], float]] = []
 
     def plot_indicators(self, limit: int = 4) -> list[tuple[str, bool]]:
         """(column, overlay) pairs of the strategy's plot spec that exist, narrowed to the parameters in use.

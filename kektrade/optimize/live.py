@@ -67,7 +67,6 @@ class LiveOptimizer:
         ready = first + lookback_ms
         self._next = align_up(ready, every_ms) if align_utc else ready
         executor.start(spec)
-        instance.leaderboard = []  # type: ignore[attr-defined]
         instance.set_status(InstanceStatus.STANDING_ASIDE, "waiting for the first optimization")
 
     # -- engine hooks ------------------------------------------------------------------------------
@@ -125,7 +124,7 @@ class LiveOptimizer:
         ranked = sorted((s for s in scored if self._eligible(s[1], s[2])), key=lambda s: (-s[1], s[0]))
         best = ranked[0][0] if ranked else None
         board = [(dict(self.combos[k]), v) for k, v, _ in ranked[: self.leaderboard_size]]
-        self.instance.leaderboard = board  # type: ignore[attr-defined]
+        self.instance.leaderboard = board
         best_score = ranked[0][1] if ranked else None
         self.selections.append(
             {

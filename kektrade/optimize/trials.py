@@ -49,7 +49,6 @@ class BookUpdate:
     sample_times_ms: list[int]
     equity: dict[int, list[float]]
     closes: dict[int, list[tuple[int, float]]]
-    trades: dict[int, int] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)
 
 
@@ -107,7 +106,6 @@ class VirtualBook:
         for k in self.ids:
             update.equity[k] = self._run_combo(k, start, stop, samples)
             update.closes[k] = self._closes(k)
-            update.trades[k] = len(update.closes[k])
         update.failed = dict(self.failed)
         self.next_index = max(stop, start)
         return update

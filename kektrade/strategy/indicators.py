@@ -19,27 +19,26 @@ def _values(source: Any, column: Series) -> Sequence[float]:
     return Columns(source)[column]
 
 
+def _last_two(source: Any, index: int, a: Series, b: Series) -> tuple[float, float, float, float] | None:
+    """(a[i-1], b[i-1], a[i], b[i]), or None before the second candle or while any value is NaN."""
+    if index < 1:
+        return None
+    x, y = _values(source, a), _values(source, b)
+    values = x[index - 1], y[index - 1], x[index], y[index]
+    return None if math.isnan(sum(values)) else values
+
+
 def crossover(source: Any, index: int, a: Series, b: Series) -> bool:
     """True when ``a`` crosses above ``b`` at ``index``: a[i-1] <= b[i-1] and a[i] > b[i].
 
     ``a`` and ``b`` are column names of ``source`` (a DataFrame or ``strategy.c``) or value lists.
     NaN (indicator warm-up) never crosses.
     """
-    if index < 1:
-        return False
-    x, y = _values(source, a), _values(source, b)
-    prev_a, prev_b, now_a, now_b = x[index - 1], y[index - 1], x[index], y[index]
-    if math.isnan(prev_a + prev_b + now_a + now_b):
-        return False
-    return prev_a <= prev_b and now_a > now_b
+    v = _last_two(source, index, a, b)
+    return v is not None and v[0] <= v[1] and v[2] > v[3]
 
 
 def crossunder(source: Any, index: int, a: Series, b: Series) -> bool:
     """True when ``a`` crosses below ``b`` at ``index``: a[i-1] >= b[i-1] and a[i] < b[i]."""
-    if index < 1:
-        return False
-    x, y = _values(source, a), _values(source, b)
-    prev_a, prev_b, now_a, now_b = x[index - 1], y[index - 1], x[index], y[index]
-    if math.isnan(prev_a + prev_b + now_a + now_b):
-        return False
-    return prev_a >= prev_b and now_a < now_b
+    v = _last_two(source, index, a, b)
+    return v is not None and v[0] >= v[1] and v[2] < v[3]

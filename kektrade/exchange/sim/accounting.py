@@ -55,8 +55,6 @@ class AccountingMixin:
         self._cum_realized = 0.0
         self._order_margin = 0.0
         self._iso_margin = 0.0  # position margin of an isolated position, kept current
-        self._last_mark = 0.0
-        self._last_price = 0.0
 
     # -- derived values --------------------------------------------------------------------------
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import ccxt
 import pytest
 
@@ -19,16 +17,9 @@ def make_client(fake: FakeBybitExchange, secret: str = API_SECRET) -> ccxt.Excha
     return exchange
 
 
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeBybitExchange]:
-    """One running fake per test module."""
-    with FakeBybitExchange() as fake:
-        yield fake
-
-
 @pytest.fixture
 def fake(fake_server: FakeBybitExchange) -> FakeBybitExchange:
-    """The module's fake with fresh trading state."""
+    """The module's fake (``fake_server`` from tests/engine/live_kit.py) with fresh trading state only."""
     fake_server.reset_trading()
     return fake_server
 
