@@ -156,15 +156,12 @@ class LiveSlot:
         rows = fresh[stamps > last]
         if rows.empty:
             return 0
-        with_volume = len(market.volume) == len(market) and "volume" in rows.columns
         volumes = rows["volume"] if "volume" in rows.columns else [0.0] * len(rows)
         for t, o, h, lo, c, v in zip(
             stamps[stamps > last].tolist(), rows["open"], rows["high"], rows["low"], rows["close"], volumes,
             strict=True,
         ):  # fmt: skip
-            market.append(int(t), float(o), float(h), float(lo), float(c))
-            if with_volume:
-                market.volume.append(float(v))
+            market.append(int(t), float(o), float(h), float(lo), float(c), volume=float(v))
         self.raw = pd.concat([self.raw, rows.reindex(columns=list(self.raw.columns))], ignore_index=True)
         self.dirty = True
         return len(rows)

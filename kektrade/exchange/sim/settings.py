@@ -67,9 +67,12 @@ class MarketArrays:
         lo: float,
         c: float,
         mark: tuple[float, float, float, float] | None = None,
+        volume: float = 0.0,
     ) -> None:
-        """Add one closed candle (live and paper runs)."""
+        """Add one closed candle (live and paper runs); every column present stays aligned."""
         separate = self.has_mark
+        if len(self.volume) == len(self.time_ms):  # a volume column is kept (the realistic venue reads it)
+            self.volume.append(volume)
         self.time_ms.append(time_ms)
         self.open.append(o)
         self.high.append(h)

@@ -4,7 +4,7 @@ import pytest
 
 from kektrade.domain.types import FillKind, MarginMode, OrderStatus, OrderType, RejectReason
 from kektrade.exchange.sim.exchange import SimExchange
-from tests.exchange.sim.simkit import HOUR, T0, make_sim, run, spec
+from tests.exchange.sim.simkit import HOUR, T0, make_sim, market, run, spec
 
 FLAT = (40_000, 40_000, 40_000, 40_000)
 
@@ -339,3 +339,15 @@ def test_constant_funding_starts_at_epoch_zero_without_hanging() -> None:
     sim = SimExchange(spec("BTCUSDT"), arrays, initial_balance=100_000, leverage=10, funding_rate=0.0001)
     run(sim, {0: buy_market(1)})
     assert [f.time_ms for f in sim.fills if f.kind is FillKind.FUNDING] == [8 * HOUR]
+
+
+def test_appending_candles_keeps_mark_and_volume_columns_aligned() -> None:
+    from kektrade.exchange.sim.settings import MarketArrays
+
+    arrays = market([FLAT, FLAT], marks=[FLAT, FLAT])
+    arrays.volume = [5.0, 6.0]
+    arrays.append(T0 + 2 * 60_000, 1.0, 2.0, 0.5, 1.5, mark=(1.1, 2.1, 0.6, 1.6), volume=7.0)
+    assert list(arrays.volume) == [5.0, 6.0, 7.0] and arrays.mark_close[-1] == 1.6 and len(arrays) == 3
+    bare = MarketArrays([T0], [1.0], [1.0], [1.0], [1.0], timeframe_ms=60_000)
+    bare.append(T0 + 60_000, 1.0, 1.0, 1.0, 1.0, volume=3.0)  # no volume column: none is started
+    assert list(bare.volume) == [] and bare.mark_close is bare.close
