@@ -5,7 +5,8 @@ A strategy's ``tick`` receives it as ``account``. Quantities are signed contract
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
+from typing import Protocol, runtime_checkable
 
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import (
@@ -23,8 +24,13 @@ class OrderNotOpenError(KeyError):
     """``edit_order`` on an order that is not open (filled, cancelled, rejected or unknown)."""
 
 
-class Subaccount(ABC):
-    """Order management, position and wallet of one subaccount trading one symbol."""
+@runtime_checkable
+class Subaccount(Protocol):
+    """Order management, position and wallet of one subaccount trading one symbol.
+
+    A protocol: live venues subclass it (and must then implement every method), while the compiled
+    simulator satisfies it structurally (a mypyc class cannot subclass an interpreted one).
+    """
 
     spec: ContractSpec
 

@@ -1,16 +1,81 @@
 """Value types."""
 
-from dataclasses import fields
+import pickle
 
-from kektrade.domain.types import Order, OrderStatus, OrderType, TimeInForce, TriggerBy, is_listed, unlist
+from kektrade.domain.types import (
+    FILL_FIELDS,
+    ORDER_FIELDS,
+    Fill,
+    FillKind,
+    Order,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    TriggerBy,
+    is_listed,
+    unlist,
+)
+
+#: A value for every Order field, each different from the field's default.
+ORDER_VALUES: dict[str, object] = {
+    "id": "7",
+    "symbol": "BTC/USDT:USDT",
+    "type": OrderType.STOP_LIMIT,
+    "contracts": -0.5,
+    "price": 99.5,
+    "trigger_price": 100.0,
+    "trigger_by": TriggerBy.MARK,
+    "trigger_direction": 2,
+    "reduce_only": True,
+    "post_only": True,
+    "time_in_force": TimeInForce.IOC,
+    "client_id": "c-7",
+    "status": OrderStatus.PARTIALLY_FILLED,
+    "filled": -0.25,
+    "avg_fill_price": 99.6,
+    "fee_paid": 0.01,
+    "created_ms": 1_000,
+    "updated_ms": 2_000,
+    "reject_reason": "why",
+    "active_from_ms": 1_500,
+}
 
 
 def test_order_copy_copies_every_field() -> None:
-    values = {f.name: f"v-{f.name}" for f in fields(Order)}
-    order = Order(**values)  # type: ignore[arg-type]
+    assert tuple(ORDER_VALUES) == ORDER_FIELDS
+    order = Order(**ORDER_VALUES)  # type: ignore[arg-type]
     clone = order.copy()
     assert clone == order and clone is not order
-    assert [getattr(clone, f.name) for f in fields(Order)] == list(values.values())
+    assert [getattr(clone, name) for name in ORDER_FIELDS] == list(ORDER_VALUES.values())
+    assert order.astuple() == tuple(ORDER_VALUES.values())
+
+
+def test_order_value_semantics_replace_repr_and_pickle() -> None:
+    order = Order(**ORDER_VALUES)  # type: ignore[arg-type]
+    changed = order.replace(price=98.0, status=OrderStatus.FILLED)
+    assert (changed.price, changed.status, changed.id) == (98.0, OrderStatus.FILLED, "7")
+    assert changed != order and order.price == 99.5
+    assert repr(order).startswith("Order(id='7', symbol='BTC/USDT:USDT', type=<OrderType.STOP_LIMIT")
+    assert pickle.loads(pickle.dumps(order)) == order
+    assert order.remaining == -0.25 and order.side == "sell" and order.is_open
+    try:
+        hash(order)
+    except TypeError:
+        pass
+    else:
+        raise AssertionError("a mutable order must not be hashable")
+
+
+def test_fill_value_semantics() -> None:
+    fill = Fill(5, "X", FillKind.TRADE, 1.0, 100.0, 0.05, 0.0, "1", True, 0.0002, 1.0)
+    assert tuple(name for name in FILL_FIELDS) == ("time_ms", "symbol", "kind", "contracts", "price", "fee",
+                                                    "realized_pnl", "order_id", "is_maker", "fee_rate",
+                                                    "position_after")  # fmt: skip
+    twin = Fill(5, "X", FillKind.TRADE, 1.0, 100.0, 0.05, 0.0, "1", True, 0.0002, 1.0)
+    assert fill == twin and hash(fill) == hash(twin) and len({fill, twin}) == 1
+    assert fill.replace(fee=0.0) != fill and fill.replace(fee=0.0).fee == 0.0
+    assert pickle.loads(pickle.dumps(fill)) == fill
+    assert repr(fill).startswith("Fill(time_ms=5, symbol='X', kind=<FillKind.TRADE")
 
 
 def test_orders_are_listed_by_identity() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 import threading
 import time
@@ -86,7 +85,7 @@ def _count(path: Path, table: str) -> int:
 
 def test_round_trip_of_every_record_type(db: RunDatabase) -> None:
     order = make_order()
-    fill = dataclasses.replace(make_fill(2_000), kind=FillKind.LIQUIDATION, is_maker=True, realized_pnl=-3.5)
+    fill = make_fill(2_000).replace(kind=FillKind.LIQUIDATION, is_maker=True, realized_pnl=-3.5)
     journal = SqliteJournal(db, batch_interval_s=60)
     journal.record(OrderRecorded("a", 1_000, "placed", order))
     journal.record(FillRecorded("a", fill))
@@ -165,7 +164,7 @@ def test_open_orders_follow_the_last_event_of_each_order(db: RunDatabase) -> Non
     journal.record(OrderRecorded("a", 1_100, "placed", make_order("o2", OrderStatus.UNTRIGGERED, 900)))
     journal.record(OrderRecorded("a", 1_200, "placed", make_order("o3", OrderStatus.NEW, 1_200)))
     journal.record(OrderRecorded("a", 1_300, "filled", make_order("o3", OrderStatus.FILLED, 1_200)))
-    partly = dataclasses.replace(placed, status=OrderStatus.PARTIALLY_FILLED, filled=-0.2, updated_ms=1_400)
+    partly = placed.replace(status=OrderStatus.PARTIALLY_FILLED, filled=-0.2, updated_ms=1_400)
     journal.record(OrderRecorded("a", 1_400, "partially_filled", partly))
     rejected = make_order("o4", OrderStatus.REJECTED, 1_500)
     rejected.reject_reason = str(RejectReason.INSUFFICIENT_BALANCE)

@@ -8,6 +8,7 @@ unrealized PnL is computed at mark only when asked (never per candle).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from kektrade.domain import contract_math as cm
 from kektrade.domain.journal import FillRecorded, Journal
@@ -20,13 +21,35 @@ def _finite_or_zero(price: float) -> float:
     return price if math.isfinite(price) else 0.0
 
 
-class AccountingMixin:
-    """The position and the wallet; liquidation and bankruptcy prices are kept current."""
+class SimAccounting:
+    """The position and the wallet; liquidation and bankruptcy prices are kept current.
+
+    The base of the simulator's single-inheritance chain (``SimAccounting`` <- ``SimOrders`` <-
+    ``SimMatching`` <- ``SimExchange``): one chain rather than mixins because the chain compiles to one
+    native class with mypyc. It also owns the market clock every layer reads.
+    """
 
     spec: ContractSpec
     subaccount_id: str
     journal: Journal | None
     fills: list[Fill]
+    #: Signed position size: a plain attribute (not a property) because every tick reads it.
+    contracts: float = 0.0
+    _i: int  # index of the latest simulated candle (-1 before the first)
+    _tf: int
+    _t: Sequence[int]
+    _c: Sequence[float]
+    _mc: Sequence[float]
+
+    def _current_prices(self) -> tuple[float, float]:
+        """(last, mark) at the latest simulated close; zeros before the first candle."""
+        i = self._i
+        return (self._c[i], self._mc[i]) if i >= 0 else (0.0, 0.0)
+
+    @property
+    def _now_ms(self) -> int:  # derived, so the engine may move the clock with a bare index write
+        i = self._i
+        return self._t[i] + self._tf if i >= 0 else 0
 
     def _init_accounting(
         self,

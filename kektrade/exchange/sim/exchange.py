@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 
+from mypy_extensions import mypyc_attr
+
 from kektrade.domain import contract_math as cm
 from kektrade.domain.journal import Journal
 from kektrade.domain.specs import ContractSpec
-from kektrade.domain.timeframes import align_up
 from kektrade.domain.types import (
     Fill,
     MarginMode,
@@ -25,29 +26,28 @@ from kektrade.domain.types import (
     TriggerBy,
     WalletView,
 )
-from kektrade.exchange.sim.accounting import AccountingMixin
-from kektrade.exchange.sim.matching import MatchingMixin
-from kektrade.exchange.sim.orders import OrdersMixin
+from kektrade.exchange.sim.matching import FIRST_FUNDING, SimMatching
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
-from kektrade.exchange.subaccount import OrderNotOpenError, Subaccount
+from kektrade.exchange.subaccount import OrderNotOpenError
 
 _TYPES: dict[object, OrderType] = {**{t: t for t in OrderType}, **{t.value: t for t in OrderType}}
 _TIFS: dict[object, TimeInForce] = {**{t: t for t in TimeInForce}, **{t.value: t for t in TimeInForce}}
 _TRIGGERS: dict[object, TriggerBy] = {**{t: t for t in TriggerBy}, **{t.value: t for t in TriggerBy}}
 
 
-_FIRST_FUNDING = -1.0  # "not started": any market time, epoch 0 included, is at or after it
 
 
 class SimError(ValueError):
     """A request the simulated venue refuses outright (bad leverage, mode switch with a position...)."""
 
 
-class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
-    """A simulated Bybit perpetual subaccount, linear or inverse, isolated or cross margin."""
+@mypyc_attr(allow_interpreted_subclasses=True)
+class SimExchange(SimMatching):
+    """A simulated Bybit perpetual subaccount, linear or inverse, isolated or cross margin.
 
-    #: Signed position size: a plain attribute (not a property) because every tick reads it.
-    contracts: float = 0.0
+    It implements the ``Subaccount`` protocol structurally (a compiled class cannot subclass the
+    interpreted protocol); ``tests/exchange/sim/test_interface.py`` holds it to every method.
+    """
 
     def __init__(
         self,
@@ -111,33 +111,7 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
         if market.funding_time_ms:
             self._next_funding_ms = market.funding_time_ms[0]
         elif funding_rate:
-            self._next_funding_ms = _FIRST_FUNDING  # the first step finds the first settlement
-
-    # -- funding -------------------------------------------------------------------------------------
-
-    def _funding_due(self, i: int, t: int) -> None:
-        """Settle every funding time up to the open of candle ``i`` with the mark at that open."""
-        m = self.market
-        interval = self.spec.funding_interval_ms
-        while self._next_funding_ms <= t:
-            settle_ms = int(self._next_funding_ms) if self._next_funding_ms >= 0 else 0
-            if m.funding_time_ms:
-                rate = m.funding_rate[self._fund_idx]
-                self._fund_idx += 1
-                self._next_funding_ms = (
-                    m.funding_time_ms[self._fund_idx] if self._fund_idx < len(m.funding_time_ms) else math.inf
-                )
-            else:
-                if self._next_funding_ms == _FIRST_FUNDING:  # the first settlement at or after this candle
-                    self._next_funding_ms = align_up(t, interval)
-                    continue
-                rate = self._const_rate or 0.0
-                self._next_funding_ms = settle_ms + interval
-            if self.contracts:
-                self._settle_funding(settle_ms, self._mo[i], rate)
-                mark = self._mo[i]
-                if self.contracts and ((mark <= self._liq) if self.contracts > 0 else (mark >= self._liq)):
-                    self._liquidation_event(t)
+            self._next_funding_ms = FIRST_FUNDING  # the first step finds the first settlement
 
     # -- the Subaccount interface ----------------------------------------------------------------------
 
@@ -263,10 +237,6 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
 
     # -- engine-facing -------------------------------------------------------------------------------
 
-    def _current_prices(self) -> tuple[float, float]:
-        i = self._i
-        return (self._c[i], self._mc[i]) if i >= 0 else (0.0, 0.0)
-
     def equity(self) -> float:
         """Margin balance (wallet + UPNL at the latest mark close), in the settle currency."""
         i = self._i
@@ -283,11 +253,6 @@ class SimExchange(MatchingMixin, OrdersMixin, AccountingMixin, Subaccount):
     def now_ms(self) -> int:
         """Close time of the latest simulated candle (when the strategy's tick happens)."""
         return self._now_ms
-
-    @property
-    def _now_ms(self) -> int:  # derived, so the engine may move the clock with a bare index write
-        i = self._i
-        return self._t[i] + self._tf if i >= 0 else 0
 
     @property
     def candle_index(self) -> int:

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from kektrade.domain import contract_math as cm
-from kektrade.domain.specs import ContractSpec
+from kektrade.domain.timeframes import align_up
 from kektrade.domain.types import (
     CONDITIONAL_TYPES,
-    Fill,
-    FillKind,
     Order,
     OrderStatus,
     OrderType,
@@ -28,54 +25,29 @@ from kektrade.domain.types import (
     TriggerBy,
     is_listed,
 )
+from kektrade.exchange.sim.orders import SimOrders
+from kektrade.exchange.sim.settings import MarketArrays
 
 _LIMIT_FAMILY = (OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
-_LIQ = object()  # marker for the liquidation event
+FIRST_FUNDING = -1.0  # "not started": any market time, epoch 0 included, is at or after it
 
 
-class MatchingMixin:
+class SimMatching(SimOrders):
     """Steps candles: funding, liquidation and order matching along the intrabar path."""
 
-    spec: ContractSpec
-    _orders: list[Order]
-    contracts: float
     _liq: float
-    _i: int
-    _tf: int
     _touch: bool
     _slip: float
-    _t: Sequence[int]
     _o: Sequence[float]
     _h: Sequence[float]
     _lo: Sequence[float]
-    _c: Sequence[float]
     _mo: Sequence[float]
     _mh: Sequence[float]
     _ml: Sequence[float]
-    _mc: Sequence[float]
-    _taker: float
-    _maker: float
     _next_funding_ms: float
-
-    if TYPE_CHECKING:
-
-        def _apply_trade(
-            self,
-            contracts: float,
-            price: float,
-            fee_rate: float,
-            time_ms: int,
-            order_id: str,
-            is_maker: bool,
-            kind: FillKind = FillKind.TRADE,
-        ) -> Fill: ...
-        def _liquidate(self, time_ms: int) -> Fill: ...
-        def _finish(self, order: Order, status: OrderStatus, event: str, reason: str | None = None) -> None: ...
-        def _record_order(self, order: Order, event: str) -> None: ...
-        def _release(self, order: Order) -> None: ...
-        def _margin_check(self, order: Order, ref_price: float, mark: float) -> tuple[RejectReason | None, float]: ...
-        def _reserve(self, order: Order, cost: float) -> None: ...
-        def _funding_due(self, i: int, t: int) -> None: ...
+    _const_rate: float | None
+    _fund_idx: int
+    market: MarketArrays
 
     def step(self, i: int) -> None:
         """Simulate candle ``i``: funding if due, then liquidation and fills along the candle's path."""
@@ -87,6 +59,32 @@ class MatchingMixin:
         elif self.contracts and ((self._ml[i] <= self._liq) if self.contracts > 0.0 else (self._mh[i] >= self._liq)):
             self._liquidation_event(t)
         self._i = i
+
+    # -- funding (settled at the open of the candle after the settlement time) ------------------------
+
+    def _funding_due(self, i: int, t: int) -> None:
+        """Settle every funding time up to the open of candle ``i`` with the mark at that open."""
+        m = self.market
+        interval = self.spec.funding_interval_ms
+        while self._next_funding_ms <= t:
+            settle_ms = int(self._next_funding_ms) if self._next_funding_ms >= 0 else 0
+            if m.funding_time_ms:
+                rate = m.funding_rate[self._fund_idx]
+                self._fund_idx += 1
+                self._next_funding_ms = (
+                    m.funding_time_ms[self._fund_idx] if self._fund_idx < len(m.funding_time_ms) else math.inf
+                )
+            else:
+                if self._next_funding_ms == FIRST_FUNDING:  # the first settlement at or after this candle
+                    self._next_funding_ms = align_up(t, interval)
+                    continue
+                rate = self._const_rate or 0.0
+                self._next_funding_ms = settle_ms + interval
+            if self.contracts:
+                self._settle_funding(settle_ms, self._mo[i], rate)
+                mark = self._mo[i]
+                if self.contracts and ((mark <= self._liq) if self.contracts > 0 else (mark >= self._liq)):
+                    self._liquidation_event(t)
 
     # -- per candle --------------------------------------------------------------------------------
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from kektrade.domain import contract_math as cm
-from kektrade.domain.journal import Journal, OrderRecorded
-from kektrade.domain.specs import ContractSpec
+from kektrade.domain.journal import OrderRecorded
 from kektrade.domain.types import (
     CONDITIONAL_TYPES,
     LIMIT_PRICED_TYPES,
-    MarginMode,
     Order,
     OrderStatus,
     OrderType,
@@ -19,6 +15,7 @@ from kektrade.domain.types import (
     TriggerBy,
     unlist,
 )
+from kektrade.exchange.sim.accounting import SimAccounting
 
 
 def trigger_direction(order_type: OrderType, is_buy: bool) -> int:
@@ -28,33 +25,13 @@ def trigger_direction(order_type: OrderType, is_buy: bool) -> int:
     return 2 if is_buy else 1
 
 
-class OrdersMixin:
+class SimOrders(SimAccounting):
     """Place, amend and cancel orders; keeps the open-order list and the order margin."""
 
-    spec: ContractSpec
-    subaccount_id: str
-    journal: Journal | None
     _orders: list[Order]
     _reserved: dict[str, float]
     _next_id: int
     _latency_ms: int
-
-    if TYPE_CHECKING:
-
-        @property
-        def _now_ms(self) -> int: ...
-
-    contracts: float
-    _leverage: float
-    _taker: float
-    _inverse: bool
-    _order_margin: float
-    _margin_mode: MarginMode
-
-    if TYPE_CHECKING:
-
-        def _available(self, mark: float) -> float: ...
-        def _current_prices(self) -> tuple[float, float]: ...
 
     # -- recording ---------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from kektrade.domain.types import MarginMode, Order, OrderStatus, OrderType, TimeInForce, TriggerBy
+from kektrade.domain.types import ORDER_FIELDS, MarginMode, Order, OrderStatus, OrderType, TimeInForce, TriggerBy
 from kektrade.exchange.sim.exchange import SimExchange
 
 STATE_VERSION = 1
@@ -34,11 +34,6 @@ _NUMBERS = {
     "leverage": "_leverage",
     "initial_balance": "initial_balance",
 }
-_ORDER_FIELDS = (
-    "id", "symbol", "type", "contracts", "price", "trigger_price", "trigger_by", "trigger_direction",
-    "reduce_only", "post_only", "time_in_force", "client_id", "status", "filled", "avg_fill_price",
-    "fee_paid", "created_ms", "updated_ms", "reject_reason", "active_from_ms",
-)  # fmt: skip
 
 
 class StateError(ValueError):
@@ -62,7 +57,7 @@ def _float(state: dict[str, Any], key: str) -> float:
 def order_to_dict(order: Order) -> dict[str, Any]:
     """An order as plain JSON values (enums as their strings)."""
     out: dict[str, Any] = {}
-    for name in _ORDER_FIELDS:
+    for name in ORDER_FIELDS:
         value = getattr(order, name)
         out[name] = value.value if hasattr(value, "value") else value
     return out
@@ -71,7 +66,7 @@ def order_to_dict(order: Order) -> dict[str, Any]:
 def order_from_dict(data: dict[str, Any]) -> Order:
     """The inverse of ``order_to_dict``; StateError naming the field on bad input."""
     try:
-        values = {name: data[name] for name in _ORDER_FIELDS}
+        values = {name: data[name] for name in ORDER_FIELDS}
         values["type"] = OrderType(values["type"])
         values["trigger_by"] = TriggerBy(values["trigger_by"])
         values["time_in_force"] = TimeInForce(values["time_in_force"])
