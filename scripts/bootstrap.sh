@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Shared set-up for ./run.sh and ./test.sh: find Python >= 3.12, create .venv, install the project.
-# Idempotent: reinstalls only when pyproject.toml changed since the last install.
+# Idempotent: reinstalls only when pyproject.toml, setup.py or native-modules.txt changed since the last
+# install, when a compiled module's source is newer than its extension (setup.py compiles the simulator
+# with mypyc, in place), or when KEKTRADE_PURE=1 (pure Python, no compiler needed) is switched on or off.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
@@ -27,10 +29,30 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
 fi
 STAMP="$VENV/.kektrade-installed"
-WANT="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-    echo "installing kektrade and its dependencies into .venv" >&2
+MODE="compiled"; [ "${KEKTRADE_PURE:-}" = 1 ] && MODE="pure"
+WANT="$(cat "$ROOT/pyproject.toml" "$ROOT/setup.py" "$ROOT/native-modules.txt" | sha256sum | cut -d' ' -f1) $MODE"
+
+native_outdated() {  # a listed module without an extension, or with a source newer than it
+    local rel ext
+    while read -r rel; do
+        rel="${rel%%#*}"; rel="${rel//[[:space:]]/}"
+        [ -n "$rel" ] || continue
+        ext="$(ls "$ROOT/${rel%.py}".cpython-*.so 2>/dev/null | head -n 1 || true)"
+        if [ -z "$ext" ] || [ "$ROOT/$rel" -nt "$ext" ]; then return 0; fi
+    done < "$ROOT/native-modules.txt"
+    return 1
+}
+
+clean_native() {
+    rm -rf "$ROOT/build"
+    find "$ROOT/kektrade" -name '*.cpython-*.so' -delete
+    rm -f "$ROOT"/kektrade_native__mypyc*.so
+}
+
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ] || { [ "$MODE" = compiled ] && native_outdated; }; then
+    echo "installing kektrade ($MODE) and its dependencies into .venv" >&2
+    clean_native
     "$VENV/bin/python" -m pip install -q --upgrade pip >&2
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]" >&2
+    KEKTRADE_PURE="${KEKTRADE_PURE:-}" "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]" >&2
     echo "$WANT" > "$STAMP"
 fi

@@ -10,6 +10,21 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse to test a compiled simulator older than its sources (the edits would not be running)."""
+    from kektrade.native import native_state
+
+    state = native_state()
+    if state.stale:
+        pytest.exit(state.describe(), returncode=3)
+
+
+def pytest_report_header() -> str:
+    from kektrade.native import native_state
+
+    return f"kektrade simulator: {native_state().describe()}"
+
 pytest_plugins = [
     "tests.engine.live_kit",  # the fake Bybit fixtures shared by engine and control tests
     "tests.frontkit",  # a tiny real backtest for the front-end tests

@@ -70,7 +70,7 @@ async def test_pause_then_resume_while_running(tmp_path: Path, info_logging: Non
     # 8 engine chunks (1m candles), the market maker keeps the engine busy while sma_btc is paused,
     # and a 30 Hz UI: time to see the pause and send the resume before the end
     tui = {"themes_dir": str(REPO_ROOT / "themes"), "refresh_hz": 30}
-    controller = make_controller(tmp_path, days=100.0, timeframe="1m", tui=tui)
+    controller = make_controller(tmp_path, days=300.0, timeframe="1m", tui=tui)
     try:
         app = KektradeApp(controller, clock=lambda: 0.0)  # starts the run itself
         async with app.run_test(size=SIZE) as pilot:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from mypy_extensions import mypyc_attr
+
 from kektrade.domain import contract_math as cm
 from kektrade.domain.journal import FillRecorded, Journal
 from kektrade.domain.specs import ContractSpec
@@ -21,6 +23,7 @@ def _finite_or_zero(price: float) -> float:
     return price if math.isfinite(price) else 0.0
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SimAccounting:
     """The position and the wallet; liquidation and bankruptcy prices are kept current.
 

@@ -107,9 +107,9 @@ class SimExchange(SimMatching):
         self._i = -1
         self._const_rate = funding_rate
         self._fund_idx = 0
-        self._next_funding_ms: float = math.inf
+        self._next_funding_ms = math.inf
         if market.funding_time_ms:
-            self._next_funding_ms = market.funding_time_ms[0]
+            self._next_funding_ms = float(market.funding_time_ms[0])
         elif funding_rate:
             self._next_funding_ms = FIRST_FUNDING  # the first step finds the first settlement
 

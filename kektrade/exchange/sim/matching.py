@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from mypy_extensions import mypyc_attr
+
 from kektrade.domain import contract_math as cm
 from kektrade.domain.timeframes import align_up
 from kektrade.domain.types import (
@@ -32,6 +34,7 @@ _LIMIT_FAMILY = (OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LI
 FIRST_FUNDING = -1.0  # "not started": any market time, epoch 0 included, is at or after it
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SimMatching(SimOrders):
     """Steps candles: funding, liquidation and order matching along the intrabar path."""
 
@@ -72,14 +75,14 @@ class SimMatching(SimOrders):
                 rate = m.funding_rate[self._fund_idx]
                 self._fund_idx += 1
                 self._next_funding_ms = (
-                    m.funding_time_ms[self._fund_idx] if self._fund_idx < len(m.funding_time_ms) else math.inf
+                    float(m.funding_time_ms[self._fund_idx]) if self._fund_idx < len(m.funding_time_ms) else math.inf
                 )
             else:
                 if self._next_funding_ms == FIRST_FUNDING:  # the first settlement at or after this candle
-                    self._next_funding_ms = align_up(t, interval)
+                    self._next_funding_ms = float(align_up(t, interval))
                     continue
                 rate = self._const_rate or 0.0
-                self._next_funding_ms = settle_ms + interval
+                self._next_funding_ms = float(settle_ms + interval)
             if self.contracts:
                 self._settle_funding(settle_ms, self._mo[i], rate)
                 mark = self._mo[i]

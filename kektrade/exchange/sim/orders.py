@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mypy_extensions import mypyc_attr
+
 from kektrade.domain import contract_math as cm
 from kektrade.domain.journal import OrderRecorded
 from kektrade.domain.types import (
@@ -25,6 +27,7 @@ def trigger_direction(order_type: OrderType, is_buy: bool) -> int:
     return 2 if is_buy else 1
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SimOrders(SimAccounting):
     """Place, amend and cancel orders; keeps the open-order list and the order margin."""
 
