@@ -29,6 +29,18 @@ CONDITIONAL_TYPES = frozenset(
 LIMIT_PRICED_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
 
 
+def is_conditional(order_type: OrderType) -> bool:
+    """Stops and take-profits (``CONDITIONAL_TYPES``), by identity: compiled, no set lookup."""
+    return not (order_type is OrderType.MARKET or order_type is OrderType.LIMIT)
+
+
+def is_limit_priced(order_type: OrderType) -> bool:
+    """Types that rest at a limit price (``LIMIT_PRICED_TYPES``)."""
+    return (
+        order_type is OrderType.LIMIT or order_type is OrderType.STOP_LIMIT or order_type is OrderType.TAKE_PROFIT_LIMIT
+    )
+
+
 class OrderStatus(StrEnum):
     """Lifecycle states, named as Bybit names them."""
 

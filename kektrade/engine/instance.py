@@ -126,12 +126,7 @@ class StrategyInstance:
         ticking = self.status is InstanceStatus.RUNNING
         next_sample = self._next_sample_ms
         while i < stop:
-            # An idle venue (no orders, no position, no funding due) only needs its clock moved; skipping
-            # the step() call there is worth ~20 % of the loop. Same result as step(i) by construction.
-            if venue._orders or venue.contracts or times[i] >= venue._next_funding_ms:
-                step(i)
-            else:
-                venue._i = i
+            step(i)  # compiled: an idle candle costs a few comparisons
             if ticking:
                 try:
                     tick(frame, i, metadata, parameter, variables, venue)

@@ -191,7 +191,7 @@ class LiveSlot:
         }
         for values in lists.values():
             del values[:extra]
-        inst.venue._i -= extra
+        inst.venue.set_clock(inst.venue._i - extra)  # the same candle, at its new index
         inst.next_index -= extra
         inst.first_index = max(inst.first_index - extra, 0)
         self.dirty = True

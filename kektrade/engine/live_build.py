@@ -192,7 +192,7 @@ def _slot(
     if isinstance(venue, LiveVenue):
         venue.step(start - 1)
     else:
-        venue._i = start - 1
+        venue.set_clock(start - 1)
     columns = [c for c in (*OHLCV, *MARK_COLUMNS) if c in frame.columns]
     slot = LiveSlot(inst, frame[columns].copy(), prepared.space, tail_rows(prepared.strategy.startup_candle_count),
                     provider.subscribe(sub.pair, sub.timeframe))  # fmt: skip

@@ -54,6 +54,10 @@ class LiveVenue(Subaccount):
         self._i = i
         self.refresh()
 
+    def set_clock(self, i: int) -> None:
+        """Re-index the latest candle (the live loop trims old candles) without asking the exchange."""
+        self._i = i
+
     def refresh(self) -> None:
         """Re-read position, orders, executions and wallet from the exchange (network calls)."""
         for fill in self._fetch_fills():

@@ -122,12 +122,8 @@ class VirtualBook:
         out: list[float] = []
         s, next_pick = 0, samples[0] if samples else -1
         ok = k not in self.failed
-        times = self.spec.arrays.time_ms
         for i in range(start, stop):
-            if venue._orders or venue.contracts or times[i] >= venue._next_funding_ms:
-                step(i)
-            else:  # idle candle: only the clock moves (see StrategyInstance.advance)
-                venue._i = i
+            step(i)  # compiled: an idle candle costs a few comparisons
             if ok:
                 try:
                     tick(frame, i, metadata, parameter, variables, venue)

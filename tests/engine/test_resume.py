@@ -64,7 +64,7 @@ def test_export_restore_round_trip_and_same_future(mode: str) -> None:
     assert state["contracts"] == 2.0 and len(state["orders"]) == 2 and state["next_order_id"] == 3
     twin = fresh_sim(mode)
     restore_state(twin, state)
-    twin._i = sim._i  # the caller positions the candle clock
+    twin.set_clock(sim._i)  # the caller positions the candle clock
     assert export_state(twin) == state
     for i in (2, 3, 4):  # the restored venue lives the same future: fills, fees, liquidation, funding
         sim.step(i)
@@ -125,7 +125,7 @@ def test_capture_then_apply_restores_the_instance() -> None:
     assert record.last_candle_ms == T0 + 60_000
     new = StrategyInstance("s", Quiet(), None, fresh_sim(), {"a": 1}, {}, 0)  # type: ignore[arg-type]
     assert apply_resume(new, record) == T0 + 60_000
-    new.venue._i = old.venue._i
+    new.venue.set_clock(old.venue._i)
     assert export_state(new.venue) == export_state(old.venue)
     assert new.variables == {"count": 4} and new.parameter == {"a": 2}
     assert new.status is InstanceStatus.PAUSED and new._next_sample_ms == 123

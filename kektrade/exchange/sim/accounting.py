@@ -43,16 +43,30 @@ class SimAccounting:
     _t: Sequence[int]
     _c: Sequence[float]
     _mc: Sequence[float]
+    _has_mark: bool
+    # The clock's values at candle _i, read once per candle: a compiled read of an array.array element
+    # boxes the index and the value (~0.1 us), and the hot path asks for them several times per candle.
+    _now: int = 0  # close time of candle _i
+    _last: float = 0.0  # its close
+    _mark: float = 0.0  # its mark close
+
+    def set_clock(self, i: int) -> None:
+        """Make candle ``i`` the latest closed candle without simulating it (resuming a run)."""
+        self._i = i
+        if i < 0:
+            self._now, self._last, self._mark = 0, 0.0, 0.0
+            return
+        self._now = self._t[i] + self._tf
+        self._last = self._c[i]
+        self._mark = self._mc[i] if self._has_mark else self._last
 
     def _current_prices(self) -> tuple[float, float]:
         """(last, mark) at the latest simulated close; zeros before the first candle."""
-        i = self._i
-        return (self._c[i], self._mc[i]) if i >= 0 else (0.0, 0.0)
+        return (self._last, self._mark)
 
     @property
-    def _now_ms(self) -> int:  # derived, so the engine may move the clock with a bare index write
-        i = self._i
-        return self._t[i] + self._tf if i >= 0 else 0
+    def _now_ms(self) -> int:
+        return self._now
 
     def _init_accounting(
         self,
@@ -62,9 +76,16 @@ class SimAccounting:
         taker_fee: float,
         maker_fee: float,
     ) -> None:
-        self._inverse = self.spec.is_inverse
-        self._lot = self.spec.lot_step
-        self._lot_dec = max(0, -math.floor(math.log10(self._lot)) + 2) if self._lot < 1 else 0
+        spec = self.spec
+        self._inverse = spec.is_inverse
+        # the spec's numbers as native fields: the compiled hot path reads them on every order
+        self._symbol = spec.symbol
+        self._lot = spec.lot_step
+        self._lot_inv = cm.exact_inverse(spec.lot_step)
+        self._tick = spec.tick_size
+        self._min_qty = spec.min_qty
+        self._max_qty = spec.max_qty
+        self._tiers = spec.risk_tiers
         self._wallet = float(initial_balance)
         self._leverage = float(leverage)
         self._margin_mode = MarginMode(margin_mode)
@@ -115,9 +136,17 @@ class SimAccounting:
             return self._wallet + self._upnl(mark) - self._position_margin(mark) - self._order_margin
         return self._wallet - self._iso_margin - self._order_margin
 
+    def _tier_for_value(self, value: float) -> RiskTier:
+        """The risk tier holding a position value (``ContractSpec.tier_for_value``, natively)."""
+        tiers = self._tiers
+        for tier in tiers:
+            if value <= tier.limit_value:
+                return tier
+        return tiers[-1]
+
     def _tier_at(self, price: float, extra_qty: float = 0.0) -> RiskTier:
         value = cm.position_value(abs(self.contracts) + extra_qty, price, self._inverse)
-        return self.spec.tier_for_value(value)
+        return self._tier_for_value(value)
 
     # -- liquidation and bankruptcy prices ----------------------------------------------------------
 
@@ -181,11 +210,11 @@ class SimAccounting:
         gross = 0.0
         if pos == 0.0 or (pos > 0) == (contracts > 0):
             self._entry = cm.average_entry(abs(pos), self._entry, qty_abs, price, inverse)
-            new_pos = round(round((pos + contracts) / self._lot) * self._lot, self._lot_dec)  # no float dust
+            new_pos = cm.snap(pos + contracts, self._lot, self._lot_inv)  # no float dust
         else:
             closed = min(qty_abs, abs(pos))
             gross = cm.round_money(cm.unrealized_pnl(math.copysign(closed, pos), self._entry, price, inverse))
-            new_pos = round(round((pos + contracts) / self._lot) * self._lot, self._lot_dec)
+            new_pos = cm.snap(pos + contracts, self._lot, self._lot_inv)
             if abs(new_pos) < 1e-12:
                 new_pos = 0.0
             if new_pos == 0.0 or (new_pos > 0) != (pos > 0):
@@ -208,7 +237,7 @@ class SimAccounting:
         self._refresh_risk_prices()
         fill = Fill(
             time_ms,
-            self.spec.symbol,
+            self._symbol,
             kind,
             contracts,
             price,
@@ -241,7 +270,7 @@ class SimAccounting:
         self._cur_realized -= fee
         self._refresh_risk_prices()
         fill = Fill(
-            time_ms, self.spec.symbol, FillKind.FUNDING, self.contracts, mark, fee, 0.0, "", False, rate, self.contracts
+            time_ms, self._symbol, FillKind.FUNDING, self.contracts, mark, fee, 0.0, "", False, rate, self.contracts
         )
         self._record_fill(fill)
         return fill
@@ -266,7 +295,7 @@ class SimAccounting:
         self._refresh_risk_prices()
         fill = Fill(
             time_ms,
-            self.spec.symbol,
+            self._symbol,
             FillKind.LIQUIDATION,
             -pos,
             price,
@@ -288,7 +317,7 @@ class SimAccounting:
         fee = self._close_fee_reserve()
         mm = cm.maintenance_margin(q, mark, tier, self._inverse) + fee if q else 0.0
         return PositionView(
-            symbol=self.spec.symbol,
+            symbol=self._symbol,
             contracts=self.contracts,
             entry_price=self._entry,
             mark_price=mark,

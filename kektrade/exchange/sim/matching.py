@@ -18,19 +18,19 @@ from mypy_extensions import mypyc_attr
 from kektrade.domain import contract_math as cm
 from kektrade.domain.timeframes import align_up
 from kektrade.domain.types import (
-    CONDITIONAL_TYPES,
     Order,
     OrderStatus,
     OrderType,
     RejectReason,
     TimeInForce,
     TriggerBy,
+    is_conditional,
+    is_limit_priced,
     is_listed,
 )
 from kektrade.exchange.sim.orders import SimOrders
 from kektrade.exchange.sim.settings import MarketArrays
 
-_LIMIT_FAMILY = (OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
 FIRST_FUNDING = -1.0  # "not started": any market time, epoch 0 included, is at or after it
 
 
@@ -53,7 +53,10 @@ class SimMatching(SimOrders):
     market: MarketArrays
 
     def step(self, i: int) -> None:
-        """Simulate candle ``i``: funding if due, then liquidation and fills along the candle's path."""
+        """Simulate candle ``i``: funding if due, then liquidation and fills along the candle's path.
+
+        A candle with no open orders and no position costs a few comparisons and the clock update.
+        """
         t = self._t[i]
         if t >= self._next_funding_ms:
             self._funding_due(i, t)
@@ -62,6 +65,10 @@ class SimMatching(SimOrders):
         elif self.contracts and ((self._ml[i] <= self._liq) if self.contracts > 0.0 else (self._mh[i] >= self._liq)):
             self._liquidation_event(t)
         self._i = i
+        self._now = t + self._tf
+        c = self._c[i]
+        self._last = c
+        self._mark = self._mc[i] if self._has_mark else c
 
     # -- funding (settled at the open of the candle after the settlement time) ------------------------
 
@@ -93,22 +100,27 @@ class SimMatching(SimOrders):
 
     def _match(self, i: int, t: int) -> None:
         o, h, lo, c = self._o[i], self._h[i], self._lo[i], self._c[i]
-        mo, mh, ml, mc = self._mo[i], self._mh[i], self._ml[i], self._mc[i]
+        if self._has_mark:
+            mo, mh, ml, mc = self._mo[i], self._mh[i], self._ml[i], self._mc[i]
+        else:
+            mo, mh, ml, mc = o, h, lo, c
         if not self._anything_happens(t, h, lo, mh, ml):
             return
-        prev_open = self._t[self._i] if self._i >= 0 else -1
+        prev_open = self._now - self._tf if self._i >= 0 else -1
         self._at_open(t, prev_open, o, mo)
         if not self._orders and not (
             self.contracts and ((ml <= self._liq) if self.contracts > 0.0 else (mh >= self._liq))
         ):
             return  # only a position is left and this candle cannot reach its liquidation price
-        path = (o, lo, h, c) if c >= o else (o, h, lo, c)
-        mpath = (mo, ml, mh, mc) if mc >= mo else (mo, mh, ml, mc)
+        # the three path segments, unrolled: a tuple indexed in a loop would box every price (compiled)
+        p1, p2 = (lo, h) if c >= o else (h, lo)
+        m1, m2 = (ml, mh) if mc >= mo else (mh, ml)
         third = self._tf // 3
-        for k in range(3):
-            if not self._orders and not self.contracts:
-                return
-            self._walk(t + k * third, third, path[k], path[k + 1], mpath[k], mpath[k + 1])
+        self._walk(t, third, o, p1, mo, m1)
+        if self._orders or self.contracts:
+            self._walk(t + third, third, p1, p2, m1, m2)
+        if self._orders or self.contracts:
+            self._walk(t + 2 * third, third, p2, c, m2, mc)
 
     def _anything_happens(self, t: int, h: float, lo: float, mh: float, ml: float) -> bool:
         """Cheap pre-check: can any order or the liquidation price be reached in this candle?"""
@@ -188,7 +200,7 @@ class SimMatching(SimOrders):
             for order in self._orders:
                 if order.active_from_ms > t0:
                     continue
-                if order.status is OrderStatus.UNTRIGGERED or order.type not in _LIMIT_FAMILY:
+                if order.status is OrderStatus.UNTRIGGERED or not is_limit_priced(order.type):
                     g = self._event_fraction(order, a, b, ma, mb)
                     if g is None:
                         continue
@@ -234,7 +246,7 @@ class SimMatching(SimOrders):
             if order.trigger_direction == 1:
                 return (trig - x0) / (x1 - x0) if x1 > x0 and x0 <= trig <= x1 else None
             return (x0 - trig) / (x0 - x1) if x1 < x0 and x1 <= trig <= x0 else None
-        if order.type not in _LIMIT_FAMILY:
+        if not is_limit_priced(order.type):
             return None
         price = order.price or 0.0
         if order.contracts > 0:  # buy: the price must come down to it
@@ -251,7 +263,7 @@ class SimMatching(SimOrders):
         if not self._slip:
             return price
         raw = price * (1.0 + self._slip) if buy else price * (1.0 - self._slip)
-        tick = self.spec.tick_size
+        tick = self._tick
         steps = math.ceil(raw / tick - 1e-9) if buy else math.floor(raw / tick + 1e-9)
         return cm.round_to_step(steps * tick, tick)
 
@@ -260,16 +272,16 @@ class SimMatching(SimOrders):
         order.status = OrderStatus.NEW
         order.updated_ms = t
         self._record_order(order, "triggered")
-        if order.type in CONDITIONAL_TYPES and not order.reduce_only:
+        if is_conditional(order.type) and not order.reduce_only:
             ref = order.price if order.price is not None else price
             reason, cost = self._margin_check(order, ref, mark)
             if reason is not None:
                 self._finish(order, OrderStatus.CANCELLED, "cancelled", reason.value)
                 return
-            if order.type in _LIMIT_FAMILY:
+            if is_limit_priced(order.type):
                 self._reserve(order, cost)
         buy = order.contracts > 0
-        if order.type in _LIMIT_FAMILY:
+        if is_limit_priced(order.type):
             limit = order.price or 0.0
             if (limit >= price) if buy else (limit <= price):
                 self._fill(order, price, False, t)

@@ -7,14 +7,14 @@ from mypy_extensions import mypyc_attr
 from kektrade.domain import contract_math as cm
 from kektrade.domain.journal import OrderRecorded
 from kektrade.domain.types import (
-    CONDITIONAL_TYPES,
-    LIMIT_PRICED_TYPES,
     Order,
     OrderStatus,
     OrderType,
     RejectReason,
     TimeInForce,
     TriggerBy,
+    is_conditional,
+    is_limit_priced,
     unlist,
 )
 from kektrade.exchange.sim.accounting import SimAccounting
@@ -64,10 +64,10 @@ class SimOrders(SimAccounting):
     ) -> Order:
         self._next_id += 1
         now = self._now_ms
-        conditional = order_type in CONDITIONAL_TYPES
+        conditional = is_conditional(order_type)
         return Order(
             str(self._next_id),
-            self.spec.symbol,
+            self._symbol,
             order_type,
             contracts,
             price,
@@ -90,24 +90,23 @@ class SimOrders(SimAccounting):
 
     def _check_order(self, order: Order, last: float, mark: float) -> RejectReason | None:
         """Static checks: sizes, prices, triggers, post-only and reduce-only rules."""
-        spec, qty, otype = self.spec, abs(order.contracts), order.type
+        contracts, otype = order.contracts, order.type
+        qty = abs(contracts)
         if qty == 0.0:
             return RejectReason.ZERO_QTY
-        if qty < spec.min_qty - 1e-12:
+        if qty < self._min_qty - 1e-12:
             return RejectReason.BELOW_MIN_QTY
-        if qty > spec.max_qty + 1e-12:
+        if qty > self._max_qty + 1e-12:
             return RejectReason.ABOVE_MAX_QTY
-        ratio = qty / spec.lot_step
-        if abs(ratio - round(ratio)) > 1e-6:
+        if cm.is_off_step(qty, self._lot):
             return RejectReason.NOT_LOT_MULTIPLE
         price = order.price
-        if otype in LIMIT_PRICED_TYPES:
+        if is_limit_priced(otype):
             if price is None or not price > 0.0:
                 return RejectReason.INVALID_PRICE
-            ratio = price / spec.tick_size
-            if abs(ratio - round(ratio)) > 1e-6:
+            if cm.is_off_step(price, self._tick):
                 return RejectReason.NOT_TICK_MULTIPLE
-        conditional = otype in CONDITIONAL_TYPES
+        conditional = is_conditional(otype)
         if conditional:
             reason = self._check_trigger(order, mark if order.trigger_by is TriggerBy.MARK else last)
             if reason is not None:
@@ -116,19 +115,19 @@ class SimOrders(SimAccounting):
             order.post_only
             and price is not None
             and otype is OrderType.LIMIT
-            and ((price >= last) if order.contracts > 0 else (price <= last))
+            and ((price >= last) if contracts > 0 else (price <= last))
         ):
             return RejectReason.POST_ONLY_WOULD_TAKE
         if order.reduce_only and not conditional:
             if self.contracts == 0.0:
                 return RejectReason.REDUCE_ONLY_NO_POSITION
-            if (self.contracts > 0) == (order.contracts > 0):
+            if (self.contracts > 0) == (contracts > 0):
                 return RejectReason.REDUCE_ONLY_WOULD_INCREASE
         return None
 
     def _check_trigger(self, order: Order, reference: float) -> RejectReason | None:
         trig = order.trigger_price
-        if trig is None or not trig > 0.0 or not cm.is_multiple(trig, self.spec.tick_size):
+        if trig is None or not trig > 0.0 or not cm.is_multiple(trig, self._tick):
             return RejectReason.INVALID_TRIGGER
         if reference > 0.0 and (
             (order.trigger_direction == 1 and trig <= reference) or (order.trigger_direction == 2 and trig >= reference)
@@ -159,8 +158,7 @@ class SimOrders(SimAccounting):
             value = opening * ref_price
             total = value + abs(self.contracts) * ref_price
             close_factor = 1.0 - 1.0 / lev if buy else 1.0 + 1.0 / lev
-        tiers = self.spec.risk_tiers
-        tier = tiers[0] if total <= tiers[0].limit_value else self.spec.tier_for_value(total)
+        tier = self._tier_for_value(total)
         if lev > tier.max_leverage + 1e-9:
             return RejectReason.LEVERAGE_ABOVE_TIER, 0.0
         # == contract_math.order_cost: IM + fee to open + fee to close at the bankruptcy price
@@ -172,7 +170,7 @@ class SimOrders(SimAccounting):
     def _reference_price(self, order: Order, last: float) -> float:
         if order.type is OrderType.LIMIT and order.price is not None:
             return order.price
-        if order.type in CONDITIONAL_TYPES:
+        if is_conditional(order.type):
             return order.price if order.price is not None else (order.trigger_price or last)
         return last
 
@@ -196,7 +194,7 @@ class SimOrders(SimAccounting):
         reason = self._check_order(order, last, mark)
         if reason is not None:
             return self._reject(order, reason)
-        if order.type not in CONDITIONAL_TYPES:
+        if not is_conditional(order.type):
             reason, cost = self._margin_check(order, self._reference_price(order, last), mark)
             if reason is not None:
                 return self._reject(order, reason)
@@ -230,7 +228,7 @@ class SimOrders(SimAccounting):
         if reason is None and abs(candidate.contracts) < abs(order.filled) - 1e-12:
             reason = RejectReason.BELOW_MIN_QTY
         cost = 0.0
-        if reason is None and order.type not in CONDITIONAL_TYPES:
+        if reason is None and not is_conditional(order.type):
             self._release(order)
             reason, cost = self._margin_check(candidate, self._reference_price(candidate, last), mark)
             if reason is not None:

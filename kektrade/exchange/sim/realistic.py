@@ -201,7 +201,7 @@ class RealisticSimExchange(SimExchange):
             self.contracts and ((self._ml[i] <= self._liq) if self.contracts > 0.0 else (self._mh[i] >= self._liq))
         ):
             self._match(i, t)
-        self._i = i
+        self.set_clock(i)
         if self._pending:
             self._apply_pending(t + self._tf)
 
