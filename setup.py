@@ -27,7 +27,7 @@ def ext_modules() -> list[object]:
         return []
     from mypyc.build import mypycify
 
-    return list(mypycify(native_modules(), opt_level="3", debug_level="0", group_name="kektrade_native"))
+    return list(mypycify(native_modules(), opt_level="3", debug_level="0", group_name="kektrade_native"  # -> kektrade_native__mypyc, see kektrade/native.py))
 
 
 setup(ext_modules=ext_modules())

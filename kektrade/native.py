@@ -63,6 +63,16 @@ def _extension_for(source: Path) -> Path | None:
     return None
 
 
+GROUP_LIBRARY = "kektrade_native__mypyc"  # setup.py's group_name: the one library holding the compiled code
+
+
+def _built_at(root: Path, ext: Path) -> float:
+    """When the code behind ``ext`` was built: the per-module extensions are shims that the linker leaves
+    alone when they do not change; the code itself lives in the group library beside the package."""
+    libraries = [p for suffix in EXTENSION_SUFFIXES for p in root.glob(GROUP_LIBRARY + suffix)]
+    return max([ext.stat().st_mtime, *(p.stat().st_mtime for p in libraries)])
+
+
 def native_state(root: Path = REPO_ROOT) -> NativeState:
     """Compiled and stale modules of this checkout (by file, without importing anything)."""
     modules = listed_modules(root / "native-modules.txt")
@@ -74,7 +84,7 @@ def native_state(root: Path = REPO_ROOT) -> NativeState:
         if ext is None:
             continue
         compiled.append(module_name(rel))
-        if source.exists() and source.stat().st_mtime > ext.stat().st_mtime:
+        if source.exists() and source.stat().st_mtime > _built_at(root, ext):
             stale.append(module_name(rel))
     return NativeState(tuple(module_name(m) for m in modules), tuple(compiled), tuple(stale))
 
