@@ -27,7 +27,8 @@ def ext_modules() -> list[object]:
         return []
     from mypyc.build import mypycify
 
-    return list(mypycify(native_modules(), opt_level="3", debug_level="0", group_name="kektrade_native"  # -> kektrade_native__mypyc, see kektrade/native.py))
+    # group_name: one shared library, kektrade_native__mypyc (kektrade/native.py checks its build time)
+    return list(mypycify(native_modules(), opt_level="3", debug_level="0", group_name="kektrade_native"))
 
 
 setup(ext_modules=ext_modules())

@@ -162,22 +162,25 @@ class SimAccounting:
         self._iso_margin = self._position_margin(e) if isolated else 0.0
         fee = 0.0 if isolated else self._close_fee_reserve()
         lev, inverse = self._leverage, self._inverse
-
-        def liq_for(tier: RiskTier) -> float:
-            if isolated:
-                return cm.liquidation_price_isolated(q, e, lev, long_, tier, self._extra, self._taker, inverse)
-            return cm.liquidation_price_cross(q, e, long_, tier, self._wallet, fee, inverse)
-
-        tiers = self.spec.risk_tiers
-        first = liq_for(tiers[0])
+        tiers = self._tiers
+        first = self._liq_in_tier(tiers[0], fee)
         if long_ and first <= 0.0:
             self._liq = 0.0  # a long that no price can liquidate (e.g. isolated at 1x)
         elif 0.0 < first < math.inf and cm.position_value(q, first, inverse) <= tiers[0].limit_value:
             self._liq = first  # the common case: the position stays in the lowest tier
         else:
-            self._liq = cm.tier_consistent_price([(t, liq_for(t)) for t in tiers], q, inverse)
+            self._liq = cm.tier_consistent_price([(t, self._liq_in_tier(t, fee)) for t in tiers], q, inverse)
         margin = cm.initial_margin(q, e, lev, inverse) + self._extra if isolated else self._wallet - fee
         self._bust = self._price_where_loss_is(margin)
+
+    def _liq_in_tier(self, tier: RiskTier, close_fee: float) -> float:
+        """The liquidation price if the position's MM were computed in ``tier``."""
+        q, e, long_ = abs(self.contracts), self._entry, self.contracts > 0
+        if self._margin_mode is MarginMode.ISOLATED:
+            return cm.liquidation_price_isolated(
+                q, e, self._leverage, long_, tier, self._extra, self._taker, self._inverse
+            )
+        return cm.liquidation_price_cross(q, e, long_, tier, self._wallet, close_fee, self._inverse)
 
     def _price_where_loss_is(self, margin: float) -> float:
         """The price at which the position's loss equals ``margin`` (its bankruptcy price)."""

@@ -156,18 +156,20 @@ class SimExchange(SimMatching):
     def cancel_all_orders(self) -> int:
         """Cancel every open order."""
         orders = self._orders
-        if not orders:
+        count = len(orders)
+        if not count:
             return 0
-        self._orders = []
         self._reserved.clear()
         self._order_margin = 0.0
-        now = self._now_ms
+        now = self._now
         for order in orders:
             order.status = OrderStatus.CANCELLED
             order.updated_ms = now
-            if self.journal is not None:
+        if self.journal is not None:
+            for order in orders:
                 self._record_order(order, "cancelled")
-        return len(orders)
+        orders.clear()
+        return count
 
     def close_position(self) -> Order | None:
         """Flatten with a reduce-only market order."""

@@ -180,11 +180,12 @@ class SimOrders(SimAccounting):
             self._order_margin += cost
 
     def _release(self, order: Order) -> None:
-        cost = self._reserved.pop(order.id, 0.0)
-        if cost:
-            self._order_margin -= cost
-            if not self._reserved:
-                self._order_margin = 0.0
+        reserved, key = self._reserved, order.id
+        if key not in reserved:  # get/del rather than pop(key, default): both compile to native dict calls
+            return
+        cost = reserved[key]
+        del reserved[key]
+        self._order_margin = self._order_margin - cost if reserved else 0.0
 
     def _submit(self, order: Order) -> Order:
         """Validate and accept an order (conditional orders reserve margin only when they trigger)."""
