@@ -200,9 +200,10 @@ def is_multiple(value: float, step: float) -> bool:
 def is_off_step(value: float, step: float) -> bool:
     """True when ``value`` lies more than float noise (1e-6 steps) away from every multiple of ``step``.
 
-    Float ``%`` rather than ``round``: it compiles to a native operation (this runs for every order).
+    Truncation rather than ``round`` or ``%``: it compiles to native operations (this runs for every order).
     """
-    frac = (value / step) % 1.0
+    ratio = abs(value / step)
+    frac = ratio - float(int(ratio))
     return 1e-6 < frac < 1.0 - 1e-6
 
 

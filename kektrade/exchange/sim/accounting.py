@@ -50,9 +50,15 @@ class SimAccounting:
     _last: float = 0.0  # its close
     _mark: float = 0.0  # its mark close
 
+    # A window of the columns as lists (see ``SimMatching._load_window``); _w1 = 0: nothing loaded.
+    _w0: int = 0  # first candle in the window
+    _w1: int = 0  # one past its last
+
     def set_clock(self, i: int) -> None:
-        """Make candle ``i`` the latest closed candle without simulating it (resuming a run)."""
+        """Make candle ``i`` the latest closed candle without simulating it (resuming a run, or re-indexing
+        after the live loop trimmed old candles: the column window is dropped)."""
         self._i = i
+        self._w0 = self._w1 = 0
         if i < 0:
             self._now, self._last, self._mark = 0, 0.0, 0.0
             return

@@ -31,6 +31,7 @@ from kektrade.domain.types import (
 from kektrade.exchange.sim.orders import SimOrders
 from kektrade.exchange.sim.settings import MarketArrays
 
+WINDOW = 256  # candles per column window (SimMatching._load_window)
 FIRST_FUNDING = -1.0  # "not started": any market time, epoch 0 included, is at or after it
 
 
@@ -51,24 +52,55 @@ class SimMatching(SimOrders):
     _const_rate: float | None
     _fund_idx: int
     market: MarketArrays
+    _wt: list[int]
+    _wo: list[float]
+    _wh: list[float]
+    _wl: list[float]
+    _wc: list[float]
+    _wmo: list[float]
+    _wmh: list[float]
+    _wml: list[float]
+    _wmc: list[float]
 
     def step(self, i: int) -> None:
         """Simulate candle ``i``: funding if due, then liquidation and fills along the candle's path.
 
         A candle with no open orders and no position costs a few comparisons and the clock update.
         """
-        t = self._t[i]
+        k = i - self._w0
+        if not 0 <= k < self._w1 - self._w0:
+            k = self._load_window(i)
+        t = self._wt[k]
         if t >= self._next_funding_ms:
             self._funding_due(i, t)
         if self._orders:
             self._match(i, t)
-        elif self.contracts and ((self._ml[i] <= self._liq) if self.contracts > 0.0 else (self._mh[i] >= self._liq)):
+        elif self.contracts and ((self._wml[k] <= self._liq) if self.contracts > 0.0 else (self._wmh[k] >= self._liq)):
             self._liquidation_event(t)
         self._i = i
         self._now = t + self._tf
-        c = self._c[i]
+        c = self._wc[k]
         self._last = c
-        self._mark = self._mc[i] if self._has_mark else c
+        self._mark = self._wmc[k]
+
+    def _load_window(self, i: int) -> int:
+        """Copy the columns from candle ``i`` on into lists; returns ``i``'s place in them (0).
+
+        Compiled code reads an ``array.array`` element through the generic protocol, boxing the index and
+        the value (~300 instructions); a list element is ~30. The columns stay arrays (forked optimizer
+        workers share them), and each venue keeps just this window of lists.
+        """
+        j = i + WINDOW
+        self._wt = list(self._t[i:j])
+        self._wo, self._wh = list(self._o[i:j]), list(self._h[i:j])
+        self._wl, self._wc = list(self._lo[i:j]), list(self._c[i:j])
+        if self._has_mark:
+            self._wmo, self._wmh = list(self._mo[i:j]), list(self._mh[i:j])
+            self._wml, self._wmc = list(self._ml[i:j]), list(self._mc[i:j])
+        else:
+            self._wmo, self._wmh, self._wml, self._wmc = self._wo, self._wh, self._wl, self._wc
+        self._w0, self._w1 = i, i + len(self._wt)
+        return 0
 
     # -- funding (settled at the open of the candle after the settlement time) ------------------------
 
@@ -99,11 +131,9 @@ class SimMatching(SimOrders):
     # -- per candle --------------------------------------------------------------------------------
 
     def _match(self, i: int, t: int) -> None:
-        o, h, lo, c = self._o[i], self._h[i], self._lo[i], self._c[i]
-        if self._has_mark:
-            mo, mh, ml, mc = self._mo[i], self._mh[i], self._ml[i], self._mc[i]
-        else:
-            mo, mh, ml, mc = o, h, lo, c
+        k = i - self._w0  # step() loaded the window
+        o, h, lo, c = self._wo[k], self._wh[k], self._wl[k], self._wc[k]
+        mo, mh, ml, mc = self._wmo[k], self._wmh[k], self._wml[k], self._wmc[k]
         if not self._anything_happens(t, h, lo, mh, ml):
             return
         prev_open = self._now - self._tf if self._i >= 0 else -1
