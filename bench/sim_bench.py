@@ -11,6 +11,7 @@ over the same arrays, run in the same process (the machine is shared and noisy: 
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import resource
@@ -25,6 +26,7 @@ from kektrade.domain.specs import builtin_spec
 from kektrade.domain.types import OrderType
 from kektrade.exchange.sim.exchange import SimExchange
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
+from kektrade.native import native_state
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_data import peer_candles
@@ -120,6 +122,7 @@ def run_floor(m: MarketArrays) -> float:
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     m = peer_candles(rows)
+    gc.freeze()  # as BacktestEngine.run does: the set-up (candles, pandas) stays out of the GC's full passes
     floor_s = run_floor(m)
     a_s, a_ex = run_a(m)
     b_s, b_ex = run_b(m)
@@ -140,6 +143,7 @@ def main() -> None:
             "final_equity": round(b_ex.equity(), 2),
         },
         "targets": {"a_candles_per_s": 1_000_000, "b_candles_per_s": 400_000},
+        "simulator_build": native_state().describe(),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     print(json.dumps(out, indent=2))

@@ -8,6 +8,7 @@ commands (pause, flatten, ...) and publishes a snapshot; nothing else touches tr
 from __future__ import annotations
 
 import bisect
+import gc
 import logging
 import queue
 import threading
@@ -86,6 +87,10 @@ class BacktestEngine:
         self.state = "running"
         self._t0 = time.perf_counter()
         clock = self._start_time()
+        # Everything built before the run (candles, indicators, strategies) lives as long as it: moved out
+        # of the collector's view, the full GC passes that a growing list of fills triggers stay cheap
+        # (~20 % of a market maker's run otherwise). Unfrozen afterwards so it can be freed again.
+        gc.freeze()
         try:
             while not self.stop_event.is_set() and not all(inst.done for inst in self.instances):
                 clock = min([clock + self.chunk_ms, *(h.next_boundary_ms() for h in self.hooks)])
@@ -102,6 +107,7 @@ class BacktestEngine:
             self._publish()
             raise
         finally:
+            gc.unfreeze()
             for hook in self.hooks:
                 hook.close()
         self.run_seconds = time.perf_counter() - self._t0
