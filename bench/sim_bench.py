@@ -11,7 +11,6 @@ over the same arrays, run in the same process (the machine is shared and noisy: 
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import resource
@@ -24,6 +23,7 @@ import numpy as np
 
 from kektrade.domain.specs import builtin_spec
 from kektrade.domain.types import OrderType
+from kektrade.engine.gcpolicy import collector_for_run
 from kektrade.exchange.sim.exchange import SimExchange
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
 from kektrade.native import native_state
@@ -122,10 +122,10 @@ def run_floor(m: MarketArrays) -> float:
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     m = peer_candles(rows)
-    gc.freeze()  # as BacktestEngine.run does: the set-up (candles, pandas) stays out of the GC's full passes
-    floor_s = run_floor(m)
-    a_s, a_ex = run_a(m)
-    b_s, b_ex = run_b(m)
+    with collector_for_run():  # the collector as BacktestEngine.run sets it (kektrade/engine/gcpolicy.py)
+        floor_s = run_floor(m)
+        a_s, a_ex = run_a(m)
+        b_s, b_ex = run_b(m)
     n = len(m.close)
     out = {
         "rows": n,

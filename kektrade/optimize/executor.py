@@ -7,12 +7,12 @@ one ``VirtualBook`` and answers ``advance`` with a ``BookUpdate``.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing as mp
 import os
 from multiprocessing.connection import Connection
 from typing import Protocol
 
+from kektrade.engine.gcpolicy import collector_for_run
 from kektrade.optimize.trials import BookUpdate, TrialSpec, VirtualBook
 
 
@@ -65,17 +65,19 @@ class InlineExecutor:
 
 
 def _worker(conn: Connection, spec: TrialSpec, ids: list[int]) -> None:
-    gc.freeze()  # objects inherited by fork stay out of GC scans (no copy-on-write from the collector)
-    book = VirtualBook(spec, ids)
-    while True:
-        message = conn.recv()
-        if message[0] == "advance":
-            conn.send(book.advance(message[1]))
-        elif message[0] == "final":
-            conn.send(book.final_equity())
-        else:
-            conn.close()
-            return
+    # objects inherited by fork stay out of GC scans (no copy-on-write from the collector), and young
+    # passes are spaced out as in the engine's run
+    with collector_for_run():
+        book = VirtualBook(spec, ids)
+        while True:
+            message = conn.recv()
+            if message[0] == "advance":
+                conn.send(book.advance(message[1]))
+            elif message[0] == "final":
+                conn.send(book.final_equity())
+            else:
+                conn.close()
+                return
 
 
 class ProcessExecutor:

@@ -1,0 +1,39 @@
+"""The collector policy of a run: frozen pre-run heap, spaced young passes, all restored afterwards."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from kektrade.engine.gcpolicy import RUN_GEN0_THRESHOLD, collector_for_run
+
+
+def test_a_run_freezes_the_heap_and_restores_the_collector() -> None:
+    before = gc.get_threshold()
+    frozen_before = gc.get_freeze_count()
+    with collector_for_run():
+        assert gc.get_freeze_count() > frozen_before  # the pre-run heap left the collector's view
+        assert gc.get_threshold()[0] == max(before[0], RUN_GEN0_THRESHOLD)
+        assert gc.get_threshold()[1:] == before[1:]
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+
+def test_the_collector_is_restored_when_the_run_fails() -> None:
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), collector_for_run():
+        raise RuntimeError("strategy bug")
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_cycles_made_during_a_run_are_still_collected() -> None:
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    with collector_for_run():
+        for _ in range(RUN_GEN0_THRESHOLD * 3):
+            Node()
+        assert gc.collect() >= 0
+        assert sum(isinstance(o, Node) for o in gc.get_objects()) < RUN_GEN0_THRESHOLD
