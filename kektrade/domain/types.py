@@ -7,7 +7,7 @@ Times are integer milliseconds since the epoch, UTC (``_ms`` suffix).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Final, final
 
@@ -23,22 +23,20 @@ class OrderType(StrEnum):
     TAKE_PROFIT_LIMIT = "take_profit_limit"
 
 
-CONDITIONAL_TYPES = frozenset(
-    {OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_MARKET, OrderType.TAKE_PROFIT_LIMIT}
-)
-LIMIT_PRICED_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
-
-
 def is_conditional(order_type: OrderType) -> bool:
-    """Stops and take-profits (``CONDITIONAL_TYPES``), by identity: compiled, no set lookup."""
+    """Stops and take-profits, which wait for a trigger (by identity: compiled, no set lookup)."""
     return not (order_type is OrderType.MARKET or order_type is OrderType.LIMIT)
 
 
 def is_limit_priced(order_type: OrderType) -> bool:
-    """Types that rest at a limit price (``LIMIT_PRICED_TYPES``)."""
+    """Types that rest at a limit price."""
     return (
         order_type is OrderType.LIMIT or order_type is OrderType.STOP_LIMIT or order_type is OrderType.TAKE_PROFIT_LIMIT
     )
+
+
+CONDITIONAL_TYPES = frozenset(t for t in OrderType if is_conditional(t))
+LIMIT_PRICED_TYPES = frozenset(t for t in OrderType if is_limit_priced(t))
 
 
 class OrderStatus(StrEnum):
@@ -380,6 +378,12 @@ class Fill:
         return (Fill, self.astuple())
 
 
+def _reduce_frozen(obj: PositionView | WalletView | RiskTier) -> tuple[object, ...]:
+    """Pickle a frozen dataclass by its constructor: compiled, the default path would set its fields one by
+    one after creation, which a frozen class refuses."""
+    return (type(obj), tuple(getattr(obj, f.name) for f in fields(obj)))
+
+
 @dataclass(frozen=True, slots=True)
 class PositionView:
     """Snapshot of a subaccount's position (one symbol). Prices 0.0 when flat; liq 0.0 when none."""
@@ -399,6 +403,9 @@ class PositionView:
     position_value: float  # at mark, in the settle currency
     settle_currency: str
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return _reduce_frozen(self)
+
 
 @dataclass(frozen=True, slots=True)
 class WalletView:
@@ -414,6 +421,9 @@ class WalletView:
     cumulative_funding: float  # funding paid (negative means received)
     cumulative_realized_pnl: float  # gross realized PnL of all closes
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return _reduce_frozen(self)
+
 
 @dataclass(frozen=True, slots=True)
 class RiskTier:
@@ -424,3 +434,6 @@ class RiskTier:
     imr: float
     max_leverage: float
     deduction: float
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return _reduce_frozen(self)

@@ -3,15 +3,22 @@
 import pickle
 
 from kektrade.domain.types import (
+    CONDITIONAL_TYPES,
     FILL_FIELDS,
+    LIMIT_PRICED_TYPES,
     ORDER_FIELDS,
     Fill,
     FillKind,
+    MarginMode,
     Order,
     OrderStatus,
     OrderType,
+    PositionView,
     TimeInForce,
     TriggerBy,
+    WalletView,
+    is_conditional,
+    is_limit_priced,
     is_listed,
     unlist,
 )
@@ -64,6 +71,28 @@ def test_order_value_semantics_replace_repr_and_pickle() -> None:
         pass
     else:
         raise AssertionError("a mutable order must not be hashable")
+
+
+def test_views_and_risk_tiers_pickle() -> None:
+    """Compiled frozen dataclasses need their own pickling (specs travel to spawned optimizer workers)."""
+    from kektrade.domain.specs import builtin_spec
+
+    spec = builtin_spec("BTCUSDT")
+    assert spec is not None
+    wallet = WalletView("USDT", 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0)
+    position = PositionView(
+        "X", 1.0, 100.0, 101.0, 50.0, 49.0, 1.0, 0.5, 10.0, 0.5, 10.0, MarginMode.CROSS, 101.0, "USDT"
+    )
+    for value in (wallet, position, spec.risk_tiers[0], spec):
+        assert pickle.loads(pickle.dumps(value)) == value
+
+
+def test_the_order_type_families() -> None:
+    assert {t for t in OrderType if is_conditional(t)} == CONDITIONAL_TYPES == {
+        OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_MARKET, OrderType.TAKE_PROFIT_LIMIT
+    }  # fmt: skip
+    assert {OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT} == LIMIT_PRICED_TYPES
+    assert all(is_limit_priced(t) == (t in LIMIT_PRICED_TYPES) for t in OrderType)
 
 
 def test_fill_value_semantics() -> None:
