@@ -8,18 +8,12 @@ slower; ``tests/test_native.py`` runs the simulator's tests both ways.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import sys
 
 from setuptools import setup
 
-ROOT = Path(__file__).resolve().parent
-NATIVE_LIST = ROOT / "native-modules.txt"
-
-
-def native_modules() -> list[str]:
-    """Module paths listed in native-modules.txt (one per line, # comments)."""
-    lines = NATIVE_LIST.read_text().splitlines()
-    return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # a PEP 517 build leaves the project off the path
+from kektrade.native import listed_modules
 
 
 def ext_modules() -> list[object]:
@@ -28,7 +22,7 @@ def ext_modules() -> list[object]:
     from mypyc.build import mypycify
 
     # group_name: one shared library, kektrade_native__mypyc (kektrade/native.py checks its build time)
-    return list(mypycify(native_modules(), opt_level="3", debug_level="0", group_name="kektrade_native"))
+    return list(mypycify(list(listed_modules()), opt_level="3", debug_level="0", group_name="kektrade_native"))
 
 
 setup(ext_modules=ext_modules())

@@ -32,17 +32,9 @@ STAMP="$VENV/.kektrade-installed"
 MODE="compiled"; [ "${KEKTRADE_PURE:-}" = 1 ] && MODE="pure"
 WANT="$(cat "$ROOT/pyproject.toml" "$ROOT/setup.py" "$ROOT/native-modules.txt" | sha256sum | cut -d' ' -f1) $MODE"
 
-native_outdated() {  # a listed module without an extension, or a source newer than the compiled code
-    local rel ext lib
-    lib="$(ls "$ROOT"/kektrade_native__mypyc*.so 2>/dev/null | head -n 1 || true)"  # the code (kektrade/native.py)
-    [ -n "$lib" ] || return 0
-    while read -r rel; do
-        rel="${rel%%#*}"; rel="${rel//[[:space:]]/}"
-        [ -n "$rel" ] || continue
-        ext="$(ls "$ROOT/${rel%.py}".cpython-*.so 2>/dev/null | head -n 1 || true)"
-        if [ -z "$ext" ] || [ "$ROOT/$rel" -nt "$lib" ]; then return 0; fi
-    done < "$ROOT/native-modules.txt"
-    return 1
+native_outdated() {  # a listed module not compiled, or a source newer than the compiled code
+    PYTHONPATH="$ROOT" "$VENV/bin/python" -c \
+        'import sys; from kektrade.native import native_state; sys.exit(1 if native_state().fully_compiled else 0)'
 }
 
 clean_native() {

@@ -82,6 +82,14 @@ def order_cost(qty: float, price: float, leverage: float, is_buy: bool, taker: f
     return im + fee_open + fee_to_close(qty, price, leverage, is_buy, taker, inverse)
 
 
+def tier_for_value(tiers: tuple[RiskTier, ...], value: float) -> RiskTier:
+    """The risk tier holding a position value (inclusive upper bounds; the last tier caps)."""
+    for tier in tiers:
+        if value <= tier.limit_value:
+            return tier
+    return tiers[-1]
+
+
 def maintenance_margin(qty: float, price: float, tier: RiskTier, inverse: bool) -> float:
     """MM at a price: position value x MMR - deduction of the tier (never below zero)."""
     return max(position_value(qty, price, inverse) * tier.mmr - tier.deduction, 0.0)

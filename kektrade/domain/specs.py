@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kektrade.domain.contract_math import tier_for_value
 from kektrade.domain.types import ContractKind, RiskTier
 
 HOUR_MS = 3_600_000
@@ -57,10 +58,7 @@ class ContractSpec:
 
     def tier_for_value(self, value: float) -> RiskTier:
         """The risk tier holding a position value (inclusive upper bounds; the last tier caps)."""
-        for tier in self.risk_tiers:
-            if value <= tier.limit_value:
-                return tier
-        return self.risk_tiers[-1]
+        return tier_for_value(self.risk_tiers, value)
 
     def with_overrides(self, **changes: Any) -> ContractSpec:
         """A copy with some fields replaced (config overrides, fee tiers)."""

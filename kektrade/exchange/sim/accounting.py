@@ -17,6 +17,8 @@ from kektrade.domain.journal import FillRecorded, Journal
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import Fill, FillKind, MarginMode, PositionView, RiskTier, WalletView
 
+WINDOW = 256  # candles per column window (SimAccounting._load_window)
+
 
 def _finite_or_zero(price: float) -> float:
     """Views report a price that can never be reached (e.g. a 1x inverse short's) as 0.0: none."""
@@ -41,30 +43,72 @@ class SimAccounting:
     _i: int  # index of the latest simulated candle (-1 before the first)
     _tf: int
     _t: Sequence[int]
+    _o: Sequence[float]
+    _h: Sequence[float]
+    _lo: Sequence[float]
     _c: Sequence[float]
+    _mo: Sequence[float]
+    _mh: Sequence[float]
+    _ml: Sequence[float]
     _mc: Sequence[float]
     _has_mark: bool
-    # The clock's values at candle _i, read once per candle: a compiled read of an array.array element
-    # boxes the index and the value (~0.1 us), and the hot path asks for them several times per candle.
+    # The clock's values at candle _i, kept rather than read again: the hot path asks for them several
+    # times per candle.
     _now: int = 0  # close time of candle _i
     _last: float = 0.0  # its close
     _mark: float = 0.0  # its mark close
-
-    # A window of the columns as lists (see ``SimMatching._load_window``); _w1 = 0: nothing loaded.
-    _w0: int = 0  # first candle in the window
-    _w1: int = 0  # one past its last
+    # A window of the columns as lists, candles _w0 to _w1 - 1 (_w1 = 0: nothing loaded); see _load_window.
+    _w0: int = 0
+    _w1: int = 0
+    _wt: list[int]
+    _wo: list[float]
+    _wh: list[float]
+    _wl: list[float]
+    _wc: list[float]
+    _wmo: list[float]
+    _wmh: list[float]
+    _wml: list[float]
+    _wmc: list[float]
 
     def set_clock(self, i: int) -> None:
         """Make candle ``i`` the latest closed candle without simulating it (resuming a run, or re-indexing
-        after the live loop trimmed old candles: the column window is dropped)."""
-        self._i = i
+        after the live loop trimmed old candles: the column window is reloaded)."""
         self._w0 = self._w1 = 0
         if i < 0:
-            self._now, self._last, self._mark = 0, 0.0, 0.0
-            return
-        self._now = self._t[i] + self._tf
-        self._last = self._c[i]
-        self._mark = self._mc[i] if self._has_mark else self._last
+            self._i, self._now, self._last, self._mark = i, 0, 0.0, 0.0
+        else:
+            self._close_candle(i, self._window_index(i))
+
+    def _close_candle(self, i: int, k: int) -> None:
+        """Candle ``i``, at place ``k`` of the window, is now the latest closed candle."""
+        self._i = i
+        self._now = self._wt[k] + self._tf
+        self._last = self._wc[k]
+        self._mark = self._wmc[k]
+
+    def _window_index(self, i: int) -> int:
+        """Candle ``i``'s place in the column window, loading the window from ``i`` on when it is outside."""
+        k = i - self._w0
+        return k if 0 <= k < self._w1 - self._w0 else self._load_window(i)
+
+    def _load_window(self, i: int) -> int:
+        """Copy the columns from candle ``i`` on into lists; returns ``i``'s place in them (0).
+
+        Compiled code reads an ``array.array`` element through the generic protocol, boxing the index and
+        the value (~300 instructions); a list element is ~30. The columns stay arrays (forked optimizer
+        workers share them), and each venue keeps just this window of lists.
+        """
+        j = i + WINDOW
+        self._wt = list(self._t[i:j])
+        self._wo, self._wh = list(self._o[i:j]), list(self._h[i:j])
+        self._wl, self._wc = list(self._lo[i:j]), list(self._c[i:j])
+        if self._has_mark:
+            self._wmo, self._wmh = list(self._mo[i:j]), list(self._mh[i:j])
+            self._wml, self._wmc = list(self._ml[i:j]), list(self._mc[i:j])
+        else:
+            self._wmo, self._wmh, self._wml, self._wmc = self._wo, self._wh, self._wl, self._wc
+        self._w0, self._w1 = i, i + len(self._wt)
+        return 0
 
     def _current_prices(self) -> tuple[float, float]:
         """(last, mark) at the latest simulated close; zeros before the first candle."""
@@ -142,17 +186,9 @@ class SimAccounting:
             return self._wallet + self._upnl(mark) - self._position_margin(mark) - self._order_margin
         return self._wallet - self._iso_margin - self._order_margin
 
-    def _tier_for_value(self, value: float) -> RiskTier:
-        """The risk tier holding a position value (``ContractSpec.tier_for_value``, natively)."""
-        tiers = self._tiers
-        for tier in tiers:
-            if value <= tier.limit_value:
-                return tier
-        return tiers[-1]
-
     def _tier_at(self, price: float, extra_qty: float = 0.0) -> RiskTier:
         value = cm.position_value(abs(self.contracts) + extra_qty, price, self._inverse)
-        return self._tier_for_value(value)
+        return cm.tier_for_value(self._tiers, value)
 
     # -- liquidation and bankruptcy prices ----------------------------------------------------------
 

@@ -161,12 +161,11 @@ class SimExchange(SimMatching):
             return 0
         self._reserved.clear()
         self._order_margin = 0.0
-        now = self._now
+        now, journal = self._now, self.journal
         for order in orders:
             order.status = OrderStatus.CANCELLED
             order.updated_ms = now
-        if self.journal is not None:
-            for order in orders:
+            if journal is not None:
                 self._record_order(order, "cancelled")
         orders.clear()
         return count

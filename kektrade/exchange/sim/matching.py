@@ -11,7 +11,6 @@ the mark candle's own path, segment by segment alongside the trade path.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 from mypy_extensions import mypyc_attr
 
@@ -31,7 +30,6 @@ from kektrade.domain.types import (
 from kektrade.exchange.sim.orders import SimOrders
 from kektrade.exchange.sim.settings import MarketArrays
 
-WINDOW = 256  # candles per column window (SimMatching._load_window)
 FIRST_FUNDING = -1.0  # "not started": any market time, epoch 0 included, is at or after it
 
 
@@ -42,34 +40,17 @@ class SimMatching(SimOrders):
     _liq: float
     _touch: bool
     _slip: float
-    _o: Sequence[float]
-    _h: Sequence[float]
-    _lo: Sequence[float]
-    _mo: Sequence[float]
-    _mh: Sequence[float]
-    _ml: Sequence[float]
     _next_funding_ms: float
     _const_rate: float | None
     _fund_idx: int
     market: MarketArrays
-    _wt: list[int]
-    _wo: list[float]
-    _wh: list[float]
-    _wl: list[float]
-    _wc: list[float]
-    _wmo: list[float]
-    _wmh: list[float]
-    _wml: list[float]
-    _wmc: list[float]
 
     def step(self, i: int) -> None:
         """Simulate candle ``i``: funding if due, then liquidation and fills along the candle's path.
 
         A candle with no open orders and no position costs a few comparisons and the clock update.
         """
-        k = i - self._w0
-        if not 0 <= k < self._w1 - self._w0:
-            k = self._load_window(i)
+        k = self._window_index(i)
         t = self._wt[k]
         if t >= self._next_funding_ms:
             self._funding_due(i, t)
@@ -77,30 +58,7 @@ class SimMatching(SimOrders):
             self._match(i, t)
         elif self.contracts and ((self._wml[k] <= self._liq) if self.contracts > 0.0 else (self._wmh[k] >= self._liq)):
             self._liquidation_event(t)
-        self._i = i
-        self._now = t + self._tf
-        c = self._wc[k]
-        self._last = c
-        self._mark = self._wmc[k]
-
-    def _load_window(self, i: int) -> int:
-        """Copy the columns from candle ``i`` on into lists; returns ``i``'s place in them (0).
-
-        Compiled code reads an ``array.array`` element through the generic protocol, boxing the index and
-        the value (~300 instructions); a list element is ~30. The columns stay arrays (forked optimizer
-        workers share them), and each venue keeps just this window of lists.
-        """
-        j = i + WINDOW
-        self._wt = list(self._t[i:j])
-        self._wo, self._wh = list(self._o[i:j]), list(self._h[i:j])
-        self._wl, self._wc = list(self._lo[i:j]), list(self._c[i:j])
-        if self._has_mark:
-            self._wmo, self._wmh = list(self._mo[i:j]), list(self._mh[i:j])
-            self._wml, self._wmc = list(self._ml[i:j]), list(self._mc[i:j])
-        else:
-            self._wmo, self._wmh, self._wml, self._wmc = self._wo, self._wh, self._wl, self._wc
-        self._w0, self._w1 = i, i + len(self._wt)
-        return 0
+        self._close_candle(i, k)
 
     # -- funding (settled at the open of the candle after the settlement time) ------------------------
 

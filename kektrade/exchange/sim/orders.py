@@ -158,7 +158,7 @@ class SimOrders(SimAccounting):
             value = opening * ref_price
             total = value + abs(self.contracts) * ref_price
             close_factor = 1.0 - 1.0 / lev if buy else 1.0 + 1.0 / lev
-        tier = self._tier_for_value(total)
+        tier = cm.tier_for_value(self._tiers, total)
         if lev > tier.max_leverage + 1e-9:
             return RejectReason.LEVERAGE_ABOVE_TIER, 0.0
         # == contract_math.order_cost: IM + fee to open + fee to close at the bankruptcy price

@@ -201,7 +201,7 @@ class RealisticSimExchange(SimExchange):
             self.contracts and ((self._ml[i] <= self._liq) if self.contracts > 0.0 else (self._mh[i] >= self._liq))
         ):
             self._match(i, t)
-        self.set_clock(i)
+        self._close_candle(i, self._window_index(i))
         if self._pending:
             self._apply_pending(t + self._tf)
 
@@ -239,28 +239,11 @@ class RealisticSimExchange(SimExchange):
             self._px = None
 
     def _may_happen(self, i: int, last_start: int) -> bool:
-        """Cheap pre-check: can anything fill, trigger or liquidate in candle ``i``?"""
-        h, lo, mh, ml = self._h[i], self._lo[i], self._mh[i], self._ml[i]
-        if self.contracts and ((ml <= self._liq) if self.contracts > 0.0 else (mh >= self._liq)):
+        """Cheap pre-check: can anything fill, trigger or liquidate in candle ``i``? (An order takes part
+        when it reaches the venue by the last path point, an amendment when it lands by then.)"""
+        if any(args is not None and when <= last_start for when, _, args in self._pending):
             return True
-        for when, _, args in self._pending:
-            if args is not None and when <= last_start:
-                return True
-        for order in self._orders:
-            if order.active_from_ms > last_start:
-                continue
-            if order.status is _UNTRIGGERED:
-                hi_, lo_ = (mh, ml) if order.trigger_by is TriggerBy.MARK else (h, lo)
-                trig = order.trigger_price or 0.0
-                if (hi_ >= trig) if order.trigger_direction == 1 else (lo_ <= trig):
-                    return True
-            elif order.type is OrderType.MARKET or order.time_in_force is not TimeInForce.GTC:
-                return True  # market orders fill and IOC/FOK limits fill or expire on arrival
-            else:
-                price = order.price or 0.0
-                if (lo <= price) if order.contracts > 0 else (h >= price):
-                    return True
-        return False
+        return self._anything_happens(last_start, self._h[i], self._lo[i], self._mh[i], self._ml[i])
 
     def _arrive(self, p: int, t: int, x: float, m: float) -> None:
         """Point ``p``: orders reaching the venue now; at the open, gaps through resting orders."""

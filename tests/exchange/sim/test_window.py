@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kektrade.domain.types import OrderStatus, OrderType
-from kektrade.exchange.sim.matching import WINDOW
+from kektrade.exchange.sim.accounting import WINDOW
 from tests.exchange.sim.simkit import MINUTE, T0, make_sim
 
 
