@@ -233,7 +233,8 @@ class Order:
         )
 
     def copy(self) -> Order:
-        """A copy (what journals store)."""
+        """A copy (what journals store). Field by field rather than ``Order(*self.astuple())``: compiled,
+        that is a direct native constructor call instead of a generic call with unpacked arguments."""
         return Order(
             self.id,
             self.symbol,
