@@ -16,9 +16,19 @@ from typing import Any
 
 from kektrade.config.model_root import KektradeConfig
 from kektrade.domain.journal import DeferredJournal
+from kektrade.engine.commands import (
+    AllowEntries,
+    CancelOrders,
+    EngineCommand,
+    FlattenPosition,
+    PauseInstance,
+    ResumeInstance,
+    StopRun,
+    describe,
+)
 from kektrade.engine.results import results_table, walk_forward_table, write_results
 from kektrade.engine.session import Session, build_session
-from kektrade.engine.snapshot import Command, EngineSnapshot, Progress
+from kektrade.engine.snapshot import EngineSnapshot, Progress
 from kektrade.optimize.wiring import optimizer_factory
 from kektrade.persistence.database import RunDatabase, open_run_database
 from kektrade.persistence.journal import SqliteJournal
@@ -120,7 +130,7 @@ class RunController:
     def close(self) -> None:
         """Stop the engine if running, flush the journal and close the database."""
         if self._thread is not None and self._thread.is_alive():
-            self.send(Command("stop"))
+            self.send(StopRun())
             self._thread.join(timeout=30)
         self.journal.close()
         if self.db is not None:
@@ -154,29 +164,33 @@ class RunController:
 
     # -- commands ----------------------------------------------------------------------------------
 
-    def send(self, command: Command) -> None:
-        """Queue a command for the engine thread."""
+    def send(self, command: EngineCommand) -> None:
+        """Queue a typed command for the engine thread."""
         if self.session is None:
             raise RuntimeError("the run is not built yet")
-        log.info("command %s %s", command.action, command.subaccount or "all")
+        log.info("command %s", describe(command))
         self.session.engine.send(command)
 
     def pause(self, subaccount: str | None = None) -> None:
         """Pause one subaccount (or all): its tick is no longer called."""
-        self.send(Command("pause", subaccount))
+        self.send(PauseInstance(subaccount))
 
     def resume(self, subaccount: str | None = None) -> None:
         """Resume one subaccount (or all)."""
-        self.send(Command("resume", subaccount))
+        self.send(ResumeInstance(subaccount))
 
     def flatten(self, subaccount: str | None = None) -> None:
         """Cancel orders and close the position of one subaccount (or all)."""
-        self.send(Command("flatten", subaccount))
+        self.send(FlattenPosition(subaccount))
 
     def cancel_orders(self, subaccount: str | None = None) -> None:
         """Cancel the open orders of one subaccount (or all)."""
-        self.send(Command("cancel_orders", subaccount))
+        self.send(CancelOrders(subaccount))
+
+    def allow_entries(self, subaccount: str | None = None, allowed: bool = True) -> None:
+        """Allow or refuse new exposure on one subaccount (or all); reducing orders always go through."""
+        self.send(AllowEntries(subaccount, allowed))
 
     def stop(self) -> None:
         """Stop the run after the current chunk (results are still written)."""
-        self.send(Command("stop"))
+        self.send(StopRun())

@@ -16,11 +16,22 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from kektrade.domain.journal import Journal
+from kektrade.engine.commands import (
+    AllowEntries,
+    ApplyParameters,
+    CancelOrders,
+    EngineCommand,
+    FlattenPosition,
+    PauseInstance,
+    ResumeInstance,
+    StandAside,
+    StopRun,
+    describe,
+)
 from kektrade.engine.gcpolicy import collector_for_run
 from kektrade.engine.instance import InstanceStatus, StrategyInstance
 from kektrade.engine.snapshot import (
     ChartData,
-    Command,
     EngineSnapshot,
     FillRow,
     OrderRow,
@@ -39,8 +50,8 @@ class TimeHook(Protocol):
     def next_boundary_ms(self) -> int:
         """Market time the engine must stop at next (the hook runs there)."""
 
-    def on_time(self, clock_ms: int) -> None:
-        """Every instance has seen the candles opening before ``clock_ms``."""
+    def on_time(self, clock_ms: int) -> Sequence[EngineCommand]:
+        """Every instance has seen the candles opening before ``clock_ms``; returns commands to apply now."""
 
     def close(self) -> None:
         """Release resources (worker processes)."""
@@ -63,7 +74,7 @@ class BacktestEngine:
         self.instances = list(instances)
         self.run_id = run_id
         self.journal = journal
-        self.commands: queue.Queue[Command] = queue.Queue()
+        self.commands: queue.Queue[EngineCommand] = queue.Queue()
         self.on_snapshot = on_snapshot
         self.publish_every_s = publish_every_s
         self.hooks = list(hooks)  # called at every chunk end; chunks end at each hook's boundary
@@ -78,7 +89,7 @@ class BacktestEngine:
         self.chunk_ms = self._finest_ms * chunk_candles
         self.chunk_s = chunk_s  # target wall time of one chunk (chunks resize to it as the run goes)
 
-    def send(self, command: Command) -> None:
+    def send(self, command: EngineCommand) -> None:
         """Queue a command (thread-safe); applied between chunks."""
         self.commands.put(command)
 
@@ -94,7 +105,8 @@ class BacktestEngine:
                     began, done_before = time.perf_counter(), self.done
                     self._advance_all(clock)
                     for hook in self.hooks:
-                        hook.on_time(clock)
+                        for command in hook.on_time(clock):
+                            self.apply(command)
                     self._apply_commands()
                     self._maybe_publish()
                     self._resize_chunk(time.perf_counter() - began, self.done - done_before)
@@ -138,27 +150,30 @@ class BacktestEngine:
                 return
             self.apply(command)
 
-    def apply(self, command: Command) -> None:
-        """Apply one command to the named instance (or all)."""
-        if command.action == "stop":
+    def apply(self, command: EngineCommand) -> None:
+        """Apply one command to the named instance (or all); on the engine thread only."""
+        if isinstance(command, StopRun):
             self.stop_event.set()
             return
         targets = [i for i in self.instances if command.subaccount in (None, i.id)]
         if not targets:
-            log.warning("command %s: no subaccount %r", command.action, command.subaccount)
+            log.warning("%s: no subaccount %r", describe(command), command.subaccount)
         for inst in targets:
-            if command.action == "pause":
+            if isinstance(command, PauseInstance):
                 inst.pause()
-            elif command.action == "resume":
+            elif isinstance(command, ResumeInstance):
                 inst.resume()
-            elif command.action == "flatten":
+            elif isinstance(command, FlattenPosition):
                 inst.flatten()
-            elif command.action == "cancel_orders":
+            elif isinstance(command, CancelOrders):
                 inst.venue.cancel_all_orders()
-            else:
-                log.warning("unknown command %r", command.action)
-                return
-            log.info("%s %s", command.action, inst.id)
+            elif isinstance(command, AllowEntries):
+                inst.allow_entries(command.allowed)
+            elif isinstance(command, ApplyParameters):
+                inst.apply_parameters(command.parameters, command.flatten_first, command.reason)
+            elif isinstance(command, StandAside):
+                inst.stand_aside(command.flatten, command.reason)
+            log.info("%s applied", describe(command))
 
     # -- snapshots ----------------------------------------------------------------------------------
 

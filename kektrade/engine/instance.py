@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from kektrade.domain.journal import EquitySampled, Journal, StatusChanged
+from kektrade.engine.guard import EntryGuard
 from kektrade.exchange.sim.exchange import SimExchange
 from kektrade.strategy.base import Strategy
 
@@ -69,6 +70,9 @@ class StrategyInstance:
         self._plot_spec: list[tuple[str, bool]] | None = None
         #: the optimizer's latest ranking (parameters, score), best first; empty without optimization
         self.leaderboard: list[tuple[dict[str, Any], float]] = []
+        #: False while the operator refuses new exposure (the strategy then trades through an EntryGuard)
+        self.entries_allowed = True
+        self.account: Any = venue  # what the strategy's tick receives
 
     def plot_indicators(self, limit: int = 4) -> list[tuple[str, bool]]:
         """(column, overlay) pairs of the strategy's plot spec that exist, narrowed to the parameters in use.
@@ -122,6 +126,7 @@ class StrategyInstance:
         step = venue.step
         tick = self.strategy.tick
         frame, metadata, parameter, variables = self.frame, self.metadata, self.parameter, self.variables
+        account = self.account
         times = venue.market.time_ms
         ticking = self.status is InstanceStatus.RUNNING
         next_sample = self._next_sample_ms
@@ -129,7 +134,7 @@ class StrategyInstance:
             step(i)  # compiled: an idle candle costs a few comparisons
             if ticking:
                 try:
-                    tick(frame, i, metadata, parameter, variables, venue)
+                    tick(frame, i, metadata, parameter, variables, account)
                 except Exception:  # a strategy bug pauses this instance only
                     self._fail(i)
                     ticking = False
@@ -200,6 +205,34 @@ class StrategyInstance:
         if self.status in (InstanceStatus.PAUSED, InstanceStatus.FAILED):
             self.error = None
             self.set_status(InstanceStatus.RUNNING)
+
+    def allow_entries(self, allowed: bool) -> None:
+        """Allow or refuse orders that add exposure (the operator's "no new positions")."""
+        self.entries_allowed = allowed
+        self.account = self.venue if allowed else EntryGuard(self.venue)
+        log.info("instance %s: new entries %s", self.id, "allowed" if allowed else "stopped")
+
+    def apply_parameters(self, parameters: Mapping[str, Any], flatten_first: bool, reason: str = "") -> None:
+        """Trade ``parameters`` from the next candle on (the optimizer's pick); fresh strategy variables."""
+        if flatten_first:
+            self.flatten()
+        else:
+            self.venue.cancel_all_orders()
+        self.parameter = dict(parameters)
+        self.variables = {}
+        if self.status is InstanceStatus.STANDING_ASIDE:
+            self.set_status(InstanceStatus.RUNNING, reason or f"parameters {self.parameter}")
+
+    def stand_aside(self, flatten: bool, reason: str = "") -> None:
+        """Stop trading for now: flatten, or cancel the orders that are not reduce-only (stops stay)."""
+        if flatten:
+            self.flatten()
+        else:
+            for order in self.venue.get_open_orders():
+                if not order.reduce_only or self.venue.contracts == 0.0:
+                    self.venue.cancel_order(order.id)
+        if self.status is InstanceStatus.RUNNING:
+            self.set_status(InstanceStatus.STANDING_ASIDE, reason or "no combination qualifies")
 
     def flatten(self) -> None:
         """Cancel every order and close the position with a reduce-only market order."""

@@ -107,14 +107,3 @@ class EngineSnapshot:
     recent_fills: dict[str, tuple[FillRow, ...]] = field(default_factory=dict)
     charts: dict[str, ChartData] = field(default_factory=dict)
     message: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """A request from a front end, applied by the engine thread between chunks.
-
-    ``action``: pause | resume | flatten | cancel_orders | stop; ``subaccount`` None means all.
-    """
-
-    action: str
-    subaccount: str | None = None

@@ -19,6 +19,7 @@ from typing import Any
 
 from kektrade.domain.journal import Journal, SelectionRecorded
 from kektrade.domain.timeframes import align_up, format_ms
+from kektrade.engine.commands import ApplyParameters, EngineCommand, StandAside
 from kektrade.engine.instance import InstanceStatus, StrategyInstance
 from kektrade.optimize.executor import Executor
 from kektrade.optimize.scoring import score
@@ -75,14 +76,21 @@ class LiveOptimizer:
         """Market time of the next re-optimization."""
         return self._next
 
-    def on_time(self, clock_ms: int) -> None:
-        """The real instance has seen every candle opening before ``clock_ms``: catch up, maybe select."""
+    def on_time(self, clock_ms: int) -> list[EngineCommand]:
+        """The real instance has seen every candle opening before ``clock_ms``: catch up, maybe select.
+
+        Returns the commands that carry out the selections (the engine applies them at once, in order).
+        """
         stop = bisect.bisect_left(self.instance.venue.market.time_ms, clock_ms)
         stop = min(stop, self.instance.next_index)
         self._merge(self.executor.advance(stop))
+        commands: list[EngineCommand] = []
         while clock_ms >= self._next:
-            self._select(self._next)
+            command = self._select(self._next)
+            if command is not None:
+                commands.append(command)
             self._next += self.every_ms
+        return commands
 
     def _merge(self, updates: list[BookUpdate]) -> None:
         """Append each book's samples; every book samples the same times."""
@@ -119,7 +127,7 @@ class LiveOptimizer:
             return False
         return self.min_score is None or value >= self.min_score
 
-    def _select(self, boundary_ms: int) -> None:
+    def _select(self, boundary_ms: int) -> EngineCommand | None:
         scored = self.scores_at(boundary_ms)
         ranked = sorted((s for s in scored if self._eligible(s[1], s[2])), key=lambda s: (-s[1], s[0]))
         best = ranked[0][0] if ranked else None
@@ -147,27 +155,21 @@ class LiveOptimizer:
             len(ranked),
             len(self.combos),
         )
-        self._apply(best)
+        return self._command(best)
 
-    def _apply(self, best: int | None) -> None:
+    def _command(self, best: int | None) -> EngineCommand | None:
         inst = self.instance
         if best == self.selected:
-            return
+            return None
         previous, self.selected = self.selected, best
         if best is None:
-            if self.stand_aside == "flatten":
-                inst.flatten()
-            else:
-                inst.venue.cancel_all_orders()
-            if inst.status is InstanceStatus.RUNNING:
-                inst.set_status(InstanceStatus.STANDING_ASIDE, "no combination qualifies")
-            return
-        if previous is not None and self.switch_policy == "flatten":
-            inst.flatten()
-        inst.parameter = dict(self.combos[best])
-        inst.variables = {}
-        if inst.status is InstanceStatus.STANDING_ASIDE:
-            inst.set_status(InstanceStatus.RUNNING, f"parameters {inst.parameter}")
+            return StandAside(inst.id, flatten=self.stand_aside == "flatten", reason="no combination qualifies")
+        # what the previous set (or the time before standing aside) left open is flattened under "flatten"
+        leftover = previous is not None or inst.venue.contracts != 0.0
+        params = dict(self.combos[best])
+        return ApplyParameters(
+            inst.id, params, flatten_first=self.switch_policy == "flatten" and leftover, reason=f"parameters {params}"
+        )
 
     # -- results -----------------------------------------------------------------------------------
 

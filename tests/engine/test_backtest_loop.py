@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from kektrade.domain.types import FillKind
+from kektrade.engine.commands import PauseInstance, ResumeInstance
 from kektrade.engine.instance import InstanceStatus
-from kektrade.engine.snapshot import Command
 from kektrade.persistence.database import open_run_database
 from tests.engine.kit import config, run
 
@@ -102,10 +102,10 @@ def test_paused_instance_is_simulated_but_not_ticked(tmp_path: Path) -> None:
     session = controller.build()
     inst = session.instances[0]
     inst.advance(10)
-    session.engine.apply(Command("pause", "probe"))
+    session.engine.apply(PauseInstance("probe"))
     inst.advance(20)
     assert inst.variables["ticks"][-1] == 9 and inst.venue.candle_index == 19
-    session.engine.apply(Command("resume", "probe"))
+    session.engine.apply(ResumeInstance("probe"))
     inst.advance(21)
     assert inst.variables["ticks"][-1] == 20
     controller.close()

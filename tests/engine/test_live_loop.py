@@ -10,11 +10,11 @@ import pytest
 
 from kektrade.domain.journal import FillRecorded, MemoryJournal, OrderRecorded, StateSaved
 from kektrade.engine import live_build
+from kektrade.engine.commands import FlattenPosition, PauseInstance, ResumeInstance, StopRun
 from kektrade.engine.live import CandleFeed, LiveEngine, candles_frame, closed_until_ms, tail_rows
 from kektrade.engine.live_build import build_live_session
 from kektrade.engine.live_venue import LiveVenue
 from kektrade.engine.session import Session, build_session
-from kektrade.engine.snapshot import Command
 from kektrade.exchange.sim.exchange import SimExchange
 from tests.engine.live_kit import SYMBOL, client_factory, live_config, push, wait_until
 from tests.fakes.bybit_trading import MINUTE_MS, FakeBybitExchange
@@ -36,7 +36,7 @@ class Running:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.engine.send(Command("stop"))
+        self.engine.send(StopRun())
         self.thread.join(timeout=10)
         assert not self.thread.is_alive()
 
@@ -119,12 +119,12 @@ def test_commands_pause_resume_flatten(fake: FakeBybitExchange, tmp_path: Path) 
     with Running(session) as run:
         push(fake, 3)
         wait_until(lambda: len(run.variables().get("seen", [])) == 3, what="three ticks")
-        run.engine.send(Command("pause", "p"))
+        run.engine.send(PauseInstance("p"))
         push(fake, 2)
         wait_until(lambda: run.session.instances[0].next_index == 15, what="candles while paused")
         assert len(run.variables()["seen"]) == 3 and run.session.instances[0].status == "paused"
-        run.engine.send(Command("flatten"))
-        run.engine.send(Command("resume"))
+        run.engine.send(FlattenPosition())
+        run.engine.send(ResumeInstance())
         push(fake, 1)
         wait_until(lambda: len(run.variables()["seen"]) == 4, what="tick after resume")
     venue = run.session.instances[0].venue
