@@ -1,8 +1,9 @@
 """A strategy instance: one strategy x pair x subaccount, its indicator frame, venue and state.
 
 The instance owns its trading state; only the engine thread calls into it. ``advance(stop)`` runs the
-backtest loop: for each candle i, simulate candle i on the venue (fills of orders placed earlier), then
-call the strategy's ``tick`` for i — so candle i's orders can only match from candle i + 1 on.
+candle kernel (``engine/kernel.py``) over its candles — the same routine in backtests, paper and live
+runs and the optimizer's virtual exchanges: venue step for candle i, then the strategy's ``tick`` for i,
+so candle i's orders can only match from candle i + 1 on.
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ from typing import Any
 import pandas as pd
 
 from kektrade.domain.journal import EquitySampled, Journal, StatusChanged
+from kektrade.engine import kernel
 from kektrade.engine.guard import EntryGuard
 from kektrade.exchange.sim.exchange import SimExchange
 from kektrade.strategy.base import Strategy
 
 log = logging.getLogger("kektrade.engine")
+
+
+#: ``complete_until_ms`` of data that will not grow (a backtest's): its last candle ends the run
+FINAL_MS = 2**62
 
 
 class InstanceStatus(StrEnum):
@@ -66,7 +72,9 @@ class StrategyInstance:
         self.times_ms: list[int] = []
         self.equity: list[float] = []
         self.equity_quote: list[float] = []
-        self._next_sample_ms = 0
+        self.next_sample_ms = 0
+        #: candles opening before this time are all known (FINAL_MS: a backtest's data, complete; live: the feed's mark)
+        self.complete_until_ms = FINAL_MS
         self._plot_spec: list[tuple[str, bool]] | None = None
         #: the optimizer's latest ranking (parameters, score), best first; empty without optimization
         self.leaderboard: list[tuple[dict[str, Any], float]] = []
@@ -116,39 +124,28 @@ class StrategyInstance:
         """Open time of candle ``index``."""
         return self.venue.market.time_ms[index]
 
-    def advance(self, stop: int) -> int:
-        """Simulate and tick candles [next_index, stop); returns how many were processed."""
-        stop = min(stop, self.length)
-        start = i = self.next_index
-        if i >= stop:
-            return 0
-        venue = self.venue
-        step = venue.step
-        tick = self.strategy.tick
-        frame, metadata, parameter, variables = self.frame, self.metadata, self.parameter, self.variables
-        account = self.account
-        times = venue.market.time_ms
-        ticking = self.status is InstanceStatus.RUNNING
-        next_sample = self._next_sample_ms
-        while i < stop:
-            step(i)  # compiled: an idle candle costs a few comparisons
-            if ticking:
-                try:
-                    tick(frame, i, metadata, parameter, variables, account)
-                except Exception:  # a strategy bug pauses this instance only
-                    self._fail(i)
-                    ticking = False
-            if times[i] >= next_sample:
-                next_sample = self._sample(i)
-            i += 1
-        self.next_index = i
-        self._next_sample_ms = next_sample
-        if i >= self.length:
-            self._sample(i - 1, force=True)
-        return i - start
+    @property
+    def ticking(self) -> bool:
+        """The strategy's tick is called only while running."""
+        return self.status is InstanceStatus.RUNNING
 
-    def _sample(self, i: int, force: bool = False) -> int:
-        """Record one equity point at the close of candle i; returns the next sample time."""
+    def tick_function(self) -> Any:
+        """The strategy's bound tick (for the kernel)."""
+        return self.strategy.tick
+
+    def advance(self, stop: int) -> int:
+        """Simulate and tick candles [next_index, stop) with the candle kernel; returns how many ran."""
+        done = kernel.advance(self, min(stop, self.length))
+        if done and self.next_index >= self.length and self.complete_until_ms >= FINAL_MS:
+            self.sample(self.next_index - 1, force=True)
+        return done
+
+    def fail(self, i: int, exc: BaseException) -> None:
+        """The strategy raised at candle i: the instance is marked failed (it stops ticking)."""
+        self._fail(i)
+
+    def sample(self, i: int, force: bool = False) -> int:
+        """Record one equity point at the close of candle i; returns the next sample's due open time."""
         venue = self.venue
         time_ms = venue.market.time_ms[i] + venue.market.timeframe_ms
         if force and self.times_ms and self.times_ms[-1] >= time_ms:

@@ -25,7 +25,7 @@ from kektrade.data.provider import DataProvider
 from kektrade.domain.journal import Journal
 from kektrade.domain.timeframes import timeframe_ms
 from kektrade.engine.backtest import BacktestEngine, SnapshotSink, order_rows, subaccount_row
-from kektrade.engine.instance import InstanceStatus, StrategyInstance
+from kektrade.engine.instance import StrategyInstance
 from kektrade.engine.live_venue import LiveVenue
 from kektrade.engine.resume import capture_state, state_record
 from kektrade.engine.snapshot import EngineSnapshot, OrderRow, Progress, SubaccountRow
@@ -211,21 +211,10 @@ def process(slot: LiveSlot) -> int:
     inst = slot.inst
     if slot.dirty:
         slot.recompute()
-    venue, times = inst.venue, inst.venue.market.time_ms
-    done = 0
-    for i in range(inst.next_index, inst.length):
-        venue.step(i)
-        if inst.status is InstanceStatus.RUNNING:
-            try:
-                inst.strategy.tick(inst.frame, i, inst.metadata, inst.parameter, inst.variables, venue)
-            except Exception:  # a strategy bug pauses this instance only
-                inst._fail(i)
-        if times[i] >= inst._next_sample_ms:
-            inst._next_sample_ms = inst._sample(i)
-        inst.next_index = i + 1
-        slot.since_save += 1
-        done += 1
-    return done
+    before = inst.next_index
+    done = inst.advance(inst.length)
+    slot.since_save += done
+    return done if inst.next_index > before else 0
 
 
 class LiveEngine(BacktestEngine):

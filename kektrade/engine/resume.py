@@ -109,7 +109,7 @@ def capture_state(
         "error": inst.error,
         "parameter": dict(inst.parameter),
         "variables": json_variables(inst.id, inst.variables, set(column_ids), warned if warned is not None else set()),
-        "next_sample_ms": inst._next_sample_ms,
+        "next_sample_ms": inst.next_sample_ms,
         "venue": export_state(venue) if isinstance(venue, SimExchange) else None,
         "initial_balance": venue.initial_balance,
     }
@@ -144,7 +144,7 @@ def apply_resume(inst: StrategyInstance, record: ResumeRecord) -> int | None:
     inst.error = saved.get("error") if status is InstanceStatus.FAILED else None
     next_sample = saved.get("next_sample_ms")
     if next_sample is not None:
-        inst._next_sample_ms = int(next_sample)
+        inst.next_sample_ms = int(next_sample)
     venue = inst.venue
     if isinstance(venue, SimExchange):
         if saved.get("venue") is None:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import FillKind, MarginMode
+from kektrade.engine import kernel
 from kektrade.exchange.sim.exchange import SimExchange
 from kektrade.exchange.sim.factory import make_sim_exchange
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
@@ -59,12 +60,17 @@ class VirtualBook:
         self.spec = spec
         self.ids = combo_ids
         self.venues = {k: self._venue() for k in combo_ids}
-        self.variables: dict[int, dict[str, Any]] = {k: {} for k in combo_ids}
         self.failed: dict[int, str] = {}
         self.next_index = spec.first_index
         self._fills_seen = dict.fromkeys(combo_ids, 0)
         self._next_sample = 0
         self.metadata = dict(spec.metadata, mode="trial", is_trial=True, is_backtest=False, is_live=False)
+        self.lanes = {k: TrialLane(self, k) for k in combo_ids}
+
+    @property
+    def variables(self) -> dict[int, dict[str, Any]]:
+        """Each combination's strategy variables."""
+        return {k: lane.variables for k, lane in self.lanes.items()}
 
     def _venue(self) -> SimExchange:
         s = self.spec
@@ -111,30 +117,11 @@ class VirtualBook:
         return update
 
     def _run_combo(self, k: int, start: int, stop: int, samples: list[int]) -> list[float]:
-        venue = self.venues[k]
-        step, tick = venue.step, self.spec.strategy.tick
-        frame, metadata, parameter, variables = (
-            self.spec.frame,
-            self.metadata,
-            self.spec.combos[k],
-            self.variables[k],
-        )
-        out: list[float] = []
-        s, next_pick = 0, samples[0] if samples else -1
-        ok = k not in self.failed
-        for i in range(start, stop):
-            step(i)  # compiled: an idle candle costs a few comparisons
-            if ok:
-                try:
-                    tick(frame, i, metadata, parameter, variables, venue)
-                except Exception as exc:  # a combination that raises is out of the running
-                    self.failed[k] = f"{type(exc).__name__}: {exc}"
-                    ok = False
-            if i == next_pick:
-                out.append(venue.equity() if not self.failed.get(k) else math.nan)
-                s += 1
-                next_pick = samples[s] if s < len(samples) else -1
-        return out
+        lane = self.lanes[k]
+        lane.out = []
+        kernel.advance(lane, stop)
+        assert len(lane.out) == len(samples), "every combination samples the book's grid"
+        return lane.out
 
     def _closes(self, k: int) -> list[tuple[int, float]]:
         fills = self.venues[k].fills
@@ -149,3 +136,44 @@ class VirtualBook:
     def final_equity(self) -> dict[int, float]:
         """Each combination's equity at the last simulated candle."""
         return {k: v.equity() for k, v in self.venues.items()}
+
+
+class TrialLane:
+    """One combination of a book as a kernel lane: its venue, variables and equity samples."""
+
+    def __init__(self, book: VirtualBook, k: int) -> None:
+        self.book, self.k = book, k
+        self.venue = book.venues[k]
+        self.account = self.venue
+        self.metadata = book.metadata
+        self.parameter = book.spec.combos[k]
+        self.variables: dict[str, Any] = {}
+        self.next_index = book.spec.first_index
+        self.next_sample_ms = 0
+        self.out: list[float] = []
+        tf, every = book.spec.arrays.timeframe_ms, book.spec.sample_ms
+        self._tf, self._every = tf, every
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The book's indicator frame (live runs replace it as candles arrive)."""
+        return self.book.spec.frame
+
+    @property
+    def ticking(self) -> bool:
+        """A combination that raised is out of the running."""
+        return self.k not in self.book.failed
+
+    def tick_function(self) -> Any:
+        """The strategy's bound tick."""
+        return self.book.spec.strategy.tick
+
+    def sample(self, i: int) -> int:
+        """Equity at the close of candle i (NaN once failed); the next sample is due on the regular grid."""
+        self.out.append(self.venue.equity() if self.k not in self.book.failed else math.nan)
+        close_ms = self.venue.market.time_ms[i] + self._tf
+        return close_ms - close_ms % self._every + self._every - self._tf
+
+    def fail(self, i: int, exc: BaseException) -> None:
+        """Drop the combination from the ranking."""
+        self.book.failed[self.k] = f"{type(exc).__name__}: {exc}"

@@ -118,7 +118,7 @@ def test_capture_then_apply_restores_the_instance() -> None:
     old.variables.update({"count": 4, "handle": object()})
     old.parameter = {"a": 2}
     old.status = InstanceStatus.PAUSED
-    old._next_sample_ms = 123
+    old.next_sample_ms = 123
     state = capture_state(old)
     fills = [Fill(T0 + 60_000, "BTCUSDT", FillKind.TRADE, 2.0, 100.5, 0.1, 0.0, "1", False, 0.00055, 2.0)]
     record = ResumeRecord("s", {STATE_KEY: state}, fills, (), [T0 + 120_000], [1000.0], [1000.0], "paused", None)
@@ -128,7 +128,7 @@ def test_capture_then_apply_restores_the_instance() -> None:
     new.venue.set_clock(old.venue._i)
     assert export_state(new.venue) == export_state(old.venue)
     assert new.variables == {"count": 4} and new.parameter == {"a": 2}
-    assert new.status is InstanceStatus.PAUSED and new._next_sample_ms == 123
+    assert new.status is InstanceStatus.PAUSED and new.next_sample_ms == 123
     assert new.venue.fills == fills and new.times_ms == [T0 + 120_000]
 
 

@@ -1,0 +1,78 @@
+"""The candle kernel: the one routine that advances a strategy on a venue by closed candles.
+
+Every run kind goes through it — backtests (replayed candles), paper and live runs (polled candles) and
+each virtual exchange of the live optimizer — so a rule fixed here is fixed for all of them. For each
+candle ``i`` in order:
+
+1. ``venue.step(i)``: the venue lives through candle i (simulator: funding, liquidation and fills of
+   orders placed before i along the candle's price path; live account: re-read once it closed);
+2. the strategy's ``tick`` for candle i, unless the lane is not ticking (paused, standing aside, failed)
+   — orders it places can only match from candle i + 1 on: no look-ahead by construction;
+3. an equity sample when candle i's open time reached the lane's next sample time.
+
+A strategy exception never escapes: the lane's ``fail`` decides what it means (an instance pauses, a
+virtual exchange drops out of the ranking) and the kernel stops ticking that lane for the rest of the call.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Lane(Protocol):
+    """What the kernel needs of something it advances (a real instance or one virtual exchange)."""
+
+    venue: Any
+    frame: Any
+    metadata: dict[str, Any]
+    parameter: dict[str, Any]
+    variables: dict[str, Any]
+    account: Any  # what tick receives as ``account`` (the venue, or a guard in front of it)
+    next_index: int
+    next_sample_ms: int  # open time at or after which the next equity sample is due
+
+    @property
+    def ticking(self) -> bool:
+        """Whether the strategy's tick is called."""
+
+    def tick_function(self) -> Any:
+        """The strategy's bound ``tick``."""
+
+    def sample(self, i: int) -> int:
+        """Record an equity sample at the close of candle i; returns the next sample's due open time."""
+
+    def fail(self, i: int, exc: BaseException) -> None:
+        """The strategy raised at candle i (called inside the ``except`` block)."""
+
+
+def advance(lane: Lane, stop: int) -> int:
+    """Run candles [lane.next_index, stop) through venue step, tick and sampling; returns how many ran."""
+    start = i = lane.next_index
+    if i >= stop:
+        return 0
+    step = lane.venue.step
+    times = lane.venue.market.time_ms
+    tick = lane.tick_function()
+    frame, metadata, parameter, variables, account = (
+        lane.frame,
+        lane.metadata,
+        lane.parameter,
+        lane.variables,
+        lane.account,
+    )
+    ticking = lane.ticking
+    next_sample = lane.next_sample_ms
+    while i < stop:
+        step(i)  # compiled: an idle candle costs a few comparisons
+        if ticking:
+            try:
+                tick(frame, i, metadata, parameter, variables, account)
+            except Exception as exc:  # a strategy bug stops this lane's ticks only
+                lane.fail(i, exc)
+                ticking = False
+        if times[i] >= next_sample:
+            next_sample = lane.sample(i)
+        i += 1
+    lane.next_index = i
+    lane.next_sample_ms = next_sample
+    return i - start
