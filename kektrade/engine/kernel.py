@@ -23,13 +23,16 @@ class Lane(Protocol):
     """What the kernel needs of something it advances (a real instance or one virtual exchange)."""
 
     venue: Any
-    frame: Any
     metadata: dict[str, Any]
     parameter: dict[str, Any]
     variables: dict[str, Any]
     account: Any  # what tick receives as ``account`` (the venue, or a guard in front of it)
     next_index: int
     next_sample_ms: int  # open time at or after which the next equity sample is due
+
+    @property
+    def frame(self) -> Any:
+        """The indicator frame handed to tick."""
 
     @property
     def ticking(self) -> bool:
