@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kektrade.config.model_subaccount import BACKTEST_VENUES, PAPER_VENUE, split_pair
+from kektrade.config.model_subaccount import split_pair
+from kektrade.domain.venues import DEFAULT_VENUE, VENUES, VenueKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +45,17 @@ def cross_field_errors(views: list[SubaccountView]) -> list[str]:
             first_by_id[view.id] = view.index
     errors.extend(_mixed_venue_errors(views))
     for view in views:
-        venue = view.venue or BACKTEST_VENUES[0]
-        if (venue in BACKTEST_VENUES or venue == PAPER_VENUE) and _is_inverse(view.pair) and not view.balance_given:
+        info = VENUES.get(view.venue or DEFAULT_VENUE)
+        if info is None:
+            continue  # the field's own check names the unknown venue
+        contract = "inverse" if _is_inverse(view.pair) else "linear"
+        if view.pair and not info.supports(contract):
+            errors.append(
+                f"subaccounts[{view.index}].venue: {info.name} does not trade {contract} perpetuals "
+                f"(pair {view.pair!r}); use one of "
+                f"{', '.join(v.name for v in VENUES.values() if v.kind is info.kind and v.supports(contract))}"
+            )
+        if info.simulated and _is_inverse(view.pair) and not view.balance_given:
             settle = (view.pair or "").rsplit(":", 1)[-1]
             errors.append(
                 f"subaccounts[{view.index}].initial_balance: required for the inverse pair {view.pair!r} "
@@ -56,13 +66,14 @@ def cross_field_errors(views: list[SubaccountView]) -> list[str]:
 
 
 def _mixed_venue_errors(views: list[SubaccountView]) -> list[str]:
-    venues = [(v.index, v.venue or BACKTEST_VENUES[0]) for v in views]
-    first_backtest = next(((i, v) for i, v in venues if v in BACKTEST_VENUES), None)
+    venues = [(v.index, v.venue or DEFAULT_VENUE) for v in views]
+    backtest = {n for n, v in VENUES.items() if v.kind is VenueKind.BACKTEST}
+    first_backtest = next(((i, v) for i, v in venues if v in backtest), None)
     if first_backtest is None:
         return []
     return [
         f"subaccounts[{index}].venue: backtest and live venues cannot be mixed in one config "
         f"({venue!r} is live, subaccounts[{first_backtest[0]}] uses {first_backtest[1]!r})"
         for index, venue in venues
-        if venue not in BACKTEST_VENUES
+        if venue not in backtest and venue in VENUES
     ]

@@ -213,3 +213,13 @@ class LiveConfig(StrictModel):
     save_state_every: int = Field(
         default=1, ge=1, description="Candles between saved instance states (resume points); also at exit."
     )
+    api_base: str | None = Field(
+        default=None,
+        description="Replace the exchange's API base URL (e.g. http://127.0.0.1:8080 for a local fake or a "
+        "proxy); null = the exchange's own (testnet when the subaccount says testnet).",
+    )
+    warm_start: bool = Field(
+        default=True,
+        description="Live optimization: play the virtual exchanges over the lookback before the start, so the "
+        "first selection happens at the first re-optimization boundary instead of a full lookback later.",
+    )

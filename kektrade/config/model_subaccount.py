@@ -10,13 +10,12 @@ from pydantic import AfterValidator, Field, model_validator
 from kektrade.config.base import StrictModel
 from kektrade.config.model_sections import Duration, Timeframe
 from kektrade.domain.timeframes import duration_ms, timeframe_ms
+from kektrade.domain.venues import VenueInfo, VenueKind, venue_info, venue_names
 
-#: Venues simulated by kektrade on historical candles; "paper" simulates on live candles; others are live.
-BACKTEST_VENUES = ("backtest_perpetual", "backtest_perpetual_realistic")
-PAPER_VENUE = "paper"
+#: Venues simulated by kektrade on historical candles (from the venue registry, domain/venues.py).
+BACKTEST_VENUES = tuple(venue_names(VenueKind.BACKTEST))
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _PAIR_PATTERN = re.compile(r"^([A-Z0-9]+)/([A-Z0-9]+):([A-Z0-9]+)$")
-_VENUE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _ENV_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
@@ -47,11 +46,7 @@ def _check_pair(pair: str) -> str:
 
 
 def _check_venue(venue: str) -> str:
-    if not _VENUE_PATTERN.match(venue):
-        raise ValueError(
-            f"must be {', '.join(BACKTEST_VENUES)}, 'bybit_linear', 'bybit_inverse' or a lowercase ccxt "
-            f"exchange id (got {venue!r})"
-        )
+    venue_info(venue)  # ValueError listing the registered venues
     return venue
 
 
@@ -145,7 +140,7 @@ DESCRIPTIONS = {
     "timeframe": "Candle timeframe the strategy runs on.",
     "venue": (
         "backtest_perpetual, backtest_perpetual_realistic, paper (live candles, simulated fills), "
-        "bybit_linear, bybit_inverse or a ccxt id."
+        "bybit_linear, bybit_inverse or bybit (live)."
     ),
     "testnet": "Use the venue's testnet (live venues).",
     "initial_balance": "Starting wallet in the settle currency (backtests; inverse pairs must set it).",
@@ -239,19 +234,24 @@ class SubaccountConfig(StrictModel):
         return self.settle == self.base
 
     @property
+    def venue_info(self) -> VenueInfo:
+        """The registered venue and its capabilities."""
+        return venue_info(self.venue)
+
+    @property
     def is_backtest(self) -> bool:
         """True when the venue is simulated by kektrade (backtest venues and paper: no API keys needed)."""
-        return self.venue in BACKTEST_VENUES or self.venue == PAPER_VENUE
+        return self.venue_info.simulated
 
     @property
     def is_paper(self) -> bool:
-        """True for the paper venue: live candles, orders filled by the simulator."""
-        return self.venue == PAPER_VENUE
+        """True for a paper venue: live candles, orders filled by the simulator."""
+        return self.venue_info.kind is VenueKind.PAPER
 
     @property
     def is_realtime(self) -> bool:
         """True when the subaccount runs on live candles (paper or a live venue)."""
-        return self.venue not in BACKTEST_VENUES
+        return self.venue_info.realtime
 
     @property
     def timeframe_ms(self) -> int:

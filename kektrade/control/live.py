@@ -26,6 +26,7 @@ from kektrade.engine.live_build import build_live_session
 from kektrade.engine.resume import ResumeRecord
 from kektrade.engine.session import Session
 from kektrade.exchange.live.ohlcv import make_exchange
+from kektrade.optimize.wiring import optimizer_factory
 from kektrade.persistence.database import open_run_database
 
 log = logging.getLogger("kektrade.control")
@@ -41,7 +42,7 @@ def credentialed_factory(config: KektradeConfig, secrets: Secrets) -> ExchangeFa
     subs = {s.id: s for s in config.subaccounts}
 
     def factory(exchange_id: str, testnet: bool, subaccount: str | None) -> Any:
-        client = make_exchange(exchange_id, testnet=testnet)
+        client = make_exchange(exchange_id, testnet=testnet, api_base=config.live.api_base)
         if subaccount is not None:
             sub = subs[subaccount]
             creds = secrets.credentials_for(sub)
@@ -109,7 +110,7 @@ class LiveRunController(RunController):
             saved = sum(1 for r in records.values() if r.saved is not None)
             log.info("resuming %d of %d subaccounts from %s", saved, len(ids), self.resume_db)
         self.session = build_live_session(
-            self.config, self.run_id, self.journal, self._publish, self.exchange_factory, records
+            self.config, self.run_id, self.journal, self._publish, self.exchange_factory, records, optimizer_factory
         )
         self._publish(self.session.engine.snapshot())
         return self.session

@@ -18,17 +18,14 @@ from kektrade.data.provider import DataProvider, parse_utc_ms
 from kektrade.domain.journal import Journal
 from kektrade.domain.specs import ContractSpec, builtin_spec, generic_spec
 from kektrade.domain.timeframes import duration_ms, timeframe_ms
+from kektrade.engine.venues import simulated_venue
 from kektrade.exchange.sim.exchange import SimExchange
-from kektrade.exchange.sim.factory import make_sim_exchange
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
 from kektrade.strategy.base import Strategy
 from kektrade.strategy.columns import Columns
 from kektrade.strategy.loader import load_strategy_class
 
 log = logging.getLogger("kektrade.engine")
-
-BACKTEST_VENUES = ("backtest_perpetual", "backtest_perpetual_realistic")
-
 
 class BuildError(ValueError):
     """The config cannot be run as given (message names the config path)."""
@@ -175,11 +172,10 @@ def make_venue(
 ) -> SimExchange:
     """A simulated venue for the prepared instance (the real one in a backtest, or a virtual one)."""
     sub = prepared.sub
-    return make_sim_exchange(
-        sub.venue,
+    return simulated_venue(
+        sub.venue_info.builder,
         prepared.spec,
         prepared.arrays,
-        volume=prepared.arrays.volume or None,
         realistic=realistic,
         initial_balance=sub.initial_balance,
         leverage=sub.leverage,
@@ -193,7 +189,7 @@ def make_venue(
 
 def realistic_options(config: KektradeConfig, sub: SubaccountConfig) -> dict[str, Any] | None:
     """The realistic venue's options (``backtest.realistic``) for a subaccount on that venue."""
-    return config.backtest.realistic.model_dump() if sub.venue == "backtest_perpetual_realistic" else None
+    return config.backtest.realistic.model_dump() if sub.venue_info.builder == "sim_realistic" else None
 
 
 def make_provider(config: KektradeConfig) -> DataProvider:

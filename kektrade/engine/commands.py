@@ -96,8 +96,23 @@ EngineCommand = (
 )
 
 
+_VERBS = {
+    PauseInstance: "pause",
+    ResumeInstance: "resume",
+    FlattenPosition: "flatten",
+    CancelOrders: "cancel_orders",
+    StopRun: "stop",
+    ApplyParameters: "apply_parameters",
+    StandAside: "stand_aside",
+}
+
+
 def describe(command: EngineCommand) -> str:
-    """A short human description for logs and notices ("pause sma_btc", "stop run")."""
-    name = type(command).__name__
-    target = getattr(command, "subaccount", None)
-    return f"{name} {target or 'all'}" if not isinstance(command, StopRun) else name
+    """A short human description for logs and notices ("pause sma_btc", "stop_entries all", "stop")."""
+    if isinstance(command, AllowEntries):
+        verb = "allow_entries" if command.allowed else "stop_entries"
+    else:
+        verb = _VERBS[type(command)]
+    if isinstance(command, StopRun):
+        return verb
+    return f"{verb} {command.subaccount or 'all'}"

@@ -65,17 +65,19 @@ def advance(lane: Lane, stop: int) -> int:
     )
     ticking = lane.ticking
     next_sample = lane.next_sample_ms
-    while i < stop:
-        step(i)  # compiled: an idle candle costs a few comparisons
-        if ticking:
-            try:
-                tick(frame, i, metadata, parameter, variables, account)
-            except Exception as exc:  # a strategy bug stops this lane's ticks only
-                lane.fail(i, exc)
-                ticking = False
-        if times[i] >= next_sample:
-            next_sample = lane.sample(i)
-        i += 1
-    lane.next_index = i
-    lane.next_sample_ms = next_sample
+    try:
+        while i < stop:
+            step(i)  # compiled: an idle candle costs a few comparisons
+            if ticking:
+                try:
+                    tick(frame, i, metadata, parameter, variables, account)
+                except Exception as exc:  # a strategy bug stops this lane's ticks only
+                    lane.fail(i, exc)
+                    ticking = False
+            if times[i] >= next_sample:
+                next_sample = lane.sample(i)
+            i += 1
+    finally:  # a venue that raised in step(i) leaves candle i pending: never processed twice
+        lane.next_index = i
+        lane.next_sample_ms = next_sample
     return i - start

@@ -1,12 +1,19 @@
-"""The live loop: strategies on live candles, on a simulated venue (paper) or a live account (live).
+"""Candles from an exchange for paper and live runs: the feed, each instance's growing history, the source.
 
 A ``CandleFeed`` worker thread polls each (pair, timeframe) through the sync ccxt client every
 ``live.poll_interval_s`` and publishes closed candles (close time <= the exchange's time) through the
-``DataProvider``. The engine thread, the one owner of trading state, takes them from its subscriptions:
-each instance appends them to its frame and market arrays, recomputes its indicators on a bounded tail,
-then for each new candle steps its venue (paper: the simulator matches orders placed earlier; live: the
-account is re-read) and calls ``tick``. Candles missed during a disconnect are fetched on the next poll
-and processed in order; repeated candles are ignored. Commands and snapshots work as in the backtest.
+``DataProvider``; after each poll it marks, per stream, the time before which every candle is known
+(``complete_until``), gaps included. ``LiveSource`` is the engine's candle source for such runs: on the
+engine thread it moves published candles into each instance's history (``LiveSlot``), recomputes
+indicators, and raises the instance's ``complete_until_ms`` — the engine (engine/engine.py) then runs the
+new candles through the same kernel and hooks as a backtest, the live optimizer included.
+
+Indicators: an instance keeps its whole history since the run's first candle (so the virtual exchanges
+and a resume see the same rows), and recomputes indicators on the last ``window`` rows for each batch of
+new candles. Each recomputation is checked against the values already computed for the last processed
+rows: when a recursive indicator (EMA, RSI, ...) still depends on where the window starts, the window
+doubles (up to the whole history) and the column is named in a warning — so live values equal the
+backtest's on the same candles to 1e-9.
 """
 
 from __future__ import annotations
@@ -15,30 +22,35 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from kektrade.data.market import date_ms, ms_to_dates
 from kektrade.data.provider import DataProvider
-from kektrade.domain.journal import Journal
 from kektrade.domain.timeframes import timeframe_ms
-from kektrade.engine.backtest import BacktestEngine, SnapshotSink, order_rows, subaccount_row
 from kektrade.engine.instance import StrategyInstance
 from kektrade.engine.live_venue import LiveVenue
 from kektrade.engine.resume import capture_state, state_record
-from kektrade.engine.snapshot import EngineSnapshot, OrderRow, Progress, SubaccountRow
 from kektrade.exchange.live.ohlcv import fetch_ohlcv_range
 from kektrade.strategy.columns import Columns
+
+if TYPE_CHECKING:
+    from kektrade.engine.engine import Engine
 
 log = logging.getLogger("kektrade.engine")
 
 OHLCV = ["date", "open", "high", "low", "close", "volume"]
+#: relative tolerance of the indicator-window check (values must not depend on where the window starts)
+WINDOW_RTOL = 1e-9
+#: processed rows compared after each recomputation
+CHECK_ROWS = 3
 
 
 def tail_rows(startup_candle_count: int) -> int:
-    """Rows an instance keeps for its indicators: max(5 x startup_candle_count, 1000)."""
+    """Initial indicator window of an instance: max(5 x startup_candle_count, 1000) rows."""
     return max(5 * int(startup_candle_count), 1000)
 
 
@@ -54,6 +66,9 @@ def candles_frame(rows: Sequence[Sequence[float]]) -> pd.DataFrame:
     return frame.astype({c: "float64" for c in OHLCV[1:]})
 
 
+Stream = tuple[str, str]
+
+
 class CandleFeed:
     """Polls closed candles of some (pair, timeframe) streams of one exchange on a worker thread."""
 
@@ -61,18 +76,21 @@ class CandleFeed:
         self,
         client: Any,
         provider: DataProvider,
-        streams: Sequence[tuple[str, str]],
+        streams: Sequence[Stream],
         poll_interval_s: float,
-        wake: threading.Event,
+        wake: threading.Event | None = None,
     ) -> None:
         self.client = client
         self.provider = provider
         self.poll_interval_s = poll_interval_s
-        self.wake = wake
-        self.last_ms: dict[tuple[str, str], int] = {}
+        self.wake = wake or threading.Event()  # the engine's wake-up event once the source starts
+        self.last_ms: dict[Stream, int] = {}
+        #: per stream: every candle opening before this time has been published (read by the engine thread)
+        self.complete_until: dict[Stream, int] = {}
         for pair, tf in streams:
             end = provider.get(pair, tf).end_ms
             self.last_ms[(pair, tf)] = end if end is not None else 0
+            self.complete_until[(pair, tf)] = self.last_ms[(pair, tf)] + timeframe_ms(tf)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors = 0
@@ -109,30 +127,34 @@ class CandleFeed:
             if until <= last + step:
                 continue
             rows = fetch_ohlcv_range(self.client, pair, tf, last + step, until)
-            if not rows:
-                continue
-            fresh = self.provider.publish(pair, tf, candles_frame(rows))
-            self.last_ms[(pair, tf)] = max(last, int(rows[-1][0]))
-            published += len(fresh)
-        if published:
-            self.wake.set()
+            if rows:
+                fresh = self.provider.publish(pair, tf, candles_frame(rows))
+                self.last_ms[(pair, tf)] = max(last, int(rows[-1][0]))
+                published += len(fresh)
+            # published before marked: a reader that sees the mark finds the candles in its inbox
+            self.complete_until[(pair, tf)] = max(self.complete_until[(pair, tf)], until)
+        self.wake.set()
         return published
 
 
 @dataclass
 class LiveSlot:
-    """One instance in the live loop: its raw candles, indicator inputs and column cache."""
+    """One instance on live candles: its raw history, indicator window, column cache and inbox."""
 
     inst: StrategyInstance
     raw: pd.DataFrame
     space: dict[str, list[Any]]
-    keep: int
+    window: int
     inbox: Any  # queue.Queue[pd.DataFrame] from DataProvider.subscribe
+    stream: Stream
     cache: dict[str, Any] = field(default_factory=dict)
     dirty: bool = False
     since_save: int = 0
+    saved_index: int = 0  # next_index when since_save was last counted
     retry_at: float = 0.0
     warned: set[str] = field(default_factory=set)
+    window_warned: set[str] = field(default_factory=set)
+    on_frame: Callable[[pd.DataFrame], None] | None = None  # the virtual exchanges follow the frame
 
     def bind(self, frame: pd.DataFrame) -> None:
         """Use ``frame`` as the indicator frame; cached column lists are updated in place."""
@@ -147,6 +169,8 @@ class LiveSlot:
                 self.cache[name] = column
         self.inst.frame = frame
         self.inst.strategy.bind_columns(Columns(frame, self.cache))
+        if self.on_frame is not None:
+            self.on_frame(frame)
 
     def append(self, fresh: pd.DataFrame) -> int:
         """Append candles newer than the last one held (older and repeated ones are ignored)."""
@@ -166,202 +190,150 @@ class LiveSlot:
         self.dirty = True
         return len(rows)
 
-    def trim(self) -> None:
-        """Drop the oldest processed rows once the tail holds twice what it keeps."""
-        inst = self.inst
-        extra = len(self.raw) - self.keep
-        if len(self.raw) <= 2 * self.keep or inst.next_index < len(self.raw):
-            return
-        self.raw = self.raw.iloc[extra:].reset_index(drop=True)
-        market = inst.venue.market
-        lists = {
-            id(v): v
-            for v in (
-                market.time_ms,
-                market.open,
-                market.high,
-                market.low,
-                market.close,
-                market.mark_open,
-                market.mark_high,
-                market.mark_low,
-                market.mark_close,
-                market.volume,
-            )
-        }
-        for values in lists.values():
-            del values[:extra]
-        inst.venue.set_clock(inst.venue._i - extra)  # the same candle, at its new index
-        inst.next_index -= extra
-        inst.first_index = max(inst.first_index - extra, 0)
-        self.dirty = True
-
     def recompute(self) -> None:
-        """Indicators on the tail (called once per batch of new candles)."""
+        """Indicators for the new rows, on a window proven long enough (see the module docstring)."""
         inst = self.inst
-        frame = inst.strategy.populate_indicators(self.raw.copy(), inst.metadata, self.space)
-        if not isinstance(frame, pd.DataFrame) or len(frame) != len(self.raw):
-            raise ValueError(f"{type(inst.strategy).__name__}.populate_indicators must return one row per candle")
+        old = inst.frame
+        done = len(old)
+        while True:
+            start = max(len(self.raw) - self.window, 0)
+            part = self._populate(self.raw.iloc[start:].reset_index(drop=True))
+            part.index = pd.RangeIndex(start, start + len(part))
+            if start == 0 or self._window_holds(old, part, done):
+                break
+            self.window = min(2 * self.window, len(self.raw))
+        new_rows = part.loc[done:].reindex(columns=list(old.columns.union(part.columns, sort=False)))
+        frame = pd.concat([old, new_rows], ignore_index=True) if done else part.reset_index(drop=True)
         self.bind(frame)
         self.dirty = False
 
+    def _populate(self, raw: pd.DataFrame) -> pd.DataFrame:
+        inst = self.inst
+        frame = inst.strategy.populate_indicators(raw.copy(), inst.metadata, self.space)
+        if not isinstance(frame, pd.DataFrame) or len(frame) != len(raw):
+            raise ValueError(f"{type(inst.strategy).__name__}.populate_indicators must return one row per candle")
+        return frame
 
-def process(slot: LiveSlot) -> int:
-    """Step the venue and tick every pending candle of one instance, in order; returns how many."""
-    inst = slot.inst
-    if slot.dirty:
-        slot.recompute()
-    before = inst.next_index
-    done = inst.advance(inst.length)
-    slot.since_save += done
-    return done if inst.next_index > before else 0
+    def _window_holds(self, old: pd.DataFrame, part: pd.DataFrame, done: int) -> bool:
+        """The last processed rows equal their earlier values (the window's start no longer matters)."""
+        rows = range(max(done - CHECK_ROWS, part.index[0]), done)
+        for name in part.columns:
+            if name not in old.columns or name in OHLCV or len(rows) == 0:
+                continue
+            before, now = old[name].iloc[rows.start : rows.stop], part[name].loc[rows.start : rows.stop - 1]
+            if _numeric(before) and _numeric(now) and not _close(before.to_numpy(), now.to_numpy()):
+                if name not in self.window_warned:
+                    self.window_warned.add(name)
+                    log.warning(
+                        "instance %s: indicator %r still depends on where its %d-row window starts; "
+                        "recomputing on a longer window (raise startup_candle_count to say how much history "
+                        "it needs)", self.inst.id, name, self.window,
+                    )  # fmt: skip
+                return False
+        return True
 
 
-class LiveEngine(BacktestEngine):
-    """Runs instances on live candles until stopped; commands and snapshots as in the backtest engine."""
+def _numeric(values: pd.Series) -> bool:
+    return values.dtype.kind in "fiu"
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    a, b = a.astype("float64"), b.astype("float64")
+    same_nan = np.isnan(a) == np.isnan(b)
+    both = ~np.isnan(a) & ~np.isnan(b)
+    return bool(same_nan.all() and np.allclose(a[both], b[both], rtol=WINDOW_RTOL, atol=0.0))
+
+
+class LiveSource:
+    """The engine's candle source for paper and live runs (see the module docstring)."""
+
+    finite = False
 
     def __init__(
         self,
         slots: Sequence[LiveSlot],
         feeds: Sequence[CandleFeed],
-        wake: threading.Event,
         *,
-        run_id: str = "",
-        journal: Journal | None = None,
         mode: str = "paper",
         testnet: bool = False,
         poll_interval_s: float = 5.0,
         save_every: int = 1,
         cancel_orders_on_exit: bool = True,
-        on_snapshot: SnapshotSink | None = None,
     ) -> None:
-        super().__init__([s.inst for s in slots], run_id, journal, on_snapshot=on_snapshot)
         self.slots = list(slots)
         self.feeds = list(feeds)
-        self.wake = wake
         self.mode, self.testnet = mode, testnet
         self.poll_interval_s = poll_interval_s
         self.save_every = max(int(save_every), 1)
         self.cancel_orders_on_exit = cancel_orders_on_exit
-        self.total = 0
+        #: False: the feeds are not started on threads; a test calls ``feed.poll_once()`` and ``Engine.step()``
+        self.poll_feeds = True
+        self._feed_of = {s.stream: f for f in feeds for s in slots if s.stream in f.complete_until}
 
-    def send(self, command: Any) -> None:
-        """Queue a command and wake the loop."""
-        super().send(command)
-        self.wake.set()
-
-    def run(self) -> str:
-        """Catch up, then process live candles until a stop command; returns the final state."""
-        self.state = "running"
-        self._t0 = time.perf_counter()
-        try:
-            self._step_all()  # catch-up: candles since the last processed one (resume)
-            self._publish()
-            for feed in self.feeds:
+    def start(self, engine: Engine) -> None:
+        """Share the engine's wake-up event with the feeds, then start polling (unless driven by hand)."""
+        for feed in self.feeds:
+            feed.wake = engine.wake
+            if self.poll_feeds:
                 feed.start()
-            while not self.stop_event.is_set():
-                self.wake.wait(min(0.25, self.poll_interval_s))
-                self.wake.clear()
-                self._drain()
-                self._step_all()
-                self._apply_commands()
-                self._maybe_publish()
-        except Exception:
-            self.state = "failed"
-            log.exception("live engine failed")
-            raise
-        finally:
-            for feed in self.feeds:
-                feed.stop()
-            self._shutdown()
-        self.run_seconds = time.perf_counter() - self._t0
-        self.state = "stopped"
-        self._publish()
-        return self.state
 
-    def _drain(self) -> None:
-        for slot in self.slots:
-            while not slot.inbox.empty():
-                slot.trim()
-                slot.append(slot.inbox.get_nowait())
-
-    def _step_all(self) -> None:
+    def wait(self, engine: Engine, timeout_s: float) -> int:
+        """Wait for new candles (or a command), move them into the instances; the newest complete time."""
+        if timeout_s > 0:
+            engine.wake.wait(min(timeout_s, self.poll_interval_s))
+        engine.wake.clear()
         now = time.monotonic()
         for slot in self.slots:
-            if slot.inst.next_index >= slot.inst.length or now < slot.retry_at:
-                continue
-            try:
-                self.done += process(slot)
-            except Exception as exc:  # one failing instance never stops the others; retried next poll
-                slot.retry_at = now + self.poll_interval_s
-                slot.inst.error = f"{type(exc).__name__}: {exc}"
-                log.exception("instance %s: processing candles failed; retrying", slot.inst.id)
-            if slot.since_save >= self.save_every:
-                self.save_state(slot)
-        self.total = self.done
+            if now >= slot.retry_at:
+                self._drain(slot, now)
+        marks = [s.inst.complete_until_ms for s in self.slots]
+        return max(marks, default=0)
 
-    def save_state(self, slot: LiveSlot) -> None:
+    def _drain(self, slot: LiveSlot, now: float) -> None:
+        feed = self._feed_of.get(slot.stream)
+        mark = feed.complete_until.get(slot.stream, 0) if feed is not None else 0  # read before the inbox
+        try:
+            while not slot.inbox.empty():
+                slot.append(slot.inbox.get_nowait())
+            if slot.dirty:
+                slot.recompute()
+        except Exception as exc:  # one failing instance never stops the others; retried next poll
+            slot.retry_at = now + self.poll_interval_s
+            slot.inst.error = f"{type(exc).__name__}: {exc}"
+            log.exception("instance %s: preparing new candles failed; retrying", slot.inst.id)
+            return
+        slot.inst.complete_until_ms = max(slot.inst.complete_until_ms, mark)
+
+    def after_chunk(self, engine: Engine) -> None:
+        """Save the resume point of every instance that processed ``save_every`` candles since the last."""
+        for slot in self.slots:
+            inst = slot.inst
+            slot.since_save += max(inst.next_index - slot.saved_index, 0)
+            slot.saved_index = inst.next_index
+            if slot.since_save >= self.save_every:
+                self.save_state(engine, slot)
+
+    def save_state(self, engine: Engine, slot: LiveSlot) -> None:
         """Journal one instance's resume point."""
         slot.since_save = 0
-        if self.journal is None:
+        if engine.journal is None:
             return
         state = capture_state(slot.inst, (id(v) for v in slot.cache.values()), slot.warned)
-        self.journal.record(state_record(slot.inst, state))
+        engine.journal.record(state_record(slot.inst, state))
 
-    def _shutdown(self) -> None:
-        """Cancel live orders if configured, then save every instance's state."""
+    def close(self, engine: Engine) -> None:
+        """Stop the feeds; cancel live orders if configured; save every instance's state."""
+        for feed in self.feeds:
+            feed.stop()
         for slot in self.slots:
             venue = slot.inst.venue
             try:
                 if isinstance(venue, LiveVenue) and self.cancel_orders_on_exit:
                     cancelled = venue.cancel_all_orders()
                     log.info("instance %s: %d open orders cancelled on exit", slot.inst.id, cancelled)
-                self.save_state(slot)
+                self.save_state(engine, slot)
             except Exception:
                 log.exception("instance %s: shutdown step failed", slot.inst.id)
-
-    def progress(self) -> Progress:
-        """Candles processed (a live run has no end: done == total)."""
-        elapsed = max(time.perf_counter() - self._t0, 1e-9)
-        return Progress(self.done, self.done, self.done / elapsed, None, elapsed)
-
-    def snapshot(self) -> EngineSnapshot:
-        """The current state; live accounts are shown from their cached views (no network)."""
-        rows: list[SubaccountRow] = []
-        orders: list[OrderRow] = []
-        for inst in self.instances:
-            if isinstance(inst.venue, LiveVenue):
-                rows.append(live_row(inst, inst.venue))
-                orders.extend(_order_rows(inst.id, inst.venue))
-            else:
-                rows.append(subaccount_row(inst))
-                orders.extend(order_rows(inst))
-        snap = super().snapshot()
-        return replace(snap, mode=self.mode, testnet=self.testnet, subaccounts=tuple(rows), orders=tuple(orders))
-
-
-def live_row(inst: StrategyInstance, venue: LiveVenue) -> SubaccountRow:
-    """The front-end row of a live instance from its cached views."""
-    pos = venue.cached_position
-    equity = venue.equity()
-    mark = pos.mark_price if pos else 0.0
-    return SubaccountRow(
-        id=inst.id, venue=str(inst.metadata.get("venue", "")), pair=venue.spec.symbol,
-        strategy=type(inst.strategy).__name__, parameters=dict(inst.parameter), status=inst.status.value,
-        contracts=pos.contracts if pos else 0.0, entry_price=pos.entry_price if pos else 0.0, mark_price=mark,
-        liquidation_price=pos.liquidation_price if pos else 0.0,
-        unrealized_pnl=pos.unrealized_pnl if pos else 0.0, equity=equity,
-        equity_quote=equity * mark if venue.spec.is_inverse else equity, settle_currency=venue.spec.settle,
-        error=inst.error, fills=len(venue.fills),
-    )  # fmt: skip
-
-
-def _order_rows(subaccount: str, venue: LiveVenue) -> list[OrderRow]:
-    return [
-        OrderRow(subaccount, o.id, o.side, o.type.value, o.price, o.trigger_price, o.contracts, o.filled,
-                 o.reduce_only, o.post_only, o.created_ms, o.status.value)
-        for o in venue.cached_orders
-    ]  # fmt: skip
 
 
 #: (exchange id, testnet, subaccount id or None for public market data) -> a sync ccxt client.

@@ -1,85 +1,99 @@
-"""Build a paper or live session: history through ccxt, instances positioned after it, resume applied."""
+"""Build a paper or live session: history through ccxt, instances positioned after it, resume applied.
+
+The session is the same ``Engine`` as a backtest's, with a ``LiveSource`` for its candles. Instances
+with ``optimization.enabled`` get a live optimizer exactly as in a backtest; with ``live.warm_start``
+the history reaches back over the optimizer's lookback and its virtual exchanges are played over it
+before the first live candle, so the first selection happens at the first re-optimization boundary.
+
+Resume (``--run-id``) restores each instance from its saved state (paper: the simulator's state; live:
+the account is re-read) and **replays** the virtual exchanges: the history is fetched again from the
+original run's first candle, the virtual exchanges run over it again, and the selections up to the resume
+point are recomputed silently (they are already in the run database and in the restored instance). The
+virtual exchanges are a pure function of the candles, so the optimizer is then in exactly the state an
+uninterrupted run would have.
+"""
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import logging
-import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from kektrade.config.model_root import KektradeConfig
 from kektrade.config.model_subaccount import SubaccountConfig
 from kektrade.data.market import MARK_COLUMNS, DataError, MarketData
 from kektrade.data.provider import DataProvider
 from kektrade.domain.journal import Journal
-from kektrade.domain.timeframes import timeframe_ms
-from kektrade.engine.backtest import SnapshotSink
-from kektrade.engine.build import (
-    BuildError,
-    PreparedInstance,
-    fixed_parameter,
-    prepare_instance,
-    sim_settings,
-)
+from kektrade.domain.timeframes import duration_ms, timeframe_ms
+from kektrade.engine.build import BuildError, PreparedInstance, fixed_parameter, prepare_instance, sim_settings
+from kektrade.engine.engine import Engine, SnapshotSink
 from kektrade.engine.instance import StrategyInstance
 from kektrade.engine.live import (
     OHLCV,
     CandleFeed,
     ExchangeFactory,
-    LiveEngine,
     LiveSlot,
+    LiveSource,
+    Stream,
     candles_frame,
     closed_until_ms,
     tail_rows,
 )
 from kektrade.engine.live_venue import LiveVenue
 from kektrade.engine.resume import ResumeRecord, apply_resume
-from kektrade.engine.session import Session, equity_sample_ms
-from kektrade.exchange.live.ccxt_subaccount import CcxtSubaccount
+from kektrade.engine.session import OptimizerFactory, Session, equity_sample_ms
+from kektrade.engine.venues import live_venue, simulated_venue
 from kektrade.exchange.live.ohlcv import fetch_ohlcv_range, make_exchange
 from kektrade.exchange.sim.exchange import SimExchange
 
 log = logging.getLogger("kektrade.engine")
 
-LIVE_EXCHANGES = {"bybit": "bybit", "bybit_linear": "bybit", "bybit_inverse": "bybit"}
 ClientKey = tuple[str, bool]
 
 
-def public_exchange_factory(exchange_id: str, testnet: bool, subaccount: str | None) -> Any:
-    """A ccxt client without credentials (enough for paper runs; live accounts need the control layer's)."""
-    return make_exchange(exchange_id, testnet=testnet)
+def public_exchange_factory(config: KektradeConfig) -> ExchangeFactory:
+    """ccxt clients without credentials (enough for paper runs; live accounts need the control layer's)."""
+
+    def factory(exchange_id: str, testnet: bool, subaccount: str | None) -> Any:
+        return make_exchange(exchange_id, testnet=testnet, api_base=config.live.api_base)
+
+    return factory
 
 
-def exchange_id_of(config: KektradeConfig, sub: SubaccountConfig, index: int) -> str:
+def exchange_id_of(config: KektradeConfig, sub: SubaccountConfig) -> str:
     """The ccxt exchange a subaccount's candles (and, when live, orders) come from."""
-    if sub.is_paper:
-        return config.live.paper_exchange
-    found = LIVE_EXCHANGES.get(sub.venue)
-    if found is None:
-        raise BuildError(
-            f"subaccounts[{index}].venue: live trading supports Bybit ('bybit_linear', 'bybit_inverse') "
-            f"only (got {sub.venue!r}); use 'paper' to trade other exchanges' candles on paper"
-        )
-    return found
+    info = sub.venue_info
+    return info.exchange if info.exchange is not None else config.live.paper_exchange
 
 
 class _HistoryLoader:
-    """The DataProvider loader of one exchange: recent closed candles, from before the resume point."""
+    """The DataProvider loader of one exchange: closed candles before now, as far back as each stream needs."""
 
-    def __init__(self, client: Any, exchange_id: str, resume_ms: dict[tuple[str, str], int]) -> None:
-        self.client, self.exchange_id, self.resume_ms = client, exchange_id, resume_ms
+    def __init__(self, client: Any, exchange_id: str, first_ms: dict[Stream, int], extra: dict[Stream, int]) -> None:
+        self.client, self.exchange_id = client, exchange_id
+        self.first_ms = first_ms  # resume: the original run's first candle per stream
+        self.extra = extra  # candles beyond the warm-up (the optimizer's lookback, for the warm start)
 
     def __call__(self, source: str, pair: str, timeframe: str, *args: Any, **kwargs: Any) -> MarketData:
         step = timeframe_ms(timeframe)
         until = closed_until_ms(int(self.client.fetch_time()), step)
-        keep = tail_rows(int(kwargs.get("warmup_candles", 0)))
-        since = min(until, self.resume_ms.get((pair, timeframe), until)) - keep * step
+        warmup = int(kwargs.get("warmup_candles", 0))
+        keep = max(tail_rows(warmup), warmup + self.extra.get((pair, timeframe), 0))
+        since = self.first_ms.get((pair, timeframe), until - keep * step)
         rows = fetch_ohlcv_range(self.client, pair, timeframe, since, until)
         if not rows:
             raise DataError(f"live:{self.exchange_id}: no closed {pair} {timeframe} candles before now")
         return MarketData(pair, timeframe, candles_frame(rows), None, (), f"live:{self.exchange_id}")
+
+
+def _lookback_candles(config: KektradeConfig, sub: SubaccountConfig) -> int:
+    """Candles the warm start plays the virtual exchanges over (0 without optimization or warm start)."""
+    if not (sub.optimization.enabled and config.live.warm_start):
+        return 0
+    return -(-duration_ms(sub.optimization.lookback) // timeframe_ms(sub.timeframe)) + 1
 
 
 def build_live_session(
@@ -89,60 +103,63 @@ def build_live_session(
     on_snapshot: SnapshotSink | None = None,
     exchange_factory: ExchangeFactory | None = None,
     resume: Mapping[str, ResumeRecord] | None = None,
+    optimizer_factory: OptimizerFactory | None = None,
 ) -> Session:
     """Paper and live instances on recent candles, positioned after the history (or at the resume point)."""
-    factory = exchange_factory or public_exchange_factory
+    factory = exchange_factory or public_exchange_factory(config)
     resume = resume or {}
     subs = [(i, s) for i, s in enumerate(config.subaccounts) if s.enabled]
-    _check_subaccounts(config, subs)
+    _check_subaccounts(subs)
     clients: dict[ClientKey, Any] = {}
     providers: dict[ClientKey, DataProvider] = {}
-    streams: dict[ClientKey, list[tuple[str, str]]] = {}
-    resume_ms: dict[ClientKey, dict[tuple[str, str], int]] = {}
-    for index, sub in subs:
-        key = (exchange_id_of(config, sub, index), sub.testnet)
-        last = resume[sub.id].last_candle_ms if sub.id in resume else None
-        if last is not None:
-            stream = resume_ms.setdefault(key, {})
-            stream[(sub.pair, sub.timeframe)] = min(last, stream.get((sub.pair, sub.timeframe), last))
-    for index, sub in subs:
-        key = (exchange_id_of(config, sub, index), sub.testnet)
+    streams: dict[ClientKey, list[Stream]] = {}
+    first_ms: dict[ClientKey, dict[Stream, int]] = {}
+    extra: dict[ClientKey, dict[Stream, int]] = {}
+    for _index, sub in subs:
+        key = (exchange_id_of(config, sub), sub.testnet)
+        stream = (sub.pair, sub.timeframe)
+        saved = resume[sub.id].saved if sub.id in resume else None
+        if saved and saved.get("history_first_ms") is not None:
+            first = first_ms.setdefault(key, {})
+            first[stream] = min(int(saved["history_first_ms"]), first.get(stream, int(saved["history_first_ms"])))
+        want = extra.setdefault(key, {})
+        want[stream] = max(want.get(stream, 0), _lookback_candles(config, sub))
         if key not in clients:
             clients[key] = factory(key[0], key[1], None)
-            loader = _HistoryLoader(clients[key], key[0], resume_ms.get(key, {}))
-            providers[key] = DataProvider("live", loader=loader)
-        if (sub.pair, sub.timeframe) not in streams.setdefault(key, []):
-            streams[key].append((sub.pair, sub.timeframe))
-    slots = []
+        if stream not in streams.setdefault(key, []):
+            streams[key].append(stream)
+    for key, client in clients.items():
+        loader = _HistoryLoader(client, key[0], first_ms.get(key, {}), extra.get(key, {}))
+        providers[key] = DataProvider("live", loader=loader)
+    slots: list[LiveSlot] = []
+    optimizers: list[Any] = []
     for index, sub in subs:
-        key = (exchange_id_of(config, sub, index), sub.testnet)
+        key = (exchange_id_of(config, sub), sub.testnet)
         mode = "paper" if sub.is_paper else "live"
         prepared = prepare_instance(config, sub, index, providers[key], Path(config.strategies_dir), mode)
         venue = _venue(config, sub, prepared, journal, factory, key)
-        slots.append(_slot(config, prepared, venue, journal, providers[key], resume.get(sub.id)))
-    wake = threading.Event()
-    feeds = [CandleFeed(clients[k], providers[k], streams[k], config.live.poll_interval_s, wake) for k in clients]
+        slot, opt = _slot(config, prepared, venue, journal, providers[key], resume.get(sub.id), optimizer_factory)
+        slots.append(slot)
+        if opt is not None:
+            optimizers.append(opt)
+    feeds = [CandleFeed(clients[k], providers[k], streams[k], config.live.poll_interval_s) for k in clients]
     live = any(not s.is_paper for _, s in subs)
-    engine = LiveEngine(
-        slots, feeds, wake, run_id=run_id, journal=journal, mode="live" if live else "paper",
-        testnet=any(s.testnet for _, s in subs), poll_interval_s=config.live.poll_interval_s,
-        save_every=config.live.save_state_every, cancel_orders_on_exit=config.live.cancel_orders_on_exit,
-        on_snapshot=on_snapshot,
+    source = LiveSource(
+        slots, feeds, mode="live" if live else "paper", testnet=any(s.testnet for _, s in subs),
+        poll_interval_s=config.live.poll_interval_s, save_every=config.live.save_state_every,
+        cancel_orders_on_exit=config.live.cancel_orders_on_exit,
     )  # fmt: skip
-    return Session(config, run_id, [s.inst for s in slots], engine, [])
+    instances = [s.inst for s in slots]
+    engine = Engine(instances, source, run_id=run_id, journal=journal, on_snapshot=on_snapshot, hooks=optimizers)
+    return Session(config, run_id, instances, engine, optimizers)
 
 
-def _check_subaccounts(config: KektradeConfig, subs: list[tuple[int, SubaccountConfig]]) -> None:
+def _check_subaccounts(subs: list[tuple[int, SubaccountConfig]]) -> None:
     for index, sub in subs:
         if not sub.is_realtime:
             raise BuildError(
                 f"subaccounts[{index}].venue: {sub.venue!r} is a backtest venue; paper and live runs cannot "
                 "include backtest venues"
-            )
-        if sub.optimization.enabled:
-            raise BuildError(
-                f"subaccounts[{index}].optimization.enabled: live optimization runs in backtests only in this "
-                "version; fix the parameters for paper and live runs"
             )
 
 
@@ -155,19 +172,17 @@ def _venue(
     key: ClientKey,
 ) -> SimExchange | LiveVenue:
     """The simulator (paper) or the live account behind the engine's venue view (live)."""
-    if sub.is_paper:  # the base simulated venue's rules, on live candles
-        return SimExchange(
-            prepared.spec, prepared.arrays, initial_balance=sub.initial_balance, leverage=sub.leverage,
-            margin_mode=sub.margin_mode, settings=sim_settings(config, sub), journal=journal,
+    info = sub.venue_info
+    if info.simulated:  # the base simulated venue's rules, on live candles
+        return simulated_venue(
+            info.builder, prepared.spec, prepared.arrays, initial_balance=sub.initial_balance,
+            leverage=sub.leverage, margin_mode=sub.margin_mode, settings=sim_settings(config, sub), journal=journal,
             subaccount_id=sub.id, funding_rate=prepared.funding_rate,
         )  # fmt: skip
-    account = CcxtSubaccount(factory(key[0], key[1], sub.id), sub.pair)
-    try:
-        account.set_margin_mode(sub.margin_mode)
-        account.set_leverage(sub.leverage)
-    except Exception as exc:  # e.g. a position open in the other mode: trade with the account's settings
-        log.warning("subaccount %s: setting margin mode/leverage on the exchange failed: %s", sub.id, exc)
-    return LiveVenue(account, prepared.arrays, journal, sub.id)
+    client = factory(key[0], key[1], sub.id)
+    return live_venue(
+        info, client, sub.pair, prepared.arrays, journal, sub.id, leverage=sub.leverage, margin_mode=sub.margin_mode
+    )
 
 
 def _slot(
@@ -177,16 +192,30 @@ def _slot(
     journal: Journal | None,
     provider: DataProvider,
     record: ResumeRecord | None,
-) -> LiveSlot:
-    """The instance, positioned after its history or at its resume point, and its loop state."""
+    optimizer_factory: OptimizerFactory | None,
+) -> tuple[LiveSlot, Any]:
+    """The instance (positioned after its history or at its resume point), its loop state and optimizer."""
     sub, frame = prepared.sub, prepared.frame
     n = len(frame)
+    optimize = sub.optimization.enabled and optimizer_factory is not None
+    parameter = {k: v[0] for k, v in prepared.space.items()} if optimize else fixed_parameter(prepared)
     inst = StrategyInstance(
-        sub.id, prepared.strategy, frame, cast(SimExchange, venue), fixed_parameter(prepared), prepared.metadata,
+        sub.id, prepared.strategy, frame, venue, parameter, prepared.metadata,  # type: ignore[arg-type]
         n - 1, journal, equity_sample_ms(config, prepared.arrays.timeframe_ms), sub.on_error_cancel_orders,
     )  # fmt: skip
+    inst.complete_until_ms = prepared.arrays.time_ms[-1] + prepared.arrays.timeframe_ms
+    optimizer = None
+    if optimize and optimizer_factory is not None:
+        lookback = _lookback_candles(config, sub)
+        books_from = max(n - lookback, prepared.first_index) if lookback else n
+        saved = record.saved if record is not None else None
+        if saved and saved.get("optimizer_first_ms") is not None:  # resume: the original run's first candle
+            books_from = bisect.bisect_left(prepared.arrays.time_ms, int(saved["optimizer_first_ms"]))
+        optimizer = optimizer_factory(config, dataclasses.replace(prepared, first_index=books_from), inst, journal)
     last_ms = apply_resume(inst, record) if record is not None else None
     start = n if last_ms is None else bisect.bisect_right(prepared.arrays.time_ms, last_ms)
+    if optimizer is not None and last_ms is not None:
+        optimizer.replay_until_ms = last_ms + prepared.arrays.timeframe_ms
     inst.next_index = start
     inst.first_index = max(start - 1, 0)
     if isinstance(venue, LiveVenue):
@@ -194,12 +223,17 @@ def _slot(
     else:
         venue.set_clock(start - 1)
     columns = [c for c in (*OHLCV, *MARK_COLUMNS) if c in frame.columns]
-    slot = LiveSlot(inst, frame[columns].copy(), prepared.space, tail_rows(prepared.strategy.startup_candle_count),
-                    provider.subscribe(sub.pair, sub.timeframe))  # fmt: skip
-    slot.bind(frame)
-    pending = n - start
-    log.info(
-        "instance %s: %s on %s %s (%s), %d candles of history%s", sub.id, sub.strategy, sub.pair, sub.timeframe,
-        sub.venue, n, f", resuming: {pending} candles to catch up" if record is not None else "",
+    slot = LiveSlot(
+        inst, frame[columns].copy(), prepared.space, tail_rows(prepared.strategy.startup_candle_count),
+        provider.subscribe(sub.pair, sub.timeframe), (sub.pair, sub.timeframe),
     )  # fmt: skip
-    return slot
+    slot.saved_index = start
+    if optimizer is not None:
+        slot.on_frame = optimizer.follow_frame
+    slot.bind(frame)
+    log.info(
+        "instance %s: %s on %s %s (%s), %d candles of history%s%s", sub.id, sub.strategy, sub.pair, sub.timeframe,
+        sub.venue, n, f", resuming: {n - start} candles to catch up" if record is not None else "",
+        f", live optimization over {len(optimizer.combos)} combinations" if optimizer is not None else "",
+    )  # fmt: skip
+    return slot, optimizer

@@ -112,6 +112,9 @@ def capture_state(
         "next_sample_ms": inst.next_sample_ms,
         "venue": export_state(venue) if isinstance(venue, SimExchange) else None,
         "initial_balance": venue.initial_balance,
+        # where the run's history and its virtual exchanges began: a resume fetches and replays from there
+        "history_first_ms": venue.market.time_ms[0] if len(venue.market) else None,
+        "optimizer_first_ms": inst.optimizer_first_ms,
     }
     return state
 

@@ -12,9 +12,7 @@ from typing import Any
 from kektrade.config.model_root import KektradeConfig
 from kektrade.domain.journal import Journal
 from kektrade.domain.timeframes import duration_ms
-from kektrade.engine.backtest import BacktestEngine, SnapshotSink
 from kektrade.engine.build import (
-    BACKTEST_VENUES,
     PreparedInstance,
     fixed_parameter,
     make_provider,
@@ -23,6 +21,7 @@ from kektrade.engine.build import (
     realistic_options,
     sim_settings,
 )
+from kektrade.engine.engine import Engine, SnapshotSink
 from kektrade.engine.instance import StrategyInstance
 from kektrade.engine.results import build_results
 
@@ -39,7 +38,7 @@ class Session:
     config: KektradeConfig
     run_id: str
     instances: list[StrategyInstance]
-    engine: BacktestEngine
+    engine: Engine
     optimizers: list[Any] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
@@ -68,10 +67,10 @@ def build_session(
     optimizer_factory: OptimizerFactory | None = None,
 ) -> Session:
     """Prepare every enabled subaccount's instance and the engine that will run them."""
-    if any(s.venue not in BACKTEST_VENUES for s in config.subaccounts if s.enabled):
-        from kektrade.engine.live_build import build_live_session  # paper and live: the live loop
+    if any(s.is_realtime for s in config.subaccounts if s.enabled):
+        from kektrade.engine.live_build import build_live_session  # paper and live: a live candle source
 
-        return build_live_session(config, run_id, journal, on_snapshot)
+        return build_live_session(config, run_id, journal, on_snapshot, optimizer_factory=optimizer_factory)
     provider = make_provider(config)
     strategies_dir = Path(config.strategies_dir)
     instances: list[StrategyInstance] = []
@@ -109,5 +108,5 @@ def build_session(
             inst.first_index,
         )
     hooks = optimizers
-    engine = BacktestEngine(instances, run_id, journal, on_snapshot=on_snapshot, hooks=hooks)
+    engine = Engine(instances, run_id=run_id, journal=journal, on_snapshot=on_snapshot, hooks=hooks)
     return Session(config, run_id, instances, engine, optimizers)

@@ -20,7 +20,7 @@ from typing import Any
 from kektrade.domain.journal import Journal, SelectionRecorded
 from kektrade.domain.timeframes import align_up, format_ms
 from kektrade.engine.commands import ApplyParameters, EngineCommand, StandAside
-from kektrade.engine.instance import InstanceStatus, StrategyInstance
+from kektrade.engine.instance import FINAL_MS, InstanceStatus, StrategyInstance
 from kektrade.optimize.executor import Executor
 from kektrade.optimize.scoring import score
 from kektrade.optimize.trials import BookUpdate, TrialSpec
@@ -64,7 +64,11 @@ class LiveOptimizer:
         self.selected: int | None = None
         self._final: dict[int, float] | None = None
         self.selections: list[dict[str, Any]] = []
-        first = instance.time_of(instance.first_index)
+        self.spec = spec
+        #: resume: selections at boundaries up to this time are recomputed silently (already journaled and applied)
+        self.replay_until_ms = 0
+        first = instance.time_of(spec.first_index) if spec.first_index < instance.length else instance.complete_until_ms
+        instance.optimizer_first_ms = first
         ready = first + lookback_ms
         self._next = align_up(ready, every_ms) if align_utc else ready
         executor.start(spec)
@@ -72,22 +76,27 @@ class LiveOptimizer:
 
     # -- engine hooks ------------------------------------------------------------------------------
 
+    def follow_frame(self, frame: Any) -> None:
+        """Live runs: the instance's indicator frame grew; the virtual exchanges read the same rows."""
+        self.spec.frame = frame
+
     def next_boundary_ms(self) -> int:
-        """Market time of the next re-optimization."""
-        return self._next
+        """Market time of the next re-optimization (FINAL_MS while the instance's candles before it are unknown)."""
+        return self._next if self._next <= self.instance.complete_until_ms else FINAL_MS
 
     def on_time(self, clock_ms: int) -> list[EngineCommand]:
         """The real instance has seen every candle opening before ``clock_ms``: catch up, maybe select.
 
         Returns the commands that carry out the selections (the engine applies them at once, in order).
         """
+        clock_ms = min(clock_ms, self.instance.complete_until_ms)  # live: only what the feed has completed
         stop = bisect.bisect_left(self.instance.venue.market.time_ms, clock_ms)
         stop = min(stop, self.instance.next_index)
         self._merge(self.executor.advance(stop))
         commands: list[EngineCommand] = []
         while clock_ms >= self._next:
             command = self._select(self._next)
-            if command is not None:
+            if command is not None and self._next > self.replay_until_ms:  # replayed: the instance has it already
                 commands.append(command)
             self._next += self.every_ms
         return commands
@@ -142,7 +151,7 @@ class LiveOptimizer:
                 "parameters": dict(self.combos[best]) if best is not None else None,
             }
         )
-        if self.journal is not None:
+        if self.journal is not None and boundary_ms > self.replay_until_ms:  # a replayed one is journaled already
             self.journal.record(
                 SelectionRecorded(self.instance.id, boundary_ms, self.selections[-1]["parameters"], best_score, board)
             )

@@ -16,8 +16,8 @@ import pandas as pd
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import FillKind, MarginMode
 from kektrade.engine import kernel
+from kektrade.engine.venues import simulated_venue
 from kektrade.exchange.sim.exchange import SimExchange
-from kektrade.exchange.sim.factory import make_sim_exchange
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
 from kektrade.strategy.base import Strategy
 
@@ -39,7 +39,7 @@ class TrialSpec:
     metadata: dict[str, Any]
     combos: list[dict[str, Any]]
     sample_ms: int
-    venue: str = "backtest_perpetual"  # the same simulated venue as the real subaccount
+    builder: str = "sim"  # the real subaccount's venue builder (domain/venues.py): the same simulator
     realistic: dict[str, Any] | None = None
 
 
@@ -74,11 +74,10 @@ class VirtualBook:
 
     def _venue(self) -> SimExchange:
         s = self.spec
-        return make_sim_exchange(
-            s.venue,
+        return simulated_venue(
+            s.builder,
             s.spec,
             s.arrays,
-            volume=s.arrays.volume or None,
             realistic=s.realistic,
             initial_balance=s.initial_balance,
             leverage=s.leverage,

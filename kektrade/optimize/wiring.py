@@ -56,12 +56,14 @@ def optimizer_factory(
         metadata=dict(prepared.metadata),
         combos=combos,
         sample_ms=scoring_sample_ms(every, tf),
-        venue=sub.venue,
+        builder=sub.venue_info.builder,
         realistic=realistic_options(config, sub),
     )
     prepared.strategy.c.materialize()  # every indicator column built once, before workers fork
     if executor is None:
         workers = opt.workers or os.cpu_count() or 1
+        if sub.is_realtime:  # the virtual exchanges share the instance's growing candles and indicator frame
+            workers = 1
         executor = ProcessExecutor(workers) if workers > 1 and len(combos) > 1 else InlineExecutor()
     return LiveOptimizer(
         inst,

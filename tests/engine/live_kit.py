@@ -129,3 +129,37 @@ def fake(fake_server: FakeBybitExchange) -> FakeBybitExchange:
     fake_server.open_account(SYMBOL, 10_000.0, leverage=2.0)
     push(fake_server, 10)
     return fake_server
+
+
+class Stepped:
+    """A paper or live session driven by hand: the test polls the feeds and steps the engine.
+
+    Nothing runs on a thread and nothing waits on the clock, so the result never depends on how fast the
+    machine is. ``poll()`` fetches every closed candle from the fake, then runs one engine step.
+    """
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.engine = session.engine
+        self.source = self.engine.source
+        self.source.poll_feeds = False
+
+    def __enter__(self) -> Stepped:
+        self.engine.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.engine.close()
+
+    def poll(self) -> None:
+        """Poll every feed once (a failing poll is counted like the feed thread counts it), then step."""
+        for feed in self.source.feeds:
+            try:
+                feed.poll_once()
+            except Exception:
+                feed.errors += 1
+        self.engine.step()
+
+    def variables(self, index: int = 0) -> dict[str, Any]:
+        """The strategy variables of instance ``index``."""
+        return self.session.instances[index].variables

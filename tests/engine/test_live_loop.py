@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,38 +9,16 @@ import pytest
 
 from kektrade.domain.journal import FillRecorded, MemoryJournal, OrderRecorded, StateSaved
 from kektrade.engine import live_build
-from kektrade.engine.commands import FlattenPosition, PauseInstance, ResumeInstance, StopRun
-from kektrade.engine.live import CandleFeed, LiveEngine, candles_frame, closed_until_ms, tail_rows
+from kektrade.engine.commands import FlattenPosition, PauseInstance, ResumeInstance
+from kektrade.engine.engine import Engine
+from kektrade.engine.live import LiveSource, candles_frame, closed_until_ms, tail_rows
 from kektrade.engine.live_build import build_live_session
 from kektrade.engine.live_venue import LiveVenue
 from kektrade.engine.session import Session, build_session
 from kektrade.exchange.sim.exchange import SimExchange
-from tests.engine.live_kit import SYMBOL, client_factory, live_config, push, wait_until
+from tests.engine.live_kit import SYMBOL, Stepped, client_factory, live_config, push
 from tests.fakes.bybit_trading import MINUTE_MS, FakeBybitExchange
 from tests.fakes.bybit_v5 import BybitError
-
-
-class Running:
-    """A session whose engine runs on a thread; stopped (cleanly) at exit."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.engine = session.engine
-        assert isinstance(self.engine, LiveEngine)
-        self.thread = threading.Thread(target=self.engine.run, daemon=True)
-
-    def __enter__(self) -> Running:
-        self.thread.start()
-        wait_until(lambda: self.engine.state == "running", what="engine running")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.engine.send(StopRun())
-        self.thread.join(timeout=10)
-        assert not self.thread.is_alive()
-
-    def variables(self, index: int = 0) -> dict[str, Any]:
-        return self.session.instances[index].variables
 
 
 def paper(fake: FakeBybitExchange, tmp_path: Path, journal: MemoryJournal, **sub: Any) -> Session:
@@ -60,9 +37,11 @@ def test_helpers() -> None:
 def test_build_session_routes_paper_configs_to_the_live_loop(
     fake: FakeBybitExchange, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(live_build, "public_exchange_factory", client_factory(fake))  # not the real Bybit
+    monkeypatch.setattr(live_build, "public_exchange_factory", lambda config: client_factory(fake))  # not the real Bybit
     session = build_session(live_config(tmp_path, [{"id": "p", "venue": "paper"}]), "run")
-    assert isinstance(session.engine, LiveEngine) and session.instances[0].metadata["mode"] == "paper"
+    engine = session.engine
+    assert isinstance(engine, Engine) and isinstance(engine.source, LiveSource)
+    assert session.instances[0].metadata["mode"] == "paper"
     assert session.engine.snapshot().mode == "paper"
 
 
@@ -71,14 +50,15 @@ def test_paper_run_ticks_each_new_candle_once_and_fills_on_the_next(fake: FakeBy
     session = paper(fake, tmp_path, journal)
     inst = session.instances[0]
     assert inst.next_index == inst.length == 10  # the history is never ticked
-    with Running(session) as run:
+    with Stepped(session) as run:
         times = []
         for k in range(4):
             times += push(fake, 1)
-            wait_until(lambda k=k: len(run.variables().get("seen", [])) == k + 1, what=f"tick {k + 1}")
-        provider = run.engine.feeds[0].provider
+            run.poll()
+            assert len(run.variables()["seen"]) == k + 1
+        provider = run.source.feeds[0].provider
         assert provider.publish("BTC/USDT:USDT", "1m", candles_frame([[times[1], 1, 2, 0.5, 1.5, 1]])).empty
-        run.engine.wake.set()
+        run.poll()
         snap = run.session.engine.snapshot()
     assert run.variables()["seen"] == times  # each candle once, in order; the repeated one ignored
     venue = inst.venue
@@ -98,8 +78,8 @@ def test_missed_candles_are_fetched_after_a_disconnect_and_processed_in_order(
     fake: FakeBybitExchange, tmp_path: Path
 ) -> None:
     session = paper(fake, tmp_path, MemoryJournal())
-    with Running(session) as run:
-        feed: CandleFeed = run.engine.feeds[0]
+    with Stepped(session) as run:
+        feed = run.source.feeds[0]
         original = fake.routes[("GET", "/v5/market/kline")]
 
         def down(state: Any, request: Any) -> Any:
@@ -107,26 +87,30 @@ def test_missed_candles_are_fetched_after_a_disconnect_and_processed_in_order(
 
         fake.route("GET", "/v5/market/kline", down)
         times = push(fake, 4)
-        wait_until(lambda: feed.errors >= 2, what="failed polls")
-        assert "seen" not in run.variables()
+        run.poll()
+        run.poll()
+        assert feed.errors == 2 and "seen" not in run.variables()
         fake.route("GET", "/v5/market/kline", original)
-        wait_until(lambda: len(run.variables().get("seen", [])) == 4, what="catch-up")
+        run.poll()
     assert run.variables()["seen"] == times
 
 
 def test_commands_pause_resume_flatten(fake: FakeBybitExchange, tmp_path: Path) -> None:
     session = paper(fake, tmp_path, MemoryJournal())
-    with Running(session) as run:
+    with Stepped(session) as run:
         push(fake, 3)
-        wait_until(lambda: len(run.variables().get("seen", [])) == 3, what="three ticks")
+        run.poll()
+        assert len(run.variables()["seen"]) == 3
         run.engine.send(PauseInstance("p"))
         push(fake, 2)
-        wait_until(lambda: run.session.instances[0].next_index == 15, what="candles while paused")
+        run.poll()
+        assert run.session.instances[0].next_index == 15
         assert len(run.variables()["seen"]) == 3 and run.session.instances[0].status == "paused"
         run.engine.send(FlattenPosition())
         run.engine.send(ResumeInstance())
         push(fake, 1)
-        wait_until(lambda: len(run.variables()["seen"]) == 4, what="tick after resume")
+        run.poll()
+        assert len(run.variables()["seen"]) == 4
     venue = run.session.instances[0].venue
     assert venue.contracts == 0.0 and venue.get_open_orders() == []
 
@@ -140,9 +124,9 @@ def test_one_failing_instance_never_stops_the_others(fake: FakeBybitExchange, tm
         ],
     )
     session = build_live_session(config, "run", MemoryJournal(), None, client_factory(fake))
-    with Running(session) as run:
+    with Stepped(session) as run:
         times = push(fake, 3)
-        wait_until(lambda: len(run.variables(1).get("seen", [])) == 3, what="healthy instance ticks")
+        run.poll()
         snap = run.engine.snapshot()
     assert run.variables(1)["seen"] == times and "seen" not in run.variables(0)
     assert "indicator exploded" in (snap.subaccounts[0].error or "")
@@ -154,11 +138,13 @@ def test_live_run_places_orders_through_ccxt_and_cancels_them_on_exit(fake: Fake
     session = build_live_session(config, "run", journal, None, client_factory(fake))
     venue = session.instances[0].venue
     assert isinstance(venue, LiveVenue)
-    with Running(session) as run:
+    with Stepped(session) as run:
         times = push(fake, 2)
-        wait_until(lambda: len(fake.sims[SYMBOL].get_open_orders()) == 2, what="orders on the fake")
+        run.poll()
+        assert len(fake.sims[SYMBOL].get_open_orders()) == 2  # placed on the fake at the second tick
         times += push(fake, 1)
-        wait_until(lambda: len(run.variables().get("seen", [])) == 3, what="third tick")
+        run.poll()
+        assert len(run.variables()["seen"]) == 3
         snap = run.engine.snapshot()
         assert fake.sims[SYMBOL].contracts == 0.01  # the market order filled on the fake at the next candle
     assert run.variables()["seen"] == times

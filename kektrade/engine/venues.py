@@ -1,0 +1,94 @@
+"""Venue factories: the builder of each registered venue (domain/venues.py) as a function.
+
+``simulated_venue`` builds the simulator a subaccount (or one of its virtual exchanges) trades on:
+backtest venues, and paper — the backtest venue's rules on live candles. ``live_venue`` connects a live
+account through ccxt. Callers pass the registry's builder key; nothing here compares venue names.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from kektrade.domain.journal import Journal
+from kektrade.domain.specs import ContractSpec
+from kektrade.domain.types import MarginMode
+from kektrade.domain.venues import VenueInfo
+from kektrade.engine.live_venue import LiveVenue
+from kektrade.exchange.live.ccxt_subaccount import CcxtSubaccount
+from kektrade.exchange.sim.exchange import SimExchange
+from kektrade.exchange.sim.factory import make_sim_exchange
+from kektrade.exchange.sim.settings import MarketArrays, SimSettings
+
+log = logging.getLogger("kektrade.engine")
+
+#: the simulator each simulating builder uses (exchange/sim/factory.py's names)
+_SIMULATORS = {
+    "sim": "backtest_perpetual",
+    "sim_realistic": "backtest_perpetual_realistic",
+    "paper": "backtest_perpetual",
+}
+
+
+def is_simulating(builder: str) -> bool:
+    """True for builders that make a simulator (its virtual exchanges can be the same simulator)."""
+    return builder in _SIMULATORS
+
+
+def simulated_venue(
+    builder: str,
+    spec: ContractSpec,
+    arrays: MarketArrays,
+    *,
+    initial_balance: float,
+    leverage: float,
+    margin_mode: MarginMode | str,
+    settings: SimSettings,
+    journal: Journal | None,
+    subaccount_id: str,
+    funding_rate: float | None,
+    realistic: Mapping[str, Any] | None = None,
+) -> SimExchange:
+    """The simulator of a backtest or paper venue (the real subaccount's or a virtual exchange's)."""
+    simulator = _SIMULATORS.get(builder)
+    if simulator is None:
+        raise ValueError(f"venue builder {builder!r} does not simulate; simulating builders: {', '.join(_SIMULATORS)}")
+    return make_sim_exchange(
+        simulator,
+        spec,
+        arrays,
+        volume=arrays.volume or None,
+        realistic=realistic,
+        initial_balance=initial_balance,
+        leverage=leverage,
+        margin_mode=margin_mode,
+        settings=settings,
+        journal=journal,
+        subaccount_id=subaccount_id,
+        funding_rate=funding_rate,
+    )
+
+
+def live_venue(
+    info: VenueInfo,
+    client: Any,
+    pair: str,
+    arrays: MarketArrays,
+    journal: Journal | None,
+    subaccount_id: str,
+    *,
+    leverage: float,
+    margin_mode: str,
+) -> LiveVenue:
+    """A live account through ccxt, behind the engine's venue view; leverage and margin mode set on it."""
+    if info.builder != "ccxt":
+        raise ValueError(f"venue {info.name!r} is not a live ccxt venue")
+    account = CcxtSubaccount(client, pair)
+    try:
+        account.set_margin_mode(margin_mode)
+        account.set_leverage(leverage)
+    except Exception as exc:  # e.g. a position open in the other mode: trade with the account's settings
+        log.warning("subaccount %s: setting margin mode/leverage on the exchange failed: %s", subaccount_id, exc)
+    return LiveVenue(account, arrays, journal, subaccount_id)
+

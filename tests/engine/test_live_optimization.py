@@ -1,0 +1,187 @@
+"""Live optimization in paper runs: the same selections, fills and equity as a backtest of the same candles.
+
+One recorded series (real BTC/USDT 1m candles of 2024, ../shared/data/real/btcusdt-1m-2024.parquet, re-timed to the
+fake's clock) is played (a) as a backtest from a file and (b) as a paper run whose feed is the local
+Bybit fake (the real ccxt client) serving the same candles one by one, with live optimization on. The
+paper run's history ends at candle H; with the warm start its virtual exchanges are played over the
+lookback before H, which the backtest reproduces by starting its real instance one lookback before H
+(it stands aside until the first selection, so it trades nothing before H either).
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from kektrade.config import KektradeConfig, parse_config
+from kektrade.domain.journal import MemoryJournal, SelectionRecorded
+from kektrade.domain.timeframes import format_ms
+from kektrade.domain.types import FillKind
+from kektrade.engine.live_build import build_live_session
+from kektrade.engine.resume import ResumeRecord
+from kektrade.engine.session import Session, build_session
+from kektrade.optimize.wiring import optimizer_factory
+from tests.engine.live_kit import SYMBOL, Stepped, client_factory
+from tests.fakes.bybit_trading import MINUTE_MS, T0_MS, FakeBybitExchange
+
+REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "btcusdt-1m-2024.parquet"
+HISTORY = 300  # candles the fake holds when the paper run starts
+TOTAL = 560  # candles in the recorded series
+LOOKBACK_CANDLES = 150  # optimization.lookback "150m" on 1m candles
+
+STRATEGY = textwrap.dedent(
+    '''
+    import pandas_ta as ta
+    from kektrade.strategy.base import OptimizeableStrategy
+
+
+    class EmaCrossOpt(OptimizeableStrategy):
+        """EMA cross with a resting limit below the market; EMA(fast/slow) and RSI(14) indicators."""
+
+        startup_candle_count = 150  # the backtest then loads the series from its first candle, as paper does
+
+        def get_search_space(self):
+            return {"fast": [3, 5, 8], "slow": [13, 21], "stake": [0.4]}
+
+        def populate_indicators(self, dataframe, metadata, parameters):
+            for n in sorted(set(parameters["fast"]) | set(parameters["slow"])):
+                dataframe[f"ema{n}"] = ta.ema(dataframe["close"], length=n)
+            dataframe["rsi14"] = ta.rsi(dataframe["close"], length=14)
+            return dataframe
+
+        def tick(self, dataframe, index, metadata, parameter, variables, account):
+            fast, slow = self.c[f"ema{parameter['fast']}"], self.c[f"ema{parameter['slow']}"]
+            rsi = self.c.rsi14
+            if index < 1 or fast[index - 1] != fast[index - 1] or slow[index - 1] != slow[index - 1]:
+                return
+            up = fast[index - 1] <= slow[index - 1] and fast[index] > slow[index]
+            down = fast[index - 1] >= slow[index - 1] and fast[index] < slow[index]
+            size = account.get_contracts_pct_of_balance(parameter["stake"])
+            pos = account.contracts
+            if up and pos <= 0 and rsi[index] < 80:
+                account.cancel_all_orders()
+                account.open_order("market", size - pos)
+                account.open_order("limit", size, price=round(self.c.close[index] * 0.998, 1), reduce_only=False)
+            elif down and pos > 0:
+                account.cancel_all_orders()
+                account.open_order("market", -pos, reduce_only=True)
+    '''
+)
+
+
+def series() -> pd.DataFrame:
+    """TOTAL real 1m candles on the fake's clock (T0_MS + n minutes)."""
+    columns = ["date", "open", "high", "low", "close", "volume"]
+    candles = pd.read_parquet(REAL, columns=columns).iloc[5000 : 5000 + TOTAL].reset_index(drop=True)
+    candles["date"] = pd.to_datetime([T0_MS + n * MINUTE_MS for n in range(TOTAL)], unit="ms", utc=True)
+    return candles
+
+
+def config(tmp_path: Path, venue: str, **extra: Any) -> KektradeConfig:
+    strategies = tmp_path / "strategies"
+    strategies.mkdir(exist_ok=True)
+    (strategies / "ema_cross_opt.py").write_text(STRATEGY)
+    csv = tmp_path / "btc.csv"
+    if not csv.exists():
+        series().to_csv(csv, index=False)
+    start_ms = T0_MS + (HISTORY - LOOKBACK_CANDLES) * MINUTE_MS
+    data = {
+        "metastrategy_id": "parity",
+        "strategies_dir": str(strategies),
+        "history_dir": str(tmp_path / "history"),
+        "data": {"source": "file", "files": {"BTC/USDT:USDT": {"path": str(csv)}}, "funding_rate": 0.0001},
+        "backtest": {"start": format_ms(start_ms)},
+        "defaults": {"pair": "BTC/USDT:USDT", "timeframe": "1m", "leverage": 3, "strategy": "EmaCrossOpt"},
+        "subaccounts": [
+            {
+                "id": "opt",
+                "venue": venue,
+                "initial_balance": 10_000,
+                "optimization": {
+                    "enabled": True, "reoptimize_every": "20m", "lookback": "150m", "min_trades": 1,
+                    "objective": "return", "workers": 1,
+                },
+            }
+        ],
+        "live": {"poll_interval_s": 0.05, **extra},
+        "persistence": {"equity_sample": "candle"},
+    }  # fmt: skip
+    return parse_config(json.dumps(data))
+
+
+@pytest.fixture
+def market(fake_server: FakeBybitExchange) -> FakeBybitExchange:
+    """The fake holding the first HISTORY candles of the series."""
+    fake_server.reset_trading()
+    fake_server.open_account(SYMBOL, 10_000.0, leverage=3.0)
+    for row in series().iloc[:HISTORY].itertuples():
+        fake_server.push_candle(SYMBOL, row.open, row.high, row.low, row.close, row.volume)
+    return fake_server
+
+
+def backtest(tmp_path: Path) -> Session:
+    session = build_session(config(tmp_path, "backtest_perpetual"), "bt", MemoryJournal(), None, optimizer_factory)
+    session.engine.run()
+    return session
+
+
+def paper(
+    fake: FakeBybitExchange, tmp_path: Path, journal: MemoryJournal, resume: dict[str, ResumeRecord] | None = None
+) -> Session:
+    return build_live_session(
+        config(tmp_path, "paper"), "paper", journal, None, client_factory(fake), resume, optimizer_factory
+    )
+
+
+def play(run: Stepped, fake: FakeBybitExchange, rows: pd.DataFrame) -> None:
+    """Serve the candles one by one: push to the fake, poll the feed, step the engine."""
+    for row in rows.itertuples():
+        fake.push_candle(SYMBOL, row.open, row.high, row.low, row.close, row.volume)
+        run.poll()
+
+
+def trades(session: Session) -> list[tuple[int, float, float, float]]:
+    venue = session.instances[0].venue
+    return [(f.time_ms, f.contracts, f.price, f.fee) for f in venue.fills if f.kind is not FillKind.FUNDING]
+
+
+def selections(session: Session) -> list[tuple[int, Any]]:
+    return [(s["time_ms"], s["parameters"]) for s in session.optimizers[0].selections]
+
+
+def test_paper_run_with_live_optimization_equals_the_backtest(market: FakeBybitExchange, tmp_path: Path) -> None:
+    reference = backtest(tmp_path)
+    journal = MemoryJournal()
+    session = paper(market, tmp_path, journal)
+    with Stepped(session) as run:
+        play(run, market, series().iloc[HISTORY:])
+    assert session.instances[0].next_index == TOTAL
+    # the warm start: the first selection is at the first boundary after the start, not a lookback later
+    first_boundary = T0_MS + HISTORY * MINUTE_MS
+    assert selections(session)[0][0] == first_boundary
+    assert selections(session) == selections(reference)
+    assert len({str(p) for _, p in selections(session)}) > 1, "the series must make the optimizer switch"
+    assert trades(session) == pytest.approx(trades(reference), rel=1e-9, abs=1e-9)
+    assert len(trades(session)) >= 4
+    assert session.instances[0].venue.equity() == pytest.approx(reference.instances[0].venue.equity(), rel=1e-9)
+    books = session.optimizers[0].executor.final_equity()
+    assert books == pytest.approx(reference.optimizers[0].executor.final_equity(), rel=1e-9)
+    assert [r.time_ms for r in journal.of_type(SelectionRecorded)] == [t for t, _ in selections(session)]
+    snap = session.engine.snapshot()
+    assert snap.mode == "paper" and snap.leaderboards["opt"], "the leaderboard reaches the front ends"
+
+
+def test_without_warm_start_the_first_selection_waits_a_lookback(market: FakeBybitExchange, tmp_path: Path) -> None:
+    session = build_live_session(
+        config(tmp_path, "paper", warm_start=False), "paper", MemoryJournal(), None, client_factory(market),
+        None, optimizer_factory,
+    )  # fmt: skip
+    with Stepped(session) as run:
+        play(run, market, series().iloc[HISTORY : HISTORY + 180])
+    (first, _), *_ = selections(session)
+    assert first >= T0_MS + (HISTORY + LOOKBACK_CANDLES) * MINUTE_MS
