@@ -19,12 +19,12 @@ never stops the run.
 from __future__ import annotations
 
 import bisect
-from dataclasses import replace
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from kektrade.domain.journal import Journal

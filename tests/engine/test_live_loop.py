@@ -37,7 +37,8 @@ def test_helpers() -> None:
 def test_build_session_routes_paper_configs_to_the_live_loop(
     fake: FakeBybitExchange, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(live_build, "public_exchange_factory", lambda config: client_factory(fake))  # not the real Bybit
+    # not the real Bybit
+    monkeypatch.setattr(live_build, "public_exchange_factory", lambda config: client_factory(fake))
     session = build_session(live_config(tmp_path, [{"id": "p", "venue": "paper"}]), "run")
     engine = session.engine
     assert isinstance(engine, Engine) and isinstance(engine.source, LiveSource)
