@@ -31,9 +31,9 @@ _SIMULATORS = {
 }
 
 
-def is_simulating(builder: str) -> bool:
-    """True for builders that make a simulator (its virtual exchanges can be the same simulator)."""
-    return builder in _SIMULATORS
+def virtual_builder(info: VenueInfo) -> str:
+    """The simulator of a venue's virtual exchanges: its own, or for a live venue the exchange's rules."""
+    return info.builder if info.builder in _SIMULATORS else "sim"
 
 
 def simulated_venue(

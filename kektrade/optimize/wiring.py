@@ -9,6 +9,7 @@ from kektrade.domain.journal import Journal
 from kektrade.domain.timeframes import duration_ms
 from kektrade.engine.build import PreparedInstance, realistic_options, sim_settings
 from kektrade.engine.instance import StrategyInstance
+from kektrade.engine.venues import virtual_builder
 from kektrade.optimize.executor import Executor, InlineExecutor, ProcessExecutor
 from kektrade.optimize.live import LiveOptimizer
 from kektrade.optimize.space import OptimizationConfigError, check_objective, check_space
@@ -56,7 +57,7 @@ def optimizer_factory(
         metadata=dict(prepared.metadata),
         combos=combos,
         sample_ms=scoring_sample_ms(every, tf),
-        builder=sub.venue_info.builder,
+        builder=virtual_builder(sub.venue_info),
         realistic=realistic_options(config, sub),
     )
     prepared.strategy.c.materialize()  # every indicator column built once, before workers fork

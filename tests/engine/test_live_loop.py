@@ -155,3 +155,29 @@ def test_live_run_places_orders_through_ccxt_and_cancels_them_on_exit(fake: Fake
     assert ("placed", "market") in events and ("placed", "limit") in events and ("cancelled", "limit") in events
     (fill,) = journal.of_type(FillRecorded)
     assert (fill.fill.contracts, fill.fill.price, fill.fill.time_ms) == (0.01, 112.0, times[2])
+
+
+def test_snapshots_never_call_the_exchange_and_a_failing_listener_never_stops_the_run(
+    fake: FakeBybitExchange, tmp_path: Path
+) -> None:
+    calls: list[int] = []
+
+    def broken_front_end(snapshot: Any) -> None:
+        calls.append(snapshot.progress.done)
+        raise RuntimeError("a front end's bug")
+
+    config = live_config(tmp_path, [{"id": "x", "venue": "bybit_linear"}])
+    session = build_live_session(config, "run", MemoryJournal(), broken_front_end, client_factory(fake))
+    session.engine.publish_every_s = 0.0  # publish after every chunk
+    with Stepped(session) as run:
+        times = push(fake, 2)
+        run.poll()  # tick 2 places a market buy and a resting limit on the fake
+        times += push(fake, 1)
+        run.poll()  # the market buy filled at this candle's open; the account is re-read once
+        fake.clear_requests()
+        snap = run.engine.snapshot()
+        assert fake.requests == []  # built from the views cached at the last candle
+        assert snap.subaccounts[0].contracts == 0.01 and len(snap.orders) == 1
+        times += push(fake, 1)
+        run.poll()
+    assert run.variables()["seen"] == times and calls  # the listener raised on every publish; trading went on

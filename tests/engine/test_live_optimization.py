@@ -82,7 +82,7 @@ def series() -> pd.DataFrame:
     return candles
 
 
-def config(tmp_path: Path, venue: str, **extra: Any) -> KektradeConfig:
+def config(tmp_path: Path, venue: str, funding: float = 0.0001, **extra: Any) -> KektradeConfig:
     strategies = tmp_path / "strategies"
     strategies.mkdir(exist_ok=True)
     (strategies / "ema_cross_opt.py").write_text(STRATEGY)
@@ -94,7 +94,7 @@ def config(tmp_path: Path, venue: str, **extra: Any) -> KektradeConfig:
         "metastrategy_id": "parity",
         "strategies_dir": str(strategies),
         "history_dir": str(tmp_path / "history"),
-        "data": {"source": "file", "files": {"BTC/USDT:USDT": {"path": str(csv)}}, "funding_rate": 0.0001},
+        "data": {"source": "file", "files": {"BTC/USDT:USDT": {"path": str(csv)}}, "funding_rate": funding},
         "backtest": {"start": format_ms(start_ms)},
         "defaults": {"pair": "BTC/USDT:USDT", "timeframe": "1m", "leverage": 3, "strategy": "EmaCrossOpt"},
         "subaccounts": [
@@ -124,8 +124,9 @@ def market(fake_server: FakeBybitExchange) -> FakeBybitExchange:
     return fake_server
 
 
-def backtest(tmp_path: Path) -> Session:
-    session = build_session(config(tmp_path, "backtest_perpetual"), "bt", MemoryJournal(), None, optimizer_factory)
+def backtest(tmp_path: Path, funding: float = 0.0001) -> Session:
+    setup = config(tmp_path, "backtest_perpetual", funding)
+    session = build_session(setup, "bt", MemoryJournal(), None, optimizer_factory)
     session.engine.run()
     return session
 
@@ -185,3 +186,22 @@ def test_without_warm_start_the_first_selection_waits_a_lookback(market: FakeByb
         play(run, market, series().iloc[HISTORY : HISTORY + 180])
     (first, _), *_ = selections(session)
     assert first >= T0_MS + (HISTORY + LOOKBACK_CANDLES) * MINUTE_MS
+
+
+def test_live_run_with_live_optimization_trades_like_the_backtest(market: FakeBybitExchange, tmp_path: Path) -> None:
+    """The same order flow through the exchange adapter (real ccxt, the fake's matching) gives the same fills.
+
+    The fake settles no funding, so the backtest runs without it here.
+    """
+    reference = backtest(tmp_path, funding=0.0)
+    session = build_live_session(
+        config(tmp_path, "bybit_linear", funding=0.0), "live", MemoryJournal(), None, client_factory(market), None,
+        optimizer_factory,
+    )  # fmt: skip
+    with Stepped(session) as run:
+        play(run, market, series().iloc[HISTORY:])
+    assert selections(session) == selections(reference)
+    exchange = [(f.time_ms, f.contracts, f.price, f.fee) for f in market.sims[SYMBOL].fills if f.kind == "trade"]
+    assert exchange == pytest.approx(trades(reference), rel=1e-9, abs=1e-9)
+    assert trades(session) == pytest.approx(trades(reference), rel=1e-9, abs=1e-9)  # as the adapter read them
+    assert market.sims[SYMBOL].equity() == pytest.approx(reference.instances[0].venue.equity(), rel=1e-9)
