@@ -76,7 +76,16 @@ class StateSaved:
     value: Any
 
 
-JournalRecord = OrderRecorded | FillRecorded | EquitySampled | SelectionRecorded | StatusChanged | StateSaved
+@dataclass(frozen=True, slots=True)
+class RecordBlock:
+    """Records that must be stored together or not at all (one resume point's worth of a live run)."""
+
+    records: tuple[OrderRecorded | FillRecorded | EquitySampled | SelectionRecorded | StatusChanged | StateSaved, ...]
+
+
+JournalRecord = (
+    OrderRecorded | FillRecorded | EquitySampled | SelectionRecorded | StatusChanged | StateSaved | RecordBlock
+)
 
 
 class Journal(Protocol):
@@ -99,8 +108,11 @@ class MemoryJournal:
         self.records: list[JournalRecord] = []
 
     def record(self, item: JournalRecord) -> None:
-        """Append the record."""
-        self.records.append(item)
+        """Append the record (a block's records one by one)."""
+        if isinstance(item, RecordBlock):
+            self.records.extend(item.records)
+        else:
+            self.records.append(item)
 
     def flush(self) -> None:
         """Nothing to flush."""
@@ -143,3 +155,41 @@ class DeferredJournal:
         """Close the target, if any."""
         if self._target is not None:
             self._target.close()
+
+
+class SavePointJournal:
+    """Holds records back until the engine commits a resume point, then passes them on as one block.
+
+    Paper and live runs save each instance's state after a batch of candles; a crash must leave the run
+    database exactly at such a point — no fill, order event or equity sample of candles the resumed run
+    will process again. Records of the types in ``immediate`` (write-ahead records that must be durable
+    before an action, such as order intents) are passed on at once.
+    """
+
+    def __init__(self, target: Journal, immediate: tuple[type, ...] = ()) -> None:
+        self._target = target
+        self._immediate = immediate
+        self._held: list[Any] = []
+
+    def record(self, item: JournalRecord) -> None:
+        """Hold the record until the next commit (immediate types pass at once)."""
+        if self._immediate and isinstance(item, self._immediate):
+            self._target.record(item)
+        else:
+            self._held.append(item)
+
+    def commit(self) -> None:
+        """Pass everything held on as one block (stored all together or not at all)."""
+        if self._held:
+            block, self._held = RecordBlock(tuple(self._held)), []
+            self._target.record(block)
+
+    def flush(self) -> None:
+        """Commit, then flush the target."""
+        self.commit()
+        self._target.flush()
+
+    def close(self) -> None:
+        """Commit, then close the target."""
+        self.commit()
+        self._target.close()

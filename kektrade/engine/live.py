@@ -30,6 +30,7 @@ import pandas as pd
 
 from kektrade.data.market import date_ms, ms_to_dates
 from kektrade.data.provider import DataProvider
+from kektrade.domain.journal import SavePointJournal
 from kektrade.domain.timeframes import timeframe_ms
 from kektrade.engine.instance import StrategyInstance
 from kektrade.engine.live_venue import LiveVenue
@@ -305,21 +306,28 @@ class LiveSource:
         slot.inst.complete_until_ms = max(slot.inst.complete_until_ms, mark)
 
     def after_chunk(self, engine: Engine) -> None:
-        """Save the resume point of every instance that processed ``save_every`` candles since the last."""
+        """Once an instance processed ``save_every`` candles: save every instance's resume point, commit."""
+        due = False
         for slot in self.slots:
-            inst = slot.inst
-            slot.since_save += max(inst.next_index - slot.saved_index, 0)
-            slot.saved_index = inst.next_index
-            if slot.since_save >= self.save_every:
-                self.save_state(engine, slot)
+            slot.since_save += max(slot.inst.next_index - slot.saved_index, 0)
+            slot.saved_index = slot.inst.next_index
+            due = due or slot.since_save >= self.save_every
+        if due:
+            self.save_all(engine)
 
-    def save_state(self, engine: Engine, slot: LiveSlot) -> None:
-        """Journal one instance's resume point."""
-        slot.since_save = 0
-        if engine.journal is None:
-            return
-        state = capture_state(slot.inst, (id(v) for v in slot.cache.values()), slot.warned)
-        engine.journal.record(state_record(slot.inst, state))
+    def save_all(self, engine: Engine) -> None:
+        """Journal every instance's resume point and commit them with everything recorded since the last.
+
+        With a ``SavePointJournal`` the run database then moves from one resume point to the next in one
+        transaction: a crash never leaves rows of candles a resumed run processes again.
+        """
+        for slot in self.slots:
+            slot.since_save = 0
+            if engine.journal is not None:
+                state = capture_state(slot.inst, (id(v) for v in slot.cache.values()), slot.warned)
+                engine.journal.record(state_record(slot.inst, state))
+        if isinstance(engine.journal, SavePointJournal):
+            engine.journal.commit()
 
     def close(self, engine: Engine) -> None:
         """Stop the feeds; cancel live orders if configured; save every instance's state."""
@@ -331,9 +339,9 @@ class LiveSource:
                 if isinstance(venue, LiveVenue) and self.cancel_orders_on_exit:
                     cancelled = venue.cancel_all_orders()
                     log.info("instance %s: %d open orders cancelled on exit", slot.inst.id, cancelled)
-                self.save_state(engine, slot)
             except Exception:
-                log.exception("instance %s: shutdown step failed", slot.inst.id)
+                log.exception("instance %s: cancelling orders on exit failed", slot.inst.id)
+        self.save_all(engine)
 
 
 #: (exchange id, testnet, subaccount id or None for public market data) -> a sync ccxt client.

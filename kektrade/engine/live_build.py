@@ -26,7 +26,7 @@ from kektrade.config.model_root import KektradeConfig
 from kektrade.config.model_subaccount import SubaccountConfig
 from kektrade.data.market import MARK_COLUMNS, DataError, MarketData
 from kektrade.data.provider import DataProvider
-from kektrade.domain.journal import Journal
+from kektrade.domain.journal import Journal, SavePointJournal
 from kektrade.domain.timeframes import duration_ms, timeframe_ms
 from kektrade.engine.build import BuildError, PreparedInstance, fixed_parameter, prepare_instance, sim_settings
 from kektrade.engine.engine import Engine, SnapshotSink
@@ -108,6 +108,8 @@ def build_live_session(
     """Paper and live instances on recent candles, positioned after the history (or at the resume point)."""
     factory = exchange_factory or public_exchange_factory(config)
     resume = resume or {}
+    if journal is not None:  # the run database moves from resume point to resume point (engine/live.py)
+        journal = SavePointJournal(journal)
     subs = [(i, s) for i, s in enumerate(config.subaccounts) if s.enabled]
     _check_subaccounts(subs)
     clients: dict[ClientKey, Any] = {}

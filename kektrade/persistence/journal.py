@@ -23,6 +23,7 @@ from kektrade.domain.journal import (
     FillRecorded,
     JournalRecord,
     OrderRecorded,
+    RecordBlock,
     SelectionRecorded,
     StateSaved,
     StatusChanged,
@@ -146,8 +147,11 @@ class SqliteJournal:
         """Move everything queued now into the pending rows; return the flush markers met."""
         markers: list[_FlushMarker] = []
         queue, pending = self._queue, self._pending
+        items: list[Any] = []
         for _ in range(len(queue)):
-            item = queue.popleft()
+            head = queue.popleft()
+            items.extend(head.records if isinstance(head, RecordBlock) else (head,))  # a block: one transaction
+        for item in items:
             route = _ROUTES.get(type(item))
             if route is None:
                 if isinstance(item, _FlushMarker):

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from kektrade.config import KektradeConfig, parse_config
+from kektrade.control.live import read_resume_records
 from kektrade.domain.journal import MemoryJournal, SelectionRecorded
 from kektrade.domain.timeframes import format_ms
 from kektrade.domain.types import FillKind
@@ -26,6 +27,8 @@ from kektrade.engine.live_build import build_live_session
 from kektrade.engine.resume import ResumeRecord
 from kektrade.engine.session import Session, build_session
 from kektrade.optimize.wiring import optimizer_factory
+from kektrade.persistence.database import open_run_database
+from kektrade.persistence.journal import SqliteJournal
 from tests.engine.live_kit import SYMBOL, Stepped, client_factory
 from tests.fakes.bybit_trading import MINUTE_MS, T0_MS, FakeBybitExchange
 
@@ -205,3 +208,45 @@ def test_live_run_with_live_optimization_trades_like_the_backtest(market: FakeBy
     assert exchange == pytest.approx(trades(reference), rel=1e-9, abs=1e-9)
     assert trades(session) == pytest.approx(trades(reference), rel=1e-9, abs=1e-9)  # as the adapter read them
     assert market.sims[SYMBOL].equity() == pytest.approx(reference.instances[0].venue.equity(), rel=1e-9)
+
+
+def test_a_killed_paper_run_resumes_to_exactly_the_uninterrupted_result(
+    market: FakeBybitExchange, tmp_path: Path
+) -> None:
+    """Crash mid-run (nothing saved after the last resume point), resume from the run database, go on.
+
+    The run saves its resume point every 7 candles; the crash comes 4 candles after one, so the resumed
+    run must process those candles again — without a duplicated row — and its optimizer must replay the
+    virtual exchanges to the same state. The result equals the uninterrupted one (the backtest, proven
+    equal to an uninterrupted paper run above).
+    """
+    reference = backtest(tmp_path)
+    db_path = tmp_path / "run.sqlite"
+    setup = config(tmp_path, "paper", save_state_every=7)
+    rest = series().iloc[HISTORY:]
+    crash_at = 7 * 20 + 4  # candles processed before the crash
+    with open_run_database(db_path) as db:
+        journal = SqliteJournal(db, batch_interval_s=0.05)
+        first = build_live_session(setup, "paper", journal, None, client_factory(market), None, optimizer_factory)
+        run = Stepped(first)
+        run.engine.open()
+        play(run, market, rest.iloc[:crash_at])
+        journal.flush()  # what a kill -9 leaves: everything committed; the last 4 candles' rows held back
+        journal.close()
+    records = read_resume_records(db_path, ["opt"])
+    assert records["opt"].last_candle_ms == T0_MS + (HISTORY + 7 * 20 - 1) * MINUTE_MS
+    with open_run_database(db_path) as db:
+        journal = SqliteJournal(db, batch_interval_s=0.05)
+        second = build_live_session(
+            setup, "paper", journal, None, client_factory(market), records, optimizer_factory
+        )  # fmt: skip
+        with Stepped(second) as run:
+            run.poll()  # catches up on the 4 candles after the resume point
+            play(run, market, rest.iloc[crash_at:])
+        journal.close()
+        stored = [(f.time_ms, f.contracts, f.price, f.fee) for f in db.fills("opt") if f.kind is not FillKind.FUNDING]
+        stored_selections = [(s.time_ms, s.parameters) for s in db.selections("opt")]
+    assert selections(second) == selections(reference)  # replayed silently up to the resume point, then live
+    assert stored_selections == selections(reference)  # each once in the database
+    assert stored == pytest.approx(trades(reference), rel=1e-9, abs=1e-9)  # each fill once
+    assert second.instances[0].venue.equity() == pytest.approx(reference.instances[0].venue.equity(), rel=1e-9)
