@@ -86,6 +86,12 @@ def series() -> pd.DataFrame:
 
 
 def config(tmp_path: Path, venue: str, funding: float = 0.0001, **extra: Any) -> KektradeConfig:
+    """The parity config (see ``config_data``), parsed."""
+    return parse_config(json.dumps(config_data(tmp_path, venue, funding, **extra)))
+
+
+def config_data(tmp_path: Path, venue: str, funding: float = 0.0001, **extra: Any) -> dict[str, Any]:
+    """The same optimized subaccount on a backtest, paper or live venue; ``extra`` goes to ``live``."""
     strategies = tmp_path / "strategies"
     strategies.mkdir(exist_ok=True)
     (strategies / "ema_cross_opt.py").write_text(STRATEGY)
@@ -114,7 +120,7 @@ def config(tmp_path: Path, venue: str, funding: float = 0.0001, **extra: Any) ->
         "live": {"poll_interval_s": 0.05, **extra},
         "persistence": {"equity_sample": "candle"},
     }  # fmt: skip
-    return parse_config(json.dumps(data))
+    return data
 
 
 @pytest.fixture
