@@ -53,6 +53,9 @@ SnapshotSink = Callable[[EngineSnapshot], None]
 class TimeHook(Protocol):
     """Something that must run at given market times (the live optimizer's re-optimization boundaries)."""
 
+    def on_start(self) -> Sequence[EngineCommand]:
+        """Commands to apply before the first candle."""
+
     def next_boundary_ms(self) -> int:
         """Market time the engine must stop at next (the hook runs there); FINAL_MS when none is reachable."""
 
@@ -182,6 +185,9 @@ class Engine:
         self.state = "running"
         self._t0 = time.perf_counter()
         self.clock_ms = self._earliest_pending(self._processed_through())
+        for hook in self.hooks:
+            for command in hook.on_start():
+                self.apply(command)
         self.source.start(self)
         self._publish()
 

@@ -20,7 +20,7 @@ from typing import Any
 from kektrade.domain.journal import Journal, SelectionRecorded
 from kektrade.domain.timeframes import align_up, format_ms
 from kektrade.engine.commands import ApplyParameters, EngineCommand, StandAside
-from kektrade.engine.instance import FINAL_MS, InstanceStatus, StrategyInstance
+from kektrade.engine.instance import FINAL_MS, StrategyInstance
 from kektrade.optimize.executor import Executor
 from kektrade.optimize.scoring import score
 from kektrade.optimize.trials import BookUpdate, TrialSpec
@@ -72,13 +72,18 @@ class LiveOptimizer:
         ready = first + lookback_ms
         self._next = align_up(ready, every_ms) if align_utc else ready
         executor.start(spec)
-        instance.set_status(InstanceStatus.STANDING_ASIDE, "waiting for the first optimization")
 
     # -- engine hooks ------------------------------------------------------------------------------
 
     def follow_frame(self, frame: Any) -> None:
         """Live runs: the instance's indicator frame grew; the virtual exchanges read the same rows."""
         self.spec.frame = frame
+
+    def on_start(self) -> list[EngineCommand]:
+        """Before the first candle: stand aside until the first selection (a resumed run keeps its state)."""
+        if self.replay_until_ms:
+            return []
+        return [StandAside(self.instance.id, flatten=False, reason="waiting for the first optimization")]
 
     def next_boundary_ms(self) -> int:
         """Market time of the next re-optimization (FINAL_MS while the instance's candles before it are unknown)."""
