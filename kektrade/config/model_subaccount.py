@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, model_validator
 from kektrade.config.base import StrictModel
 from kektrade.config.model_sections import Duration, Timeframe
 from kektrade.domain.timeframes import duration_ms, timeframe_ms
-from kektrade.domain.venues import VenueInfo, VenueKind, venue_info, venue_names
+from kektrade.domain.venues import DEFAULT_VENUE, VENUES, VenueInfo, VenueKind, venue_info, venue_names
 
 #: Venues simulated by kektrade on historical candles (from the venue registry, domain/venues.py).
 BACKTEST_VENUES = tuple(venue_names(VenueKind.BACKTEST))
@@ -138,10 +138,9 @@ DESCRIPTIONS = {
     "strategy": "Strategy class name, found under strategies_dir.",
     "pair": "ccxt symbol BASE/QUOTE:SETTLE ('BTC/USDT:USDT' linear, 'BTC/USD:BTC' inverse).",
     "timeframe": "Candle timeframe the strategy runs on.",
-    "venue": (
-        "backtest_perpetual, backtest_perpetual_realistic, paper (live candles, simulated fills), "
-        "bybit_linear, bybit_inverse or bybit (live)."
-    ),
+    "venue": "Where the subaccount trades (the venue registry): "
+    + "; ".join(f"{v.name} ({v.kind.value})" for v in VENUES.values())
+    + ".",
     "testnet": "Use the venue's testnet (live venues).",
     "initial_balance": "Starting wallet in the settle currency (backtests; inverse pairs must set it).",
     "leverage": "Leverage, in (0, 200].",
@@ -189,7 +188,7 @@ class SubaccountConfig(StrictModel):
     strategy: str = Field(min_length=1, description=DESCRIPTIONS["strategy"])
     pair: Pair = Field(description=DESCRIPTIONS["pair"])
     timeframe: Timeframe = Field(default="5m", description=DESCRIPTIONS["timeframe"])
-    venue: Venue = Field(default="backtest_perpetual", description=DESCRIPTIONS["venue"])
+    venue: Venue = Field(default=DEFAULT_VENUE, description=DESCRIPTIONS["venue"])
     testnet: bool = Field(default=False, description=DESCRIPTIONS["testnet"])
     initial_balance: Balance = Field(default=10000.0, description=DESCRIPTIONS["initial_balance"])
     leverage: Leverage = Field(default=1.0, description=DESCRIPTIONS["leverage"])
