@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from kektrade.domain.types import FillKind
 from kektrade.engine.resume import STATE_KEY
 from kektrade.persistence.database import open_run_database
 from tests.engine import test_live_optimization as parity
-from tests.engine.live_kit import SYMBOL
+from tests.engine.live_kit import SYMBOL, wait_until
 from tests.fakes.bybit_trading import MINUTE_MS, T0_MS, FakeBybitExchange
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,15 +64,6 @@ def saved_candle(history: Path) -> int | None:
     return int(state["last_candle_ms"]) if state else None
 
 
-def wait_for(predicate, what: str, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"hang: {what} not seen in {timeout:.0f}s")
-
-
 @pytest.mark.slow
 def test_kill_9_during_a_paper_run_with_live_optimization_then_resume(
     market: FakeBybitExchange, tmp_path: Path
@@ -89,7 +79,7 @@ def test_kill_9_during_a_paper_run_with_live_optimization_then_resume(
     run_id: str | None = None
     kills = 0
     try:
-        wait_for(lambda: running(history), "the run started")
+        wait_until(lambda: running(history), timeout=120, what="the run started (hang detector)")
         for served, row in enumerate(rows.itertuples(), start=1):
             market.push_candle(SYMBOL, row.open, row.high, row.low, row.close, row.volume)
             opened = T0_MS + (parity.HISTORY + served - 1) * MINUTE_MS
@@ -100,7 +90,7 @@ def test_kill_9_during_a_paper_run_with_live_optimization_then_resume(
                 run_id = run_id or next(history.glob("*/run.sqlite")).parent.name
                 child = start(config_path, run_id)
             assert child.poll() is None, (tmp_path / "stderr.txt").read_text()[-3000:]
-            wait_for(lambda t=opened: saved_candle(history) == t, f"candle {served} processed")
+            wait_until(lambda t=opened: saved_candle(history) == t, timeout=120, what=f"candle {served} processed")
         child.send_signal(signal.SIGTERM)  # a clean stop: results written
         assert child.wait(120) == 0
     finally:
