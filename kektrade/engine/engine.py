@@ -43,7 +43,7 @@ from kektrade.engine.commands import (
 from kektrade.engine.gcpolicy import collector_for_run
 from kektrade.engine.instance import FINAL_MS, InstanceStatus, StrategyInstance
 from kektrade.engine.snapshot import EngineSnapshot, Progress
-from kektrade.engine.views import account_series, chart_data, order_rows, recent_fills, subaccount_row
+from kektrade.engine.views import AccountSeries, chart_data, order_rows, recent_fills, subaccount_row
 
 log = logging.getLogger("kektrade.engine")
 
@@ -142,6 +142,8 @@ class Engine:
         self.run_seconds: float | None = None  # the candle loop's wall time, once finished
         self._last_publish = 0.0
         self._listener_failures = 0
+        self._account = AccountSeries(self.instances)
+        self._snapshot_s = 0.0  # the last snapshot's build time (publishing is spaced by it)
         self._finest_ms = min((inst.venue.market.timeframe_ms for inst in self.instances), default=60_000)
         self.chunk_ms = self._finest_ms * chunk_candles
         self.chunk_s = chunk_s  # target wall time of one chunk (chunks resize to it as the run goes)
@@ -241,8 +243,8 @@ class Engine:
                     self.apply(command)
             self._apply_commands()
             self.source.after_chunk(self)
+            self._resize_chunk(time.perf_counter() - began, self.done - done_before)  # snapshots not counted
             self._maybe_publish()
-            self._resize_chunk(time.perf_counter() - began, self.done - done_before)
 
     def _earliest_pending(self, default: int) -> int:
         """Open time of the earliest known candle not yet processed (``default`` when there is none)."""
@@ -323,8 +325,9 @@ class Engine:
         return Progress(self.done, total, rate, left / rate if rate > 0 and self.source.finite else None, elapsed)
 
     def _maybe_publish(self) -> None:
+        """Publish every ``publish_every_s``, but never spend more than ~5 % of the engine's time on it."""
         now = time.perf_counter()
-        if now - self._last_publish >= self.publish_every_s:
+        if now - self._last_publish >= max(self.publish_every_s, 20 * self._snapshot_s):
             self._publish()
 
     def _publish(self) -> None:
@@ -332,7 +335,10 @@ class Engine:
         if self.on_snapshot is None:
             return
         try:
-            self.on_snapshot(self.snapshot())
+            began = time.perf_counter()
+            snapshot = self.snapshot()
+            self._snapshot_s = time.perf_counter() - began
+            self.on_snapshot(snapshot)
         except Exception:  # a front end's bug must never stop trading
             self._listener_failures += 1
             if self._listener_failures <= 3 or self._listener_failures % 1000 == 0:
@@ -344,7 +350,8 @@ class Engine:
         for inst in self.instances:
             rows.append(subaccount_row(inst))
             orders.extend(order_rows(inst))
-        times, total, by_sub = account_series(self.instances)
+        self._account.update()
+        times, total, by_sub = self._account.series()
         now = max((inst.venue.now_ms for inst in self.instances), default=0)
         return EngineSnapshot(
             run_id=self.run_id,

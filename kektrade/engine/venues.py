@@ -16,7 +16,6 @@ from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import MarginMode
 from kektrade.domain.venues import VenueInfo
 from kektrade.engine.live_venue import LiveVenue
-from kektrade.exchange.live.ccxt_subaccount import CcxtSubaccount
 from kektrade.exchange.sim.exchange import SimExchange
 from kektrade.exchange.sim.factory import make_sim_exchange
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
@@ -84,6 +83,8 @@ def live_venue(
     """A live account through ccxt, behind the engine's venue view; leverage and margin mode set on it."""
     if info.builder != "ccxt":
         raise ValueError(f"venue {info.name!r} is not a live ccxt venue")
+    from kektrade.exchange.live.ccxt_subaccount import CcxtSubaccount  # ccxt (~50 MB) only when trading live
+
     account = CcxtSubaccount(client, pair)
     try:
         account.set_margin_mode(margin_mode)

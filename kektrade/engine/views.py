@@ -114,25 +114,69 @@ def order_rows(inst: StrategyInstance) -> list[OrderRow]:
     ]
 
 
-def account_series(
-    instances: Sequence[StrategyInstance],
-    max_points: int = 2_000,
-) -> tuple[tuple[int, ...], tuple[float, ...], dict[str, tuple[float, ...]]]:
-    """Combined quote equity on the union of sample times (each series held at its last value)."""
-    times = sorted({t for inst in instances for t in inst.times_ms})
-    if len(times) > max_points:
-        stride = len(times) // max_points + 1
-        times = times[::stride] + ([times[-1]] if (len(times) - 1) % stride else [])
-    by_sub: dict[str, tuple[float, ...]] = {}
-    for inst in instances:
-        values, series_t, k = [], inst.times_ms, 0
-        first = inst.equity_quote[0] if inst.equity_quote else 0.0
-        last = first
-        for t in times:
-            while k < len(series_t) and series_t[k] <= t:
-                last = inst.equity_quote[k]
-                k += 1
-            values.append(last)
-        by_sub[inst.id] = tuple(values)
-    total = tuple(sum(col) for col in zip(*by_sub.values(), strict=True)) if by_sub else ()
-    return tuple(times), total, by_sub
+class AccountSeries:
+    """The combined quote equity of a run and each subaccount's, kept incrementally for snapshots.
+
+    Each update consumes only the equity samples recorded since the previous one (a full rebuild per
+    snapshot grows with the run: quadratic over a long run with many subaccounts). Times are the union of
+    every subaccount's sample times; a subaccount holds its last value between its samples (and its first
+    value before it). At most ``2 * max_points`` points are kept: when full, every other point is dropped
+    and only every second new point is kept from then on; the latest point is always shown.
+    """
+
+    def __init__(self, instances: Sequence[StrategyInstance], max_points: int = 2_000) -> None:
+        self.instances = list(instances)
+        self.max_points = max_points
+        self.times: list[int] = []
+        self.values: dict[str, list[float | None]] = {inst.id: [] for inst in self.instances}
+        self._read = dict.fromkeys(self.values, 0)  # samples consumed per subaccount
+        self._carry: dict[str, float | None] = dict.fromkeys(self.values)
+        self._stride, self._count = 1, 0
+        self._latest: tuple[int, dict[str, float | None]] | None = None
+
+    def update(self) -> None:
+        """Consume the samples recorded since the last update."""
+        fresh = sorted({t for inst in self.instances for t in inst.times_ms[self._read[inst.id] :]})
+        last = self._latest[0] if self._latest is not None else None
+        for t in fresh:
+            if last is not None and t <= last:
+                continue
+            row = {inst.id: self._advance(inst, t) for inst in self.instances}
+            self._latest = (t, row)
+            if self._count % self._stride == 0:
+                self._append(t, row)
+            self._count += 1
+
+    def _advance(self, inst: StrategyInstance, t: int) -> float | None:
+        """The subaccount's value at ``t``: its latest sample at or before ``t``."""
+        k = self._read[inst.id]
+        times, values = inst.times_ms, inst.equity_quote
+        while k < len(times) and times[k] <= t:
+            first = self._carry[inst.id] is None
+            self._carry[inst.id] = values[k]
+            if first:  # before its first sample a subaccount shows its first value
+                self.values[inst.id] = [values[k]] * len(self.values[inst.id])
+            k += 1
+        self._read[inst.id] = k
+        return self._carry[inst.id]
+
+    def _append(self, t: int, row: dict[str, float | None]) -> None:
+        self.times.append(t)
+        for sid, value in row.items():
+            self.values[sid].append(value)
+        if len(self.times) > 2 * self.max_points:
+            self.times = self.times[::2]
+            for sid in self.values:
+                self.values[sid] = self.values[sid][::2]
+            self._stride *= 2
+
+    def series(self) -> tuple[tuple[int, ...], tuple[float, ...], dict[str, tuple[float, ...]]]:
+        """(times, account total, per subaccount) as immutable tuples, the latest point included."""
+        times, values = list(self.times), {sid: list(v) for sid, v in self.values.items()}
+        if self._latest is not None and (not times or times[-1] != self._latest[0]):
+            times.append(self._latest[0])
+            for sid, value in self._latest[1].items():
+                values[sid].append(value)
+        by_sub = {sid: tuple(0.0 if v is None else v for v in vals) for sid, vals in values.items()}
+        total = tuple(sum(col) for col in zip(*by_sub.values(), strict=True)) if by_sub else ()
+        return tuple(times), total, by_sub
