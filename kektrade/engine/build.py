@@ -72,19 +72,28 @@ def sim_settings(config: KektradeConfig, sub: SubaccountConfig) -> SimSettings:
 
 def market_arrays(frame: pd.DataFrame, data: MarketData, tf_ms: int) -> MarketArrays:
     """Compact columns of the frame for the simulator (``array.array``); mark columns where present."""
-    o, h, lo, c = (array("d", frame[col].to_numpy(dtype="float64")) for col in ("open", "high", "low", "close"))
-    arrays = MarketArrays(time_ms=array("q", _ms_times(frame)), open=o, high=h, low=lo, close=c, timeframe_ms=tf_ms)
+    o, h, lo, c = (_doubles(frame[col].to_numpy(dtype="float64")) for col in ("open", "high", "low", "close"))
+    times = array("q")
+    times.frombytes(np.ascontiguousarray(date_ms(frame), dtype="int64").tobytes())
+    arrays = MarketArrays(time_ms=times, open=o, high=h, low=lo, close=c, timeframe_ms=tf_ms)
     if "volume" in frame.columns:
-        arrays.volume = array("d", frame["volume"].to_numpy(dtype="float64"))
+        arrays.volume = _doubles(frame["volume"].to_numpy(dtype="float64"))
     if "mark_close" in frame.columns:
         marks = [frame[c].to_numpy(dtype=float) for c in ("mark_open", "mark_high", "mark_low", "mark_close")]
         trades = [frame[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close")]
-        filled = [array("d", np.where(np.isnan(m), t, m)) for m, t in zip(marks, trades, strict=True)]
+        filled = [_doubles(np.where(np.isnan(m), t, m)) for m, t in zip(marks, trades, strict=True)]
         arrays.mark_open, arrays.mark_high, arrays.mark_low, arrays.mark_close = filled
     if data.funding is not None and len(data.funding):
         arrays.funding_time_ms = _ms_times(data.funding)
         arrays.funding_rate = data.funding["rate"].astype(float).tolist()
     return arrays
+
+
+def _doubles(values: np.ndarray) -> array[float]:
+    """An ``array('d')`` filled in one copy from a float64 buffer."""
+    out = array("d")
+    out.frombytes(np.ascontiguousarray(values, dtype="float64").tobytes())
+    return out
 
 
 def _ms_times(frame: pd.DataFrame) -> list[int]:
@@ -107,8 +116,13 @@ def prepare_instance(
     provider: DataProvider,
     strategies_dir: Path,
     mode: str = "backtest",
+    shared_arrays: dict[tuple[Any, ...], MarketArrays] | None = None,
 ) -> PreparedInstance:
-    """Load the strategy and data, compute indicators once for the whole search space."""
+    """Load the strategy and data, compute indicators once for the whole search space.
+
+    ``shared_arrays`` (backtests): subaccounts on the same candles share one copy of the market arrays
+    (the simulator only reads them; live runs append to theirs, so they pass none).
+    """
     where = f"subaccounts[{index}]"
     strategy = load_strategy_class(sub.strategy, strategies_dir)()
     space = strategy.resolve_space(sub.parameters)
@@ -137,7 +151,14 @@ def prepare_instance(
             f"{where}: no candles to trade after the {warmup}-candle warm-up "
             f"({len(frame)} candles loaded for {sub.pair} {sub.timeframe})"
         )
-    arrays = market_arrays(frame, data, timeframe_ms(sub.timeframe))
+    stamps = date_ms(frame)
+    key = (sub.pair, sub.timeframe, data.source, int(stamps[0]), int(stamps[-1]), len(frame))
+    if shared_arrays is not None and key in shared_arrays:
+        arrays = shared_arrays[key]
+    else:
+        arrays = market_arrays(frame, data, timeframe_ms(sub.timeframe))
+        if shared_arrays is not None:
+            shared_arrays[key] = arrays
     return PreparedInstance(
         sub,
         index,

@@ -75,10 +75,11 @@ def build_session(
     strategies_dir = Path(config.strategies_dir)
     instances: list[StrategyInstance] = []
     optimizers: list[Any] = []
+    shared_arrays: dict[Any, Any] = {}  # one copy of the market per (pair, timeframe, candles)
     for index, sub in enumerate(config.subaccounts):
         if not sub.enabled:
             continue
-        prepared = prepare_instance(config, sub, index, provider, strategies_dir)
+        prepared = prepare_instance(config, sub, index, provider, strategies_dir, shared_arrays=shared_arrays)
         optimize = sub.optimization.enabled and optimizer_factory is not None
         parameter = {k: v[0] for k, v in prepared.space.items()} if optimize else fixed_parameter(prepared)
         venue = make_venue(prepared, sim_settings(config, sub), journal, realistic=realistic_options(config, sub))

@@ -150,3 +150,18 @@ def test_equity_sampled_hourly_on_minute_candles(tmp_path: Path) -> None:
     steps = {b - a for a, b in zip(inst.times_ms, inst.times_ms[1:-1], strict=False)}
     assert steps == {3_600_000}
     controller.close()
+
+
+def test_subaccounts_on_the_same_candles_share_one_copy_of_the_market(tmp_path: Path) -> None:
+    script = {"parameters": {"script": {"5": 0.01, "9": -0.01}}}
+    subs = [
+        dict(SUB, id="a", **script),
+        dict(SUB, id="b", **script),
+        dict(SUB, id="eth", pair="ETH/USDT:USDT"),
+    ]
+    controller = run(tmp_path, config(tmp_path, subs))
+    a, b, eth = controller.session.instances
+    assert a.venue.market is b.venue.market and a.venue.market is not eth.venue.market
+    fills = [[(f.time_ms, f.contracts, f.price) for f in i.venue.fills if f.kind is FillKind.TRADE] for i in (a, b)]
+    assert fills[0] == fills[1] and len(fills[0]) == 2  # sharing changes nothing
+    controller.close()
