@@ -71,6 +71,7 @@ class RunController:
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
         self.redactor = SecretRedactor(())
+        self._clean: tuple[EngineSnapshot, EngineSnapshot] | None = None  # (raw, scrubbed) of the latest read
         self._journal: SqliteJournal | None = None
 
     def use_redactor(self, redactor: SecretRedactor) -> None:
@@ -226,18 +227,30 @@ class RunController:
     # -- reading ---------------------------------------------------------------------------------
 
     def _publish(self, snapshot: EngineSnapshot) -> None:
-        if self.redactor:
-            snapshot = scrub(snapshot, self.redactor.redact)
         with self._lock:
             self._snapshot = snapshot
             listeners = list(self._listeners)
-        for listener in listeners:
-            listener(snapshot)
+        if listeners:
+            clean = self._scrubbed(snapshot)
+            for listener in listeners:
+                listener(clean)
+
+    def _scrubbed(self, raw: EngineSnapshot) -> EngineSnapshot:
+        """``raw`` with secrets scrubbed, computed once per snapshot and only when someone reads it."""
+        if not self.redactor:
+            return raw
+        cached = self._clean
+        if cached is not None and cached[0] is raw:
+            return cached[1]
+        clean = scrub(raw, self.redactor.redact)
+        self._clean = (raw, clean)
+        return clean
 
     def snapshot(self) -> EngineSnapshot:
-        """The latest snapshot (immutable; safe from any thread)."""
+        """The latest snapshot, secrets scrubbed (immutable; safe from any thread)."""
         with self._lock:
-            return self._snapshot
+            raw = self._snapshot
+        return self._scrubbed(raw)
 
     def subscribe(self, listener: Callable[[EngineSnapshot], None]) -> None:
         """Call ``listener`` with every new snapshot (on the engine thread: keep it cheap)."""

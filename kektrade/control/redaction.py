@@ -7,6 +7,7 @@ of them can show an API key or token that slipped into an exception text or an o
 from __future__ import annotations
 
 import dataclasses
+from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -37,21 +38,33 @@ def scrub(value: Any, redact: Redact) -> Any:
 
 
 def _scrub_sequence(value: tuple[Any, ...] | list[Any], redact: Redact) -> Any:
-    if all(isinstance(v, _PLAIN) for v in value):
+    try:
+        array("d", value)  # converts in C: succeeds only when every item is a number (a chart series)
         return value
+    except TypeError:
+        pass
     items = [scrub(v, redact) for v in value]
     if all(a is b for a, b in zip(items, value, strict=True)):
         return value
     return type(value)(items)
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _scrub_dataclass(value: Any, redact: Redact) -> Any:
+    kind = type(value)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value))
     changes = {}
-    for f in dataclasses.fields(value):
-        old = getattr(value, f.name)
+    for name in names:
+        old = getattr(value, name)
+        if isinstance(old, _PLAIN):
+            continue
         new = scrub(old, redact)
         if new is not old:
-            changes[f.name] = new
+            changes[name] = new
     return dataclasses.replace(value, **changes) if changes else value
 
 
