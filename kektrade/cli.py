@@ -30,6 +30,7 @@ from kektrade.runs import (
     setup_logging,
     teardown_logging,
 )
+from kektrade.runs.logs import redacting
 from kektrade.strategy.loader import StrategyLoadError, load_config_strategies, strategy_files
 
 log = logging.getLogger("kektrade.cli")
@@ -120,9 +121,11 @@ def _controller(config: KektradeConfig, run: Run | None) -> RunController:
     return LiveRunController(config, resume_db=resume_db)
 
 
-def _build(config: KektradeConfig, run: Run | None = None) -> RunController:
+def _build(config: KektradeConfig, run: Run | None = None, redactor: SecretRedactor | None = None) -> RunController:
     """Load data and strategies and prepare every instance; a config the engine cannot run is exit 2."""
     controller = _controller(config, run)
+    if redactor is not None:
+        controller.use_redactor(redactor)
     try:
         controller.build()
     except (BuildError, OptimizationConfigError, DataError, StrategyLoadError) as exc:
@@ -177,13 +180,18 @@ def _start_faces(controller: RunController, secrets: Secrets | None) -> list[Any
 
 
 def start_main_job(controller: RunController, run: Run, no_tui: bool, secrets: Secrets | None = None) -> int:
-    """Attach the run folder and database, start the enabled faces, run headless or in the TUI."""
-    controller.attach(RunPaths(run.run_id, run.folder, run.db_path))
+    """Attach the run folder and database, start the enabled faces, run headless or in the TUI.
+
+    A reopened backtest that did not finish starts over into its emptied database (see docs/runs.md);
+    paper and live runs continue from their saved state.
+    """
+    restart = run.resumed and not is_realtime_config(controller.config)
+    controller.attach(RunPaths(run.run_id, run.folder, run.db_path, restart=restart))
     faces: list[Any] = []
     try:
         faces = _start_faces(controller, secrets)
         if no_tui:
-            return HeadlessRunner(controller).run()
+            return HeadlessRunner(controller, out=sys.stderr).run()  # sys.stderr now: the redacting stream
         from kektrade.tui.app import run_tui
 
         return run_tui(controller)
@@ -193,9 +201,26 @@ def start_main_job(controller: RunController, run: Run, no_tui: bool, secrets: S
         controller.close()
 
 
+def _secrets() -> Secrets:
+    """The secrets of the environment and ./.env; UsageError naming the line of a malformed .env."""
+    try:
+        return Secrets.from_environment(os.environ, Path(".env"))
+    except (ConfigError, OSError, UnicodeDecodeError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _early_redactor() -> SecretRedactor:
+    """A redactor of every secret known before anything else runs (a malformed .env: the environment's)."""
+    try:
+        return SecretRedactor(_secrets().values())
+    except UsageError:
+        return SecretRedactor(Secrets(os.environ).values())
+
+
 def _run(args: argparse.Namespace) -> int:
     config, text = _read_config(args.config)
-    secrets = Secrets.from_environment(os.environ, Path(".env"))
+    secrets = _secrets()
+    redactor = SecretRedactor(secrets.values())
     try:
         secrets.require_for(config)
     except ConfigError as exc:
@@ -207,9 +232,9 @@ def _run(args: argparse.Namespace) -> int:
         stored = _finished_results(resumed)
         if stored is not None:
             return _show_finished(resumed, stored, text, args)
-    controller = _build(config, resumed)
+    controller = _build(config, resumed, redactor)
     run = resumed if resumed is not None else _open_run(config, text, files, None)
-    setup_logging(run, args.log_level, console=args.no_tui, redactor=SecretRedactor(secrets.values()))
+    setup_logging(run, args.log_level, console=args.no_tui, redactor=redactor)
     try:
         verb = "resuming" if run.resumed else "starting"
         log.info("%s run %s (kektrade %s)", verb, run.run_id, __version__)
@@ -253,7 +278,16 @@ def _dispatch(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``kektrade`` console script; returns the exit code (0 ok, 1 failure, 2 usage)."""
+    """Entry point of the ``kektrade`` console script; returns the exit code (0 ok, 1 failure, 2 usage).
+
+    Secrets are redacted from the first line of output on: before the config is read, stdout, stderr and
+    every log record pass through the redactor of the environment's and .env's secrets.
+    """
+    with redacting(_early_redactor()):
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         return _dispatch(sys.argv[1:] if argv is None else list(argv))
     except SystemExit as exc:  # argparse: --help/--version (0) or bad usage (2)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 from kektrade.config.errors import ConfigError
 from kektrade.config.model_root import KektradeConfig
@@ -80,9 +83,7 @@ class Secrets:
                     f"{prefix}_API_SECRET in the environment or in .env"
                 )
         if config.telegram.enabled and not self.telegram_token:
-            errors.append(
-                f"telegram.enabled: the bot needs {TELEGRAM_TOKEN_ENV} in the environment or in .env"
-            )
+            errors.append(f"telegram.enabled: the bot needs {TELEGRAM_TOKEN_ENV} in the environment or in .env")
         return errors
 
     def require_for(self, config: KektradeConfig) -> None:
@@ -101,18 +102,39 @@ def _is_secret_name(name: str) -> bool:
 
 
 class SecretRedactor(logging.Filter):
-    """A logging filter replacing every secret value in a record's message and arguments with ``***``."""
+    """Replaces every secret value with ``***`` in text, log records and nested documents.
+
+    Each secret is also matched in the forms it takes inside JSON strings and URLs (escaped, percent-encoded),
+    so a key quoted in an exchange's JSON error or a token in a request URL is caught too.
+    """
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
+        forms = {form for s in secrets if s for form in _forms(s)}
         # longest first, so a secret containing another is replaced whole
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._secrets = sorted(forms, key=len, reverse=True)
+
+    def __bool__(self) -> bool:
+        return bool(self._secrets)
 
     def redact(self, text: str) -> str:
         """``text`` with every secret replaced."""
         for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
+            if secret in text:
+                text = text.replace(secret, REDACTED)
         return text
+
+    def redact_tree(self, value: Any) -> Any:
+        """A copy of a JSON-like document (dicts, lists, tuples, strings) with every string redacted."""
+        if not self._secrets:
+            return value
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {self.redact_tree(k): self.redact_tree(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self.redact_tree(v) for v in value)
+        return value
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact in place; never drops a record."""
@@ -127,4 +149,11 @@ class SecretRedactor(logging.Filter):
             record.msg, record.args = redacted, None
         if record.exc_info and record.exc_text is None and record.exc_info[0] is not None:
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
+
+
+def _forms(secret: str) -> set[str]:
+    """The secret as written, inside a JSON string, and percent-encoded (as in a URL)."""
+    return {secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote(secret, safe="/:")}

@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from kektrade.config.model_root import KektradeConfig
+from kektrade.config.secrets import SecretRedactor
+from kektrade.control.redaction import scrub, scrub_error
 from kektrade.domain.journal import DeferredJournal
+from kektrade.domain.timeframes import format_ms
 from kektrade.engine.commands import (
     AllowEntries,
     CancelOrders,
@@ -31,18 +34,23 @@ from kektrade.engine.session import Session, build_session
 from kektrade.engine.snapshot import EngineSnapshot, Progress
 from kektrade.optimize.wiring import optimizer_factory
 from kektrade.persistence.database import RunDatabase, open_run_database
-from kektrade.persistence.journal import SqliteJournal
+from kektrade.persistence.journal import JournalError, SqliteJournal
 
 log = logging.getLogger("kektrade.control")
 
 
 @dataclass(frozen=True)
 class RunPaths:
-    """Where a run lives: its folder and database."""
+    """Where a run lives: its folder and database; ``restart`` = a backtest reopened to run again from the start."""
 
     run_id: str
     folder: Path
     db_path: Path
+    restart: bool = False
+
+
+class RunFailedError(RuntimeError):
+    """The run ended early because a part it cannot go on without failed (the journal writer, ...)."""
 
 
 class RunController:
@@ -62,6 +70,15 @@ class RunController:
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
+        self.redactor = SecretRedactor(())
+        self._clean: tuple[EngineSnapshot, EngineSnapshot] | None = None  # (raw, scrubbed) of the latest read
+        self._journal: SqliteJournal | None = None
+
+    def use_redactor(self, redactor: SecretRedactor) -> None:
+        """Scrub secrets from everything this run stores or hands out: database, results, snapshots, errors."""
+        self.redactor = redactor
+        if self.db is not None:
+            self.db.scrub = redactor.redact if redactor else None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -82,7 +99,13 @@ class RunController:
             self.session.run_id = paths.run_id
             self.session.engine.run_id = paths.run_id
         self.db = open_run_database(paths.db_path)
-        self.journal.attach(SqliteJournal(self.db, self.config.persistence.batch_interval_s))
+        self.db.scrub = self.redactor.redact if self.redactor else None
+        if paths.restart:
+            self._start_over(self.db)
+        self._journal = SqliteJournal(
+            self.db, self.config.persistence.batch_interval_s, on_failure=self._journal_failed
+        )
+        self.journal.attach(self._journal)
         for inst in self.session.instances if self.session else []:
             self.db.add_instance(
                 inst.id,
@@ -100,27 +123,87 @@ class RunController:
         self._thread = threading.Thread(target=self._run, args=(session,), name="kektrade-engine", daemon=True)
         self._thread.start()
 
+    def _start_over(self, db: RunDatabase) -> None:
+        """A reopened unfinished backtest runs again from its first candle into an emptied database.
+
+        Why not continue from a saved point: a backtest's state is the simulator, the strategy's variables
+        and every virtual exchange of the optimizer's workers; rerunning it is deterministic and gives the
+        identical result, so deleting the killed attempt's rows in one transaction is both simpler and
+        exactly as correct (a kill during the deletion rolls it back; the next resume deletes again).
+        """
+        deleted = {table: n for table, n in db.truncate_run().items() if n}
+        if deleted:
+            listed = ", ".join(f"{n} {table}" for table, n in sorted(deleted.items()))
+            log.info(
+                "run %s: the earlier attempt did not finish; deleted its rows (%s), starting over", self.run_id, listed
+            )
+
+    def _journal_failed(self, error: JournalError) -> None:
+        """The journal lost records (refused rows or a database that cannot be written): stop the run."""
+        log.error("run %s: %s; stopping the run", self.run_id, self.redactor.redact(str(error)))
+        if self.session is not None:
+            self.session.engine.send(StopRun())
+
     def _run(self, session: Session) -> None:
+        state = "failed"
         try:
             state = session.engine.run()
-            self.results = session.results()
-            if self.db is not None and self.paths is not None:
-                self.db.save_results(self.results)
-                write_results(self.paths.folder, self.results)
-                self.db.set_meta("status", state)
-                log.info("run %s %s; results in %s", self.run_id, state, self.paths.folder / "results.json")
+            failure = self._journal.failure if self._journal is not None else None
+            if failure is not None:
+                state = "failed"
+                self._fail(RunFailedError(f"the run database lost records, so the run stopped: {failure}"))
         except BaseException as exc:  # reported to the front end, which decides the exit code
-            self.error = exc
-            if self.db is not None:
-                self.db.set_meta("status", "failed")
+            self._fail(exc)
             log.exception("run %s failed", self.run_id)
         finally:
+            try:
+                self._finish(session, state)
+            finally:
+                self._done.set()
+
+    def _fail(self, error: BaseException) -> None:
+        """Keep the first failure of the run, its text scrubbed of secrets (front ends show it)."""
+        if self.error is None:
+            self.error = scrub_error(error, self.redactor.redact)
+
+    def _finish(self, session: Session, state: str) -> None:
+        """Flush the journal and write the results so far (also after a failure); never raises."""
+        try:
             self.journal.flush()
-            self._done.set()
+        except BaseException as exc:
+            if self.error is None:
+                self._fail(RunFailedError(f"the run database lost records: {exc}"))
+                state = "failed"
+            log.error("run %s: %s", self.run_id, self.redactor.redact(str(exc)))
+        try:
+            self.results = scrub(session.results(), self.redactor.redact)
+        except BaseException:
+            log.exception("run %s: the results could not be computed", self.run_id)
+        if self.db is None or self.paths is None:
+            return
+        try:
+            if self.results is not None:
+                self.db.save_results(self.results)
+                write_results(self.paths.folder, self.results)
+            self.db.set_meta("status", state)
+            if self.error is not None:
+                self.db.set_meta("error", f"{type(self.error).__name__}: {self.error}")
+            where = self.paths.folder / "results.json"
+            when = format_ms(self.snapshot().now_ms) if self.snapshot().now_ms else "-"
+            log.info("run %s %s at %s; results in %s", self.run_id, state, when, where)
+        except BaseException:
+            log.exception("run %s: the results could not be written", self.run_id)
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the engine to finish; True when it has."""
-        return self._done.wait(timeout)
+        """Wait for the engine to finish; True when it has (or when its thread is gone for any reason)."""
+        if self._done.wait(timeout):
+            return True
+        thread = self._thread
+        if thread is None or thread.is_alive():
+            return False
+        # the thread ended without reporting (never expected): do not wait forever
+        self._fail(RunFailedError("the engine thread ended without reporting how the run went"))
+        return True
 
     @property
     def finished(self) -> bool:
@@ -132,9 +215,14 @@ class RunController:
         if self._thread is not None and self._thread.is_alive():
             self.send(StopRun())
             self._thread.join(timeout=30)
-        self.journal.close()
-        if self.db is not None:
-            self.db.close()
+        try:
+            self.journal.close()
+        except JournalError:
+            if self.error is None:  # not reported yet: the caller must hear of it
+                raise
+        finally:
+            if self.db is not None:
+                self.db.close()
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -142,13 +230,27 @@ class RunController:
         with self._lock:
             self._snapshot = snapshot
             listeners = list(self._listeners)
-        for listener in listeners:
-            listener(snapshot)
+        if listeners:
+            clean = self._scrubbed(snapshot)
+            for listener in listeners:
+                listener(clean)
+
+    def _scrubbed(self, raw: EngineSnapshot) -> EngineSnapshot:
+        """``raw`` with secrets scrubbed, computed once per snapshot and only when someone reads it."""
+        if not self.redactor:
+            return raw
+        cached = self._clean
+        if cached is not None and cached[0] is raw:
+            return cached[1]
+        clean = scrub(raw, self.redactor.redact)
+        self._clean = (raw, clean)
+        return clean
 
     def snapshot(self) -> EngineSnapshot:
-        """The latest snapshot (immutable; safe from any thread)."""
+        """The latest snapshot, secrets scrubbed (immutable; safe from any thread)."""
         with self._lock:
-            return self._snapshot
+            raw = self._snapshot
+        return self._scrubbed(raw)
 
     def subscribe(self, listener: Callable[[EngineSnapshot], None]) -> None:
         """Call ``listener`` with every new snapshot (on the engine thread: keep it cheap)."""

@@ -9,7 +9,9 @@ writer thread uses its own connection while other threads read (WAL lets readers
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -29,6 +31,20 @@ from kektrade.persistence import codec
 from kektrade.persistence.models import SCHEMA_VERSION, BoundModels, bind_models
 
 _PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1}
+
+#: errors meaning "the database refuses this row" (constraint, type or arity), as opposed to "cannot write now"
+REFUSED_ROW_ERRORS: tuple[type[Exception], ...] = (
+    sqlite3.IntegrityError,
+    sqlite3.InterfaceError,
+    sqlite3.DataError,
+    sqlite3.ProgrammingError,
+    pw.IntegrityError,
+    pw.InterfaceError,
+    pw.DataError,
+    pw.ProgrammingError,
+)
+#: run_meta keys a restarted run keeps (everything else describes the attempt being thrown away)
+KEPT_META_KEYS = frozenset({"schema_version"})
 
 
 class SchemaVersionError(RuntimeError):
@@ -55,6 +71,8 @@ class RunDatabase:
         self.models: BoundModels = bind_models(self.database)
         self._closed = False
         self._insert_sql: dict[str, str] = {}
+        #: applied to every text this database stores (the secret redactor of the run), None = as is
+        self.scrub: Callable[[str], str] | None = None
 
     # -- life cycle ---------------------------------------------------------------------------------
 
@@ -99,6 +117,8 @@ class RunDatabase:
     def set_meta(self, key: str, value: Any) -> None:
         """Store a JSON-serialisable value under ``key`` (replacing any earlier value)."""
         text = codec.to_json(value, f"run metadata {key!r}")
+        if self.scrub is not None:
+            text = self.scrub(text)
         self.models.meta.insert(key=key, value=text).on_conflict_replace().execute()
 
     def get_meta(self, key: str, default: Any = None) -> Any:
@@ -158,8 +178,50 @@ class RunDatabase:
             for subaccount, status in statuses:
                 self.set_instance_status(subaccount, status)
 
+    def write_batch_salvaging(
+        self, batch: dict[str, list[codec.Row]], statuses: Sequence[tuple[str, str]] = ()
+    ) -> list[str]:
+        """Like ``write_batch``, one savepoint per row: rows the database refuses are skipped and described."""
+        refused: list[str] = []
+        with self.database.atomic():
+            for table, rows in batch.items():
+                for row in rows:
+                    try:
+                        with self.database.atomic():  # a savepoint: only this row is undone
+                            self._insert_rows(table, [row])
+                    except REFUSED_ROW_ERRORS as exc:
+                        refused.append(self._describe_refused(table, row, exc))
+            for subaccount, status in statuses:
+                self.set_instance_status(subaccount, status)
+        return refused
+
+    def _describe_refused(self, table: str, row: codec.Row, exc: Exception) -> str:
+        """``run.sqlite refused a order_event row of subaccount 'x' (NOT NULL ...): contracts=nan, ...``."""
+        columns = _COLUMNS[table]
+        values = dict(zip(columns, row, strict=False)) if len(row) == len(columns) else {}
+        odd = [c for c, v in values.items() if v is None or (isinstance(v, float) and not math.isfinite(v))]
+        shown = ", ".join(f"{c}={values[c]!r}" for c in (odd or values) if c != "subaccount") or repr(row)
+        shown = shown if len(shown) <= 300 else shown[:297] + "..."
+        subaccount = values.get("subaccount", "?")
+        return f"{self.path.name} refused a {table} row of subaccount {subaccount!r} ({exc}): {shown}"
+
+    def truncate_run(self) -> dict[str, int]:
+        """Delete every recorded row and the outcome of the run (one transaction); rows deleted per table."""
+        deleted: dict[str, int] = {}
+        with self.database.atomic():
+            for model in self.models.all():
+                if model is self.models.meta:
+                    count = model.delete().where(model.key.not_in(sorted(KEPT_META_KEYS))).execute()
+                else:
+                    count = model.delete().execute()
+                deleted[model._meta.table_name] = int(count)
+        return deleted
+
     def _insert_rows(self, table: str, rows: list[codec.Row]) -> None:
         """Bulk insert via executemany (peewee's insert_many builds SQL per value: ~9x slower)."""
+        scrub = self.scrub
+        if scrub is not None:
+            rows = [tuple(scrub(v) if isinstance(v, str) else v for v in row) for row in rows]
         sql = self._insert_sql.get(table)
         if sql is None:
             model: type[pw.Model] = getattr(self.models, table)

@@ -6,8 +6,17 @@ A crash (even ``kill -9``) loses at most what was recorded since the last commit
 interval) and never corrupts the file: SQLite's WAL makes each batch all-or-nothing.
 
 Errors cannot reach the caller of ``record()`` (it runs on the engine's thread and never waits), so the
-writer keeps them and ``flush()``/``close()`` raise ``JournalError``: a record that cannot be stored (for
-instance a state value JSON cannot hold) is dropped and named; a failed write is retried at the next wake.
+writer keeps them and ``flush()``/``close()`` raise ``JournalError``. Two kinds:
+
+- **refused records** — a record that cannot be converted (a state value JSON cannot hold) or a row the
+  database refuses (a NaN quantity in a NOT NULL column, a wrong type): the batch is written again row by
+  row, every refused row is dropped and named, the rest is kept;
+- **failed writes** (the file is locked, the disk is full): the batch is kept and retried at the next wake;
+  after ``MAX_FAILED_WRITES`` failures in a row the journal gives up waiting for the disk.
+
+Either way the database no longer holds everything the run did, so the journal calls ``on_failure`` once
+with the error: the control facade then stops the run (exit 1, results so far written). The writer keeps
+writing what comes after, so the database holds everything up to the stop except what it named.
 """
 
 from __future__ import annotations
@@ -29,7 +38,9 @@ from kektrade.domain.journal import (
     StatusChanged,
 )
 from kektrade.persistence import codec
-from kektrade.persistence.database import RunDatabase
+from kektrade.persistence.database import REFUSED_ROW_ERRORS, RunDatabase
+
+MAX_FAILED_WRITES = 5  # failed batch writes in a row before the journal reports a failure
 
 _ROUTES: dict[type, tuple[str, Callable[[Any], codec.Row]]] = {
     OrderRecorded: ("order_event", codec.order_event_row),
@@ -67,7 +78,12 @@ class _Pending:
 class SqliteJournal:
     """Journal into a RunDatabase: cheap ``record()``, one transaction per batch interval."""
 
-    def __init__(self, db: RunDatabase, batch_interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        db: RunDatabase,
+        batch_interval_s: float = 1.0,
+        on_failure: Callable[[JournalError], None] | None = None,
+    ) -> None:
         if not batch_interval_s > 0:
             raise ValueError(f"batch_interval_s must be > 0, got {batch_interval_s!r}")
         self._db = db
@@ -79,6 +95,9 @@ class SqliteJournal:
         self._errors: list[str] = []
         self._errors_lock = threading.Lock()
         self._pending = _Pending()
+        self._on_failure = on_failure
+        self._failed_writes = 0
+        self.failure: JournalError | None = None  # the first failure, once one happened
         self._thread = threading.Thread(target=self._run, name="kektrade-journal-writer", daemon=True)
         self._thread.start()
 
@@ -136,12 +155,42 @@ class SqliteJournal:
         markers = self._drain()
         if not self._pending.empty():
             try:
-                self._db.write_batch(self._pending.rows, self._pending.statuses)
-                self._pending = _Pending()
+                self._write_pending()
             except Exception as exc:  # kept for retry; reported through flush()/close()
+                self._failed_writes += 1
                 self._note(f"writing a batch to {self._db.path} failed: {exc!r} (will retry)")
+                if self._failed_writes >= MAX_FAILED_WRITES:
+                    self._fail(f"{self._failed_writes} writes to {self._db.path} failed in a row, last: {exc!r}")
         for marker in markers:
             marker.done.set()
+
+    def _write_pending(self) -> None:
+        """Write the pending batch; rows the database refuses are dropped, named and fail the journal."""
+        pending = self._pending
+        try:
+            self._db.write_batch(pending.rows, pending.statuses)
+        except REFUSED_ROW_ERRORS:
+            refused = self._db.write_batch_salvaging(pending.rows, pending.statuses)
+            self._pending = _Pending()
+            self._failed_writes = 0
+            for message in refused:
+                self._note(message)
+            if refused:
+                self._fail(refused[0] + (f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""))
+            return
+        self._pending = _Pending()
+        self._failed_writes = 0
+
+    def _fail(self, message: str) -> None:
+        """Report the first failure to ``on_failure`` (once); the writer goes on with later records."""
+        if self.failure is not None:
+            return
+        self.failure = JournalError(message)
+        if self._on_failure is not None:
+            try:
+                self._on_failure(self.failure)
+            except Exception as exc:  # the callback must not kill the writer thread
+                self._note(f"on_failure callback raised {exc!r}")
 
     def _drain(self) -> list[_FlushMarker]:
         """Move everything queued now into the pending rows; return the flush markers met."""
@@ -163,7 +212,9 @@ class SqliteJournal:
             try:
                 pending.rows.setdefault(table, []).append(to_row(item))
             except Exception as exc:
-                self._note(f"dropped {type(item).__name__} of {getattr(item, 'subaccount', '?')!r}: {exc}")
+                message = f"dropped {type(item).__name__} of {getattr(item, 'subaccount', '?')!r}: {exc}"
+                self._note(message)
+                self._fail(f"the run database cannot store a record: {message}")
                 continue
             if isinstance(item, StatusChanged):
                 pending.statuses.append((item.subaccount, item.status))
@@ -177,4 +228,5 @@ class SqliteJournal:
         with self._errors_lock:
             errors, self._errors = self._errors, []
         if errors:
-            raise JournalError("; ".join(errors))
+            more = f"; and {len(errors) - 3} more" if len(errors) > 3 else ""
+            raise JournalError("; ".join(errors[:3]) + more)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
 
 from kektrade.config.secrets import SecretRedactor
 from kektrade.runs.folders import Run
@@ -42,3 +45,52 @@ def teardown_logging() -> None:
     if _previous_level:
         logger.setLevel(_previous_level.pop())
         _previous_level.clear()
+
+
+class RedactingStream:
+    """A text stream (stdout, stderr) that writes every text with the secrets replaced."""
+
+    def __init__(self, stream: TextIO, redactor: SecretRedactor) -> None:
+        self.stream = stream
+        self.redactor = redactor
+
+    def write(self, text: str) -> int:
+        """Write ``text`` redacted (returns the length of ``text``, as callers expect)."""
+        self.stream.write(self.redactor.redact(text))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        """Write each line redacted."""
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding, ...
+        return getattr(self.stream, name)
+
+
+@contextmanager
+def redacting(redactor: SecretRedactor) -> Iterator[None]:
+    """Within the block, secrets are redacted from stdout, stderr and every log record of every logger.
+
+    The CLI enters it before anything else is read or built, so even the first line of output is clean:
+    records are redacted when they are created (every handler and the last-resort handler see the clean
+    text), and tracebacks and prints pass through redacting streams.
+    """
+    if not redactor:
+        yield
+        return
+    previous_factory = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous_factory(*args, **kwargs)
+        redactor.filter(record)
+        return record
+
+    streams = (sys.stdout, sys.stderr)
+    logging.setLogRecordFactory(factory)
+    sys.stdout, sys.stderr = (RedactingStream(s, redactor) for s in streams)
+    try:
+        yield
+    finally:
+        logging.setLogRecordFactory(previous_factory)
+        sys.stdout, sys.stderr = streams

@@ -85,3 +85,14 @@ def test_redactor_hides_secrets_in_messages_args_and_tracebacks() -> None:
     assert "s3cr3t-value" not in text and "k3y" not in text
     assert "key=*** secret=***" in text and "inline *** here" in text
     assert "RuntimeError: boom ***" in text
+
+
+def test_redactor_catches_json_escaped_and_url_encoded_forms_and_nested_documents() -> None:
+    secret = 'k3y/with+"odd"chars'
+    redactor = SecretRedactor([secret, "short", ""])
+    assert redactor and not SecretRedactor([""])
+    assert redactor.redact(json.dumps({"msg": f"bad {secret}"})) == '{"msg": "bad ***"}'
+    assert redactor.redact("GET /v5?key=k3y%2Fwith%2B%22odd%22chars&x=1") == "GET /v5?key=***&x=1"
+    doc = {"a": [f"{secret}!", ("x", 1.5)], f"key {secret}": {"n": None}}
+    assert redactor.redact_tree(doc) == {"a": ["***!", ("x", 1.5)], "key ***": {"n": None}}
+    assert SecretRedactor([]).redact_tree(doc) is doc

@@ -92,3 +92,22 @@ def test_close_is_idempotent(tmp_path: Path) -> None:
     db.setup()
     db.close()
     db.close()
+
+
+def test_truncate_run_empties_every_table_but_keeps_the_schema_version(tmp_path: Path) -> None:
+    from kektrade.domain.journal import FillRecorded, StatusChanged
+    from kektrade.persistence.journal import SqliteJournal
+    from tests.persistence.test_sqlite_journal import make_fill
+
+    with open_run_database(tmp_path / "run.sqlite") as db:
+        db.add_instance("a", "sim", "BTC/USDT:USDT", "S")
+        db.set_meta("status", "running")
+        journal = SqliteJournal(db)
+        journal.record(FillRecorded("a", make_fill(1)))
+        journal.record(StatusChanged("a", 1, "failed", "boom"))
+        journal.close()
+        deleted = db.truncate_run()
+        assert deleted["fill"] == 1 and deleted["status_change"] == 1 and deleted["instance"] == 1
+        assert deleted["run_meta"] == 1  # status; the schema version stays
+        assert db.fills() == [] and db.instances() == [] and db.get_meta("status") is None
+        assert db.get_meta("schema_version") is not None

@@ -48,3 +48,38 @@ def test_without_console_nothing_goes_to_stderr(tmp_path: Path, capsys: pytest.C
     assert run.log_path.read_text().count("only in the file") == 1
     assert "below the level" not in run.log_path.read_text()
     assert "only in the file" not in capsys.readouterr().err
+
+
+def test_redacting_covers_every_logger_and_the_streams_then_restores_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sys
+
+    from kektrade.runs.logs import redacting
+
+    factory, streams = logging.getLogRecordFactory(), (sys.stdout, sys.stderr)
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    other = logging.getLogger("httpx.somewhere")  # not under "kektrade": no handler of ours is on it
+    keep = Keep()
+    other.addHandler(keep)
+    try:
+        with redacting(SecretRedactor(["tok-42:abc"])):
+            print("url https://api.telegram.org/bottok-42:abc/getUpdates")
+            print("error tok-42:abc", file=sys.stderr)
+            other.warning("request to /bot%s/send", "tok-42:abc")
+            try:
+                raise RuntimeError("tok-42:abc refused")
+            except RuntimeError:
+                other.exception("failed")
+    finally:
+        other.removeHandler(keep)
+    assert (logging.getLogRecordFactory(), sys.stdout, sys.stderr) == (factory, *streams)
+    out = capsys.readouterr()
+    assert out.out == "url https://api.telegram.org/bot***/getUpdates\n" and out.err == "error ***\n"
+    assert records[0].getMessage() == "request to /bot***/send"
+    assert "*** refused" in (records[1].exc_text or "") and "tok-42" not in (records[1].exc_text or "")
