@@ -77,4 +77,5 @@ def optimizer_factory(
         leaderboard_size=opt.leaderboard_size,
         align_utc=opt.align_utc,
         journal=journal,
+        pbo_blocks=opt.pbo_blocks,
     )
