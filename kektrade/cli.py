@@ -19,6 +19,7 @@ from kektrade.control.live import LiveRunController, is_realtime_config
 from kektrade.data.market import DataError
 from kektrade.engine.build import BuildError
 from kektrade.optimize.space import OptimizationConfigError
+from kektrade.optimize.validation import setup_errors
 from kektrade.persistence.database import open_run_database
 from kektrade.runs import (
     Run,
@@ -62,7 +63,10 @@ def _run_parser() -> argparse.ArgumentParser:
 def _sub_parser(command: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"kektrade {command}")
     if command == "validate":
-        parser.description = "Check a config and that each strategy it names exists."
+        parser.description = (
+            "Check a config, that each strategy it names exists, and what a run would refuse at start "
+            "(undeclared parameter names, open search spaces, optimizations the venue cannot run)."
+        )
         parser.add_argument("config", type=Path, metavar="CONFIG.json", help="the config file to check")
     elif command == "schema":
         parser.description = "Print the JSON Schema of kektrade configs."
@@ -227,6 +231,9 @@ def _run(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     config, _text = _read_config(args.config)
     _check_strategies(config)
+    errors = setup_errors(config, load_config_strategies(config))  # what the run would refuse at start
+    if errors:
+        raise UsageError(f"{args.config}: {len(errors)} problem(s):\n" + "\n".join(f"  {e}" for e in errors))
     print(f"ok: {len(config.subaccounts)} subaccounts")
     return EXIT_OK
 
