@@ -81,8 +81,22 @@ def write_results(folder: Path, document: dict[str, Any]) -> Path:
 
 
 def results_table(document: dict[str, Any]) -> str:
-    """The console table of a results document."""
-    return format_results_table(document)
+    """The console table of a results document, then a warning per strategy that failed the look-ahead check."""
+    warnings = check_warnings(document)
+    return format_results_table(document) + ("\n\n" + "\n".join(warnings) if warnings else "")
+
+
+def check_warnings(document: dict[str, Any]) -> list[str]:
+    """One line per subaccount whose strategy failed the backtest's look-ahead check (extra.strategy_checks)."""
+    lines = []
+    for sub_id, check in ((document.get("extra") or {}).get("strategy_checks") or {}).items():
+        if check.get("lookahead") == "fail" and check.get("findings"):
+            first = check["findings"][0]
+            lines.append(
+                f"WARNING {sub_id}: {check['strategy']} looks ahead ({first['kind']} {first['name']} at "
+                f"{first['time']}): these results cannot be trusted; run `kektrade check` for every finding"
+            )
+    return lines
 
 
 def _pct(value: Any) -> str:
