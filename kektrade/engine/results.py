@@ -107,6 +107,13 @@ def _num(value: Any, digits: int = 2) -> str:
     return "-" if value is None or isinstance(value, str) else f"{float(value):.{digits}f}"
 
 
+def _track_record(over: dict[str, Any]) -> str:
+    days = over.get("min_track_record_days")
+    if days is not None:
+        return f"min track record {days:.0f} days"
+    return "no track record suffices at this Sharpe" if over.get("dsr_live") is not None else "no track record"
+
+
 def walk_forward_table(document: dict[str, Any]) -> str:
     """The walk-forward comparison of each optimized subaccount: live-optimized vs fixed vs buy-and-hold.
 
@@ -146,8 +153,7 @@ def _walk_forward_lines(sub_id: str, report: dict[str, Any]) -> list[str]:
             f"  PBO {_num(over.get('pbo'))} ({over.get('pbo_blocks')} blocks, "
             f"logit mean {_num(over.get('logit_mean'))}, degradation slope {_num(over.get('degradation_slope'))}); "
             f"deflated Sharpe live {_num(over.get('dsr_live'))}, best fixed {_num(over.get('dsr_best_fixed'))} "
-            f"({over.get('distinct_trials', '-')} trials, "
-            f"min track record {_num(over.get('min_track_record_days'), 0)} days)"
+            f"({over.get('distinct_trials', '-')} trials, {_track_record(over)})"
         )
         lines.append(f"  reading: {over.get('reading', '-')}")
     return lines
