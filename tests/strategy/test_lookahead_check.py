@@ -203,3 +203,35 @@ def test_the_results_table_carries_the_warning(tmp_path: Path) -> None:
     table = results_table(session.results())
     assert "WARNING s: PeekStrategy looks ahead (read close at 2024-01-01 19:00)" in table
     controller.close()
+
+
+def test_the_shipped_strategies_pass_the_full_check(tmp_path: Path) -> None:
+    doc = json.loads((Path(__file__).resolve().parents[2] / "configs" / "demo.json").read_text())
+    doc["data"]["synthetic"]["days"] = 8
+    doc["strategies_dir"] = str(Path(__file__).resolve().parents[2] / "strategies")
+    doc["history_dir"] = str(tmp_path / "history")
+    results = check_config(parse_config(json.dumps(doc)), FULL)
+    assert [r.subaccount for r in results] == ["sma_btc", "mm_eth", "breakout_btcusd"]
+    for result in results:
+        assert result.report is not None, result.error
+        assert result.report.lookahead == [], (result.subaccount, result.report.lines())
+        assert result.report.warmup == [], (result.subaccount, result.report.lines())
+
+
+def test_watched_columns_note_the_first_read_past_the_ticked_candle() -> None:
+    from kektrade.strategy.lookahead import _Clock, _Watched
+
+    clock = _Clock()
+    column = _Watched("close", [1.0, 2.0, 3.0, 4.0, 5.0], clock)
+    clock.index = 2
+    assert column[2] == 3.0 and column[0:3] == [1.0, 2.0, 3.0] and column[-3] == 3.0
+    assert clock.reads == {}
+    assert column[-1] == 5.0  # the last element of a backtest's column is the future
+    assert clock.reads == {"close": (2, 4)}
+    clock.reads.clear()
+    assert column[1:4] == [2.0, 3.0, 4.0] and clock.reads == {"close": (2, 3)}
+    clock.reads.clear()
+    assert max(column) == 5.0 and clock.reads == {"close": (2, 4)}
+    clock.reads.clear()
+    clock.index = -1  # outside tick (populate_indicators) nothing is watched
+    assert column[4] == 5.0 and clock.reads == {}
