@@ -196,10 +196,20 @@ class LiveOptimizer:
 
     # -- results -----------------------------------------------------------------------------------
 
+    _report_cache: tuple[tuple[int, int, int, bool], dict[str, Any]] | None = None
+
     def report(self) -> dict[str, Any]:
-        """Walk-forward comparison (live-optimized vs every fixed combination vs buy-and-hold) and diagnostics."""
+        """Walk-forward comparison (live-optimized vs every fixed combination vs buy-and-hold) and diagnostics.
+
+        Kept until the run moves on: the diagnostics cost seconds for a thousand combinations.
+        """
+        key = (len(self.times), len(self.selections), self.instance.next_index, self._final is not None)
+        if self._report_cache is not None and self._report_cache[0] == key:
+            return self._report_cache[1]
         finals = self._final if self._final is not None else self.executor.final_equity()
-        return build_report(self, finals)
+        report = build_report(self, finals)
+        self._report_cache = (key, report)
+        return report
 
     def live_equity_at(self, t: int) -> float:
         """The real instance's equity at ``t`` (its own equity samples, held at the last value)."""
