@@ -9,6 +9,9 @@ re-optimization), so every Sharpe here is per sample period (see kektrade.analys
   figures): trials = distinct combinations (identical return series count once), V = the variance of
   their per-sample Sharpe ratios. The live result is a walk-forward (out-of-sample) path, so deflating
   it by every combination is conservative; ``psr_live`` is its undeflated PSR against 0.
+- ``sharpe_threshold_bootstrap`` and the ``*_bootstrap`` DSRs use SR0 from a block bootstrap of the
+  demeaned returns instead: it accounts for how alike the combinations trade (sqrt(V)·Z(N) assumes
+  independent trials and is too strict for clusters of near-copies).
 - The minimum track record is the number of sample periods the live result would need, at its Sharpe,
   skewness and kurtosis, for PSR(SR0) >= 0.95; null when its Sharpe does not exceed SR0.
 """
@@ -23,6 +26,7 @@ import numpy as np
 
 from kektrade.analysis.metrics import YEAR_MS
 from kektrade.analysis.overfitting import (
+    bootstrap_sharpe_threshold,
     distinct_columns,
     min_track_record,
     moments,
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
     from kektrade.optimize.live import LiveOptimizer
 
 WINNER = "the best in-sample combination"
+BOOTSTRAP_CELLS = 5_000_000  # returns x combinations above which the bootstrap threshold is skipped (memory)
 
 
 def simple_returns(values: np.ndarray) -> np.ndarray:
@@ -145,12 +150,28 @@ def _dsr_block(
     if best_fixed is not None and best_fixed in ks:
         fixed = _series_stats(span[:, ks.index(best_fixed)], threshold, per_year)
         out.update(best_fixed=fixed, dsr_best_fixed=fixed["dsr"])
+    out.update(_bootstrap_block(span[:, distinct], out, notes))
     mintrl = min_track_record(live["sharpe"], threshold, live["skewness"], live["kurtosis"])
     out["min_track_record"] = mintrl
     out["min_track_record_days"] = mintrl * period_ms / 86_400_000 if mintrl is not None else None
     if mintrl is None:
         notes.append("the live Sharpe does not exceed the trials' expected best by luck: no track record suffices")
     return out
+
+
+def _bootstrap_block(span: np.ndarray, out: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """The same DSRs against the bootstrap threshold (correlated trials; see bootstrap_sharpe_threshold)."""
+    if span.size > BOOTSTRAP_CELLS or len(span) < 4:
+        notes.append(f"bootstrap threshold skipped ({span.shape[0]} x {span.shape[1]} returns)")
+        return {}
+    threshold = bootstrap_sharpe_threshold(span)
+    block: dict[str, Any] = {"sharpe_threshold_bootstrap": threshold}
+    for name in ("live", "best_fixed"):
+        stats = out.get(name)
+        if stats is not None:
+            args = (stats["sharpe"], threshold, stats["periods"], stats["skewness"], stats["kurtosis"])
+            block[f"dsr_{name}_bootstrap"] = probabilistic_sharpe(*args)
+    return block
 
 
 def reading(block: dict[str, Any]) -> str:

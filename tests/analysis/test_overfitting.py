@@ -169,3 +169,21 @@ def test_pbo_refuses_what_it_cannot_split() -> None:
         pbo_cscv(np.arange(60.0).reshape(20, 3), blocks=16)
     with pytest.raises(ValueError, match="NaN"):
         pbo_cscv(np.full((40, 3), np.nan), blocks=4)
+
+
+def test_bootstrap_threshold_matches_the_expected_best_of_independent_trials() -> None:
+    from kektrade.analysis.overfitting import bootstrap_sharpe_threshold
+
+    rng = np.random.default_rng(11)
+    matrix = rng.standard_normal((1000, 50)) + 0.3  # a common mean is removed: the null has no skill
+    expected = 2.2491 / math.sqrt(999)  # exact mean of the maximum of 50 standard normals, per-period SE
+    value = bootstrap_sharpe_threshold(matrix)
+    assert value == pytest.approx(expected, rel=0.1)
+    assert bootstrap_sharpe_threshold(matrix) == value  # seeded
+
+
+def test_bootstrap_threshold_of_identical_trials_is_that_of_one() -> None:
+    from kektrade.analysis.overfitting import bootstrap_sharpe_threshold
+
+    column = np.random.default_rng(2).standard_normal((1000, 1))
+    assert abs(bootstrap_sharpe_threshold(np.hstack([column] * 20))) < 0.01

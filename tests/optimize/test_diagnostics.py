@@ -17,6 +17,7 @@ KEYS = {
     "pbo", "pbo_blocks", "pbo_splits", "logit_mean", "logit_median", "logit_histogram", "degradation_slope",
     "prob_oos_loss", "dsr_live", "dsr_best_fixed", "psr_live", "trials", "distinct_trials", "sharpe_variance",
     "sharpe_threshold", "min_track_record", "min_track_record_days", "reading", "live", "best_fixed",
+    "sharpe_threshold_bootstrap", "dsr_live_bootstrap", "dsr_best_fixed_bootstrap",
 }  # fmt: skip
 
 
