@@ -7,7 +7,6 @@ several parameter sets, the warm-up search).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,7 @@ from kektrade.strategy.lookahead import (
     TickRun,
     cut_points,
     first_difference,
+    isolated,
     mirror_after,
     populate_copy,
     run_ticks,
@@ -157,7 +157,7 @@ def check_strategy(subject: Subject, options: CheckOptions = QUICK) -> CheckRepo
 
 
 def _fresh(subject: Subject) -> Any:
-    return copy.copy(subject.strategy)
+    return isolated(subject.strategy)
 
 
 def _keep(findings: dict[tuple[str, str], Finding], finding: Finding) -> None:

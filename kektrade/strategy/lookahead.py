@@ -211,9 +211,19 @@ def cut_points(first: int, last: int, count: int) -> list[int]:
     return sorted({round(x) for x in np.linspace(first, last, count + 2)[1:-1]} or {first})
 
 
+def isolated(strategy: Strategy) -> Strategy:
+    """A deep copy of ``strategy`` sharing only its bound columns: the checks' ticks must not touch the
+    state of the strategy the run trades with (even one that, against the docs, keeps state on ``self``)."""
+    columns = getattr(strategy, "c", None)
+    try:
+        return copy.deepcopy(strategy, {id(columns): columns} if columns is not None else {})
+    except Exception:  # an attribute that cannot be copied (a lock, a module): share it, as a last resort
+        return copy.copy(strategy)
+
+
 def populate_copy(subject: Subject, candles: pd.DataFrame) -> tuple[Strategy, pd.DataFrame]:
     """A copy of the strategy and its indicators over ``candles`` (the subject's own stay untouched)."""
-    strategy = copy.copy(subject.strategy)
+    strategy = isolated(subject.strategy)
     frame = strategy.populate_indicators(candles.copy(), dict(subject.metadata), subject.space)
     return strategy, frame
 

@@ -235,3 +235,30 @@ def test_watched_columns_note_the_first_read_past_the_ticked_candle() -> None:
     clock.reads.clear()
     clock.index = -1  # outside tick (populate_indicators) nothing is watched
     assert column[4] == 5.0 and clock.reads == {}
+
+
+def test_the_check_leaves_the_traded_strategy_untouched(tmp_path: Path) -> None:
+    source = STRATEGIES + textwrap.dedent(
+        '''
+
+        class SelfStateStrategy(CleanStrategy):
+            """Keeps a tick count on self (against the docs): the check must not add to it."""
+
+            def __init__(self):
+                super().__init__()
+                self.ticks = []
+
+            def tick(self, dataframe, index, metadata, parameter, variables, account):
+                self.ticks.append(index)
+                super().tick(dataframe, index, metadata, parameter, variables, account)
+        '''
+    )
+    path = write_config(tmp_path, "SelfStateStrategy")
+    (tmp_path / "strategies" / "checked.py").write_text(source)
+    controller = RunController(parse_config(path.read_text()))
+    session = controller.build()
+    inst = session.instances[0]
+    assert inst.strategy.ticks == []  # the check ticked its own copies
+    session.engine.run()
+    assert inst.strategy.ticks == list(range(inst.first_index, inst.length))
+    controller.close()
