@@ -87,7 +87,7 @@ def build_session(
         prepared = prepare_instance(config, sub, index, provider, strategies_dir)
         optimize = sub.optimization.enabled and optimizer_factory is not None
         checks[sub.id] = lookahead_preflight(config, prepared, optimize)  # honest (issue 13): look-ahead check
-        parameter = {k: v[0] for k, v in prepared.space.items()} if optimize else fixed_parameter(prepared)
+        parameter = {} if optimize else fixed_parameter(prepared)  # honest: nothing is live before a selection
         venue = make_venue(prepared, sim_settings(config, sub), journal, realistic=realistic_options(config, sub))
         inst = StrategyInstance(
             sub.id,

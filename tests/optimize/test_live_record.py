@@ -77,6 +77,18 @@ def test_what_is_live_is_shown_never_a_set_that_was_not_live(tmp_path: Path) -> 
     controller.close()
 
 
+def test_front_ends_show_no_parameters_while_nothing_is_live(tmp_path: Path) -> None:
+    from kektrade.engine.backtest import subaccount_row
+
+    controller, engine, inst, opt = _driven(tmp_path)
+    assert subaccount_row(inst).parameters == {}  # before the first selection: nothing is live
+    engine.apply(opt._command(_combo(opt, 1)))
+    assert subaccount_row(inst).parameters == opt.combos[_combo(opt, 1)]
+    engine.apply(opt._command(None))
+    assert subaccount_row(inst).parameters == {} and inst.status is InstanceStatus.STANDING_ASIDE
+    controller.close()
+
+
 class _Record:
     def __init__(self, picks: list[tuple[int, dict[str, Any] | None]]) -> None:
         self.selections = [{"time_ms": t, "parameters": p} for t, p in picks]
