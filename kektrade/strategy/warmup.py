@@ -33,9 +33,20 @@ class WarmupFinding:
 def _last_row(subject: Subject, candle: int, history: int, columns: list[str]) -> dict[str, float]:
     """Indicator values at ``candle`` computed from only the ``history`` candles before it."""
     raw = subject.frame[subject.raw_columns].iloc[max(candle - history, 0) : candle + 1].reset_index(drop=True)
-    _strategy, frame = populate_copy(subject, raw)
-    row = frame.iloc[-1]
-    return {c: float(row[c]) if c in frame.columns else math.nan for c in columns}
+    try:
+        _strategy, frame = populate_copy(subject, raw)
+        row = frame.iloc[-1]
+    except Exception:  # indicators that cannot be computed on so short a history: not enough
+        return dict.fromkeys(columns, math.nan)
+    return {c: _number(row[c]) if c in frame.columns else math.nan for c in columns}
+
+
+def _number(value: object) -> float:
+    """A cell as float; NaN for None or anything else not numeric (pandas_ta returns None when too short)."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _relative(a: float, b: float) -> float:

@@ -262,3 +262,27 @@ def test_the_check_leaves_the_traded_strategy_untouched(tmp_path: Path) -> None:
     session.engine.run()
     assert inst.strategy.ticks == list(range(inst.first_index, inst.length))
     controller.close()
+
+
+def test_indicators_that_return_nothing_on_short_histories_count_as_not_warmed_up(tmp_path: Path) -> None:
+    source = STRATEGIES + textwrap.dedent(
+        '''
+
+        import pandas_ta as ta
+
+
+        class TaWarmupStrategy(CleanStrategy):
+            """pandas_ta's SMA(30) returns None for fewer than 30 candles."""
+
+            startup_candle_count = 5
+
+            def populate_indicators(self, dataframe, metadata, parameters):
+                dataframe["ta_sma30"] = ta.sma(dataframe["close"], length=30)
+                return super().populate_indicators(dataframe, metadata, parameters)
+        '''
+    )
+    path = write_config(tmp_path, "TaWarmupStrategy")
+    (tmp_path / "strategies" / "checked.py").write_text(source)
+    (result,) = check_config(parse_config(path.read_text()), FULL)
+    assert result.report is not None
+    assert {w.column: w.needed for w in result.report.warmup} == {"sma20": 19, "ta_sma30": 29}
