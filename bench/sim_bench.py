@@ -122,7 +122,7 @@ def run_floor(m: MarketArrays) -> float:
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     m = peer_candles(rows)
-    with collector_for_run():  # the collector as BacktestEngine.run sets it (kektrade/engine/gcpolicy.py)
+    with collector_for_run():  # the collector as Engine.run sets it (kektrade/engine/gcpolicy.py)
         floor_s = run_floor(m)
         a_s, a_ex = run_a(m)
         b_s, b_ex = run_b(m)

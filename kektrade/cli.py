@@ -19,6 +19,7 @@ from kektrade.control.live import LiveRunController, is_realtime_config
 from kektrade.data.market import DataError
 from kektrade.engine.build import BuildError
 from kektrade.optimize.space import OptimizationConfigError
+from kektrade.optimize.validation import setup_errors
 from kektrade.persistence.database import open_run_database
 from kektrade.runs import (
     Run,
@@ -37,7 +38,7 @@ log = logging.getLogger("kektrade.cli")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-SUBCOMMANDS = ("validate", "schema", "runs")
+SUBCOMMANDS = ("validate", "schema", "runs", "check")
 
 
 class UsageError(Exception):
@@ -48,7 +49,8 @@ def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kektrade",
         description="Run a kektrade meta-strategy described by one JSON config file.",
-        epilog="other commands: kektrade validate CONFIG.json | kektrade schema | kektrade runs",
+        epilog="other commands: kektrade validate CONFIG.json | kektrade check CONFIG.json | kektrade schema | "
+        "kektrade runs",
     )
     parser.add_argument("config", type=Path, metavar="CONFIG.json", help="the meta-strategy config file")
     parser.add_argument("--no-tui", action="store_true", help="run without the terminal UI (logs to stderr)")
@@ -63,7 +65,17 @@ def _run_parser() -> argparse.ArgumentParser:
 def _sub_parser(command: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"kektrade {command}")
     if command == "validate":
-        parser.description = "Check a config and that each strategy it names exists."
+        parser.description = (
+            "Check a config, that each strategy it names exists, and what a run would refuse at start "
+            "(undeclared parameter names, open search spaces, optimizations the venue cannot run)."
+        )
+        parser.add_argument("config", type=Path, metavar="CONFIG.json", help="the config file to check")
+    elif command == "check":
+        parser.description = (
+            "Check each strategy of a config on its data for look-ahead (indicator values, column reads and "
+            "order decisions at a candle that depend on later candles) and for a too short warm-up "
+            "(startup_candle_count). Exit 0 when every check passes, 1 when one fails, 2 on a bad config."
+        )
         parser.add_argument("config", type=Path, metavar="CONFIG.json", help="the config file to check")
     elif command == "schema":
         parser.description = "Print the JSON Schema of kektrade configs."
@@ -252,8 +264,29 @@ def _run(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     config, _text = _read_config(args.config)
     _check_strategies(config)
+    errors = setup_errors(config, load_config_strategies(config))  # what the run would refuse at start
+    if errors:
+        raise UsageError(f"{args.config}: {len(errors)} problem(s):\n" + "\n".join(f"  {e}" for e in errors))
     print(f"ok: {len(config.subaccounts)} subaccounts")
     return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    """``kektrade check``: the strategy check of every enabled subaccount (see kektrade.strategy.check)."""
+    from kektrade.engine.preflight import check_config
+
+    config, _text = _read_config(args.config)
+    _check_strategies(config)
+    failed = False
+    for result in check_config(config):
+        print(f"== {result.subaccount}" + (f" ({result.report.strategy})" if result.report else ""))
+        if result.report is None:
+            print(f"  cannot check: {result.error}")
+            failed = True
+            continue
+        print("\n".join(f"  {line}" for line in result.report.lines()))
+        failed = failed or result.report.lookahead_failed or bool(result.report.warmup)
+    return EXIT_FAILURE if failed else EXIT_OK
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -273,6 +306,8 @@ def _dispatch(argv: list[str]) -> int:
         if argv[0] == "schema":
             sys.stdout.write(schema_text())
             return EXIT_OK
+        if argv[0] == "check":
+            return _check(args)
         return _validate(args) if argv[0] == "validate" else _runs(args)
     return _run(_run_parser().parse_args(argv))
 

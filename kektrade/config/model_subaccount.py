@@ -88,7 +88,12 @@ class OptimizationConfig(StrictModel):
     )
     min_trades: int = Field(default=1, ge=0, description="Combinations with fewer trades are not eligible.")
     min_score: float | None = Field(
-        default=None, description="Minimum score to trade; null = any score except NaN."
+        default=None,
+        description=(
+            "Minimum score to trade, in the objective's units: return as a fraction over the lookback "
+            "(0.01 = +1 %), sharpe/sortino annualised over a 365-day year (1.0), calmar annualised return / "
+            "max drawdown (2.0), profit_factor gross profit / gross loss (1.3); null = any finite score."
+        ),
     )
     switch_policy: Literal["flatten", "handover"] = Field(
         default="flatten", description="On a parameter switch: flatten the position, or hand it over."
@@ -104,6 +109,17 @@ class OptimizationConfig(StrictModel):
         default=True, description="Run optimizations on UTC boundaries of reoptimize_every."
     )
     workers: int | None = Field(default=None, ge=1, description="Worker processes; null = number of CPUs.")
+    pbo_blocks: int = Field(
+        default=16,
+        ge=4,
+        le=24,
+        multiple_of=2,
+        description="Blocks of the PBO (CSCV) overfitting diagnostic: even, 4-24; 16 gives 12,870 splits.",
+    )
+    allow_lookahead: bool = Field(
+        default=False,
+        description="Optimize even when the backtest's look-ahead check flags the strategy (not recommended).",
+    )
 
     @property
     def reoptimize_every_ms(self) -> int:

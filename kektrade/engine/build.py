@@ -125,6 +125,9 @@ def prepare_instance(
     """
     where = f"subaccounts[{index}]"
     strategy = load_strategy_class(sub.strategy, strategies_dir)()
+    undeclared = strategy.undeclared_parameters(sub.parameters)  # honest (issue 13): typos are refused
+    if undeclared:
+        raise BuildError(f"{where}.parameters: {undeclared}")
     space = strategy.resolve_space(sub.parameters)
     warmup = int(getattr(strategy, "startup_candle_count", 0))
     data = provider.get(sub.pair, sub.timeframe, warmup_candles=warmup)

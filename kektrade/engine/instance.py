@@ -230,6 +230,7 @@ class StrategyInstance:
             for order in self.venue.get_open_orders():
                 if not order.reduce_only or self.venue.contracts == 0.0:
                     self.venue.cancel_order(order.id)
+        self.parameter = {}  # honest (issue 13): no parameter set is live while standing aside
         if self.status is InstanceStatus.RUNNING:
             self.set_status(InstanceStatus.STANDING_ASIDE, reason or "no combination qualifies")
 

@@ -200,7 +200,7 @@ def _slot(
     sub, frame = prepared.sub, prepared.frame
     n = len(frame)
     optimize = sub.optimization.enabled and optimizer_factory is not None
-    parameter = {k: v[0] for k, v in prepared.space.items()} if optimize else fixed_parameter(prepared)
+    parameter: dict[str, Any] = {} if optimize else fixed_parameter(prepared)  # nothing live before a selection
     inst = StrategyInstance(
         sub.id, prepared.strategy, frame, venue, parameter, prepared.metadata,  # type: ignore[arg-type]
         n - 1, journal, equity_sample_ms(config, prepared.arrays.timeframe_ms), sub.on_error_cancel_orders,

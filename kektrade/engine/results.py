@@ -55,7 +55,20 @@ def build_results(
     """The results document (schema: kektrade.analysis.report)."""
     subs = [subaccount_result(i) for i in instances]
     start = sum(initial_quote(i) for i in instances)
-    return results_document(run_id, metastrategy_id, subs, start, extra)
+    document = results_document(run_id, metastrategy_id, subs, start, extra)
+    _show_live_parameters(document)
+    return document
+
+
+def _show_live_parameters(document: dict[str, Any]) -> None:
+    """An optimized subaccount shows what is live: its pick, or null and "none since ..." when standing aside."""
+    reports = (document.get("extra") or {}).get("optimization") or {}
+    for entry in document["subaccounts"]:
+        live = (reports.get(entry["id"]) or {}).get("live")
+        if live is not None:
+            entry["parameters"] = live["parameters"]
+            entry["live_since"] = live["since"]
+            entry["live_text"] = live["text"]
 
 
 def write_results(folder: Path, document: dict[str, Any]) -> Path:
@@ -68,32 +81,79 @@ def write_results(folder: Path, document: dict[str, Any]) -> Path:
 
 
 def results_table(document: dict[str, Any]) -> str:
-    """The console table of a results document."""
-    return format_results_table(document)
+    """The console table of a results document, then a warning per strategy that failed the look-ahead check."""
+    warnings = check_warnings(document)
+    return format_results_table(document) + ("\n\n" + "\n".join(warnings) if warnings else "")
+
+
+def check_warnings(document: dict[str, Any]) -> list[str]:
+    """One line per subaccount whose strategy failed the backtest's look-ahead check (extra.strategy_checks)."""
+    lines = []
+    for sub_id, check in ((document.get("extra") or {}).get("strategy_checks") or {}).items():
+        if check.get("lookahead") == "fail" and check.get("findings"):
+            first = check["findings"][0]
+            lines.append(
+                f"WARNING {sub_id}: {check['strategy']} looks ahead ({first['kind']} {first['name']} at "
+                f"{first['time']}): these results cannot be trusted; run `kektrade check` for every finding"
+            )
+    return lines
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{100 * float(value):+.2f} %"
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    return "-" if value is None or isinstance(value, str) else f"{float(value):.{digits}f}"
+
+
+def _track_record(over: dict[str, Any]) -> str:
+    days = over.get("min_track_record_days")
+    if days is not None:
+        return f"min track record {days:.0f} days"
+    return "no track record suffices at this Sharpe" if over.get("dsr_live") is not None else "no track record"
 
 
 def walk_forward_table(document: dict[str, Any]) -> str:
-    """The walk-forward comparison of each optimized subaccount: live-optimized vs fixed vs buy-and-hold."""
+    """The walk-forward comparison of each optimized subaccount: live-optimized vs fixed vs buy-and-hold.
+
+    Fixed combinations and buy-and-hold are measured on the span live optimization traded (from the
+    first selection on); then the overfitting diagnostics and their one-line reading.
+    """
     reports = (document.get("extra") or {}).get("optimization") or {}
-    lines = []
+    lines: list[str] = []
     for sub_id, report in reports.items():
-        wf = report.get("walk_forward") or {}
-        fixed = wf.get("fixed") or {}
-
-        def pct(value: Any) -> str:
-            return "-" if value is None else f"{100 * float(value):+.2f} %"
-
-        lines.append(
-            f"walk-forward {sub_id}: {report['combinations']} combinations, objective {report['objective']}, "
-            f"{len(report.get('selections', []))} re-optimizations"
-        )
-        lines.append(f"  live-optimized      {pct(wf.get('live_optimized_return'))}")
-        for name in ("best", "median", "worst"):
-            if name in fixed:
-                lines.append(f"  fixed {name:<13} {pct(fixed[name]['return'])}   {fixed[name]['parameters']}")
-        lines.append(f"  buy and hold        {pct(wf.get('buy_and_hold_return'))}")
-        lines.append(
-            f"  fixed combinations that beat live optimization: {wf.get('fixed_better_than_live')}"
-            f" of {report['combinations']}"
-        )
+        lines.extend(_walk_forward_lines(sub_id, report))
     return "\n".join(lines)
+
+
+def _walk_forward_lines(sub_id: str, report: dict[str, Any]) -> list[str]:
+    wf = report.get("walk_forward") or {}
+    fixed = wf.get("fixed") or {}
+    span = wf.get("span") or {}
+    live = report.get("live") or {}
+    lines = [
+        f"walk-forward {sub_id}: {report['combinations']} combinations, objective {report['objective']}, "
+        f"{wf.get('windows', 0)} windows ({wf.get('none_windows', 0)} none), {wf.get('switches', 0)} switches",
+        f"  span {span.get('start') or '-'} .. {span.get('end') or '-'} (fixed and buy-and-hold on the same span)",
+        f"  live now            {live.get('text', '-')}",
+        f"  live-optimized      {_pct(wf.get('live_optimized_return'))}",
+    ]
+    for name in ("best", "median", "worst"):
+        if name in fixed:
+            lines.append(f"  fixed {name:<13} {_pct(fixed[name]['return'])}   {fixed[name]['parameters']}")
+    lines.append(f"  buy and hold        {_pct(wf.get('buy_and_hold_return'))}")
+    lines.append(
+        f"  fixed combinations that beat live optimization: {wf.get('fixed_better_than_live')}"
+        f" of {report['combinations']}"
+    )
+    over = report.get("overfitting") or {}
+    if over:
+        lines.append(
+            f"  PBO {_num(over.get('pbo'))} ({over.get('pbo_blocks')} blocks, "
+            f"logit mean {_num(over.get('logit_mean'))}, degradation slope {_num(over.get('degradation_slope'))}); "
+            f"deflated Sharpe live {_num(over.get('dsr_live'))}, best fixed {_num(over.get('dsr_best_fixed'))} "
+            f"({over.get('distinct_trials', '-')} trials, {_track_record(over)})"
+        )
+        lines.append(f"  reading: {over.get('reading', '-')}")
+    return lines

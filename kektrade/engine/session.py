@@ -23,6 +23,7 @@ from kektrade.engine.build import (
 )
 from kektrade.engine.engine import Engine, SnapshotSink
 from kektrade.engine.instance import StrategyInstance
+from kektrade.engine.preflight import lookahead_preflight
 from kektrade.engine.results import build_results
 
 log = logging.getLogger("kektrade.engine")
@@ -41,6 +42,7 @@ class Session:
     engine: Engine
     optimizers: list[Any] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    checks: dict[str, Any] = field(default_factory=dict)  # the look-ahead check per subaccount (preflight)
 
     def results(self) -> dict[str, Any]:
         """The results document of the run so far."""
@@ -50,6 +52,8 @@ class Session:
         }
         for opt in self.optimizers:
             extra.setdefault("optimization", {})[opt.instance.id] = opt.report()
+        if self.checks:
+            extra["strategy_checks"] = self.checks
         return build_results(self.run_id, self.config.metastrategy_id, self.instances, extra)
 
 
@@ -76,12 +80,14 @@ def build_session(
     instances: list[StrategyInstance] = []
     optimizers: list[Any] = []
     shared_arrays: dict[Any, Any] = {}  # one copy of the market per (pair, timeframe, candles)
+    checks: dict[str, Any] = {}
     for index, sub in enumerate(config.subaccounts):
         if not sub.enabled:
             continue
         prepared = prepare_instance(config, sub, index, provider, strategies_dir, shared_arrays=shared_arrays)
         optimize = sub.optimization.enabled and optimizer_factory is not None
-        parameter = {k: v[0] for k, v in prepared.space.items()} if optimize else fixed_parameter(prepared)
+        checks[sub.id] = lookahead_preflight(config, prepared, optimize)  # honest (issue 13): look-ahead check
+        parameter = {} if optimize else fixed_parameter(prepared)  # honest: nothing is live before a selection
         venue = make_venue(prepared, sim_settings(config, sub), journal, realistic=realistic_options(config, sub))
         inst = StrategyInstance(
             sub.id,
@@ -110,4 +116,4 @@ def build_session(
         )
     hooks = optimizers
     engine = Engine(instances, run_id=run_id, journal=journal, on_snapshot=on_snapshot, hooks=hooks)
-    return Session(config, run_id, instances, engine, optimizers)
+    return Session(config, run_id, instances, engine, optimizers, checks=checks)

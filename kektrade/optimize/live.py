@@ -14,7 +14,6 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-import statistics
 from typing import Any
 
 from kektrade.domain.journal import Journal, SelectionRecorded
@@ -24,8 +23,10 @@ from kektrade.engine.instance import FINAL_MS, StrategyInstance
 from kektrade.optimize.executor import Executor
 from kektrade.optimize.scoring import score
 from kektrade.optimize.trials import BookUpdate, TrialSpec
+from kektrade.optimize.walkforward import build_report, none_text, why_none
 
 log = logging.getLogger("kektrade.optimize")
+NEVER_MS = 2**62  # the next boundary once a backtest's data has ended
 
 
 class LiveOptimizer:
@@ -47,6 +48,7 @@ class LiveOptimizer:
         leaderboard_size: int,
         align_utc: bool,
         journal: Journal | None = None,
+        pbo_blocks: int = 16,
     ) -> None:
         self.instance = instance
         self.combos = spec.combos
@@ -56,6 +58,7 @@ class LiveOptimizer:
         self.switch_policy, self.stand_aside = switch_policy, stand_aside
         self.leaderboard_size = leaderboard_size
         self.journal = journal
+        self.pbo_blocks = pbo_blocks  # CSCV blocks of the overfitting diagnostics
         self.times: list[int] = []
         self.equity: dict[int, list[float]] = {k: [] for k in range(len(self.combos))}
         self.close_times: dict[int, list[int]] = {k: [] for k in range(len(self.combos))}  # sorted
@@ -100,11 +103,21 @@ class LiveOptimizer:
         self._merge(self.executor.advance(stop))
         commands: list[EngineCommand] = []
         while clock_ms >= self._next:
+            if self._past_data(self._next):  # a backtest's data ended: nothing left to trade a pick on
+                self._next = NEVER_MS
+                break
             command = self._select(self._next)
             if command is not None and self._next > self.replay_until_ms:  # replayed: the instance has it already
                 commands.append(command)
             self._next += self.every_ms
         return commands
+
+    def _past_data(self, boundary_ms: int) -> bool:
+        """True when no candle of a backtest opens at or after ``boundary_ms`` (live data never ends)."""
+        inst = self.instance
+        if not inst.metadata.get("is_backtest", False) or inst.length == 0:
+            return False
+        return boundary_ms > inst.time_of(inst.length - 1)
 
     def _merge(self, updates: list[BookUpdate]) -> None:
         """Append each book's samples; every book samples the same times."""
@@ -136,35 +149,45 @@ class LiveOptimizer:
             out.append((k, value, len(closes)))
         return out
 
-    def _eligible(self, value: float, trades: int) -> bool:
-        if math.isnan(value) or trades < self.min_trades:
-            return False
-        return self.min_score is None or value >= self.min_score
+    def _ruled_out(self, k: int, value: float, trades: int) -> str | None:
+        """Why combination ``k`` cannot be selected, checked in this order; None when it is eligible."""
+        if k in self.failed:
+            return f"failed ({self.failed[k]})"
+        if trades < self.min_trades:
+            return f"min_trades ({trades} < {self.min_trades})"
+        if math.isnan(value):
+            return "undefined score"
+        if math.isinf(value):
+            return "infinite score" if value > 0 else "score -inf"
+        if self.min_score is not None and value < self.min_score:
+            return f"min_score ({value:.4g} < {self.min_score:g})"
+        return None
 
     def _select(self, boundary_ms: int) -> EngineCommand | None:
         scored = self.scores_at(boundary_ms)
-        ranked = sorted((s for s in scored if self._eligible(s[1], s[2])), key=lambda s: (-s[1], s[0]))
+        reasons = {k: self._ruled_out(k, v, n) for k, v, n in scored}
+        ranked = sorted((s for s in scored if reasons[s[0]] is None), key=lambda s: (-s[1], s[0]))
         best = ranked[0][0] if ranked else None
         board = [(dict(self.combos[k]), v) for k, v, _ in ranked[: self.leaderboard_size]]
         self.instance.leaderboard = board
         best_score = ranked[0][1] if ranked else None
-        self.selections.append(
-            {
-                "time_ms": boundary_ms,
-                "combination": best,
-                "score": best_score,
-                "parameters": dict(self.combos[best]) if best is not None else None,
-            }
-        )
+        record: dict[str, Any] = {
+            "time_ms": boundary_ms,
+            "combination": best,
+            "score": best_score,
+            "parameters": dict(self.combos[best]) if best is not None else None,
+        }
+        if best is None:
+            record["why_none"] = why_none(scored, reasons, self.combos, self.leaderboard_size)
+        self.selections.append(record)
         if self.journal is not None and boundary_ms > self.replay_until_ms:  # a replayed one is journaled already
-            self.journal.record(
-                SelectionRecorded(self.instance.id, boundary_ms, self.selections[-1]["parameters"], best_score, board)
-            )
+            params = record["parameters"]
+            self.journal.record(SelectionRecorded(self.instance.id, boundary_ms, params, best_score, board))
         log.info(
             "optimizer %s @ %s: %s (score %s, %d eligible of %d)",
             self.instance.id,
             format_ms(boundary_ms),
-            self.selections[-1]["parameters"] or "none: standing aside",
+            record["parameters"] or f"none: standing aside; {none_text(record['why_none'])}",
             "-" if best_score is None else f"{best_score:.4g}",
             len(ranked),
             len(self.combos),
@@ -187,55 +210,22 @@ class LiveOptimizer:
 
     # -- results -----------------------------------------------------------------------------------
 
+    _report_cache: tuple[tuple[int, int, int, bool], dict[str, Any]] | None = None
+
     def report(self) -> dict[str, Any]:
-        """Walk-forward comparison: live-optimized vs every fixed combination vs buy-and-hold."""
+        """Walk-forward comparison (live-optimized vs every fixed combination vs buy-and-hold) and diagnostics.
+
+        Kept until the run moves on: the diagnostics cost seconds for a thousand combinations.
+        """
+        key = (len(self.times), len(self.selections), self.instance.next_index, self._final is not None)
+        if self._report_cache is not None and self._report_cache[0] == key:
+            return self._report_cache[1]
         finals = self._final if self._final is not None else self.executor.final_equity()
-        start = self.instance.venue.initial_balance
-        returns = {k: (v / start - 1.0) for k, v in finals.items() if k not in self.failed}
-        ordered = sorted(returns, key=lambda k: (-returns[k], k))
-        live_ret = self.instance.venue.equity() / start - 1.0
-        closes = self.instance.venue.market.close
-        first, last = closes[self.instance.first_index], closes[max(self.instance.venue.candle_index, 0)]
-        bh = last / first - 1.0 if first else math.nan
+        report = build_report(self, finals)
+        self._report_cache = (key, report)
+        return report
 
-        def pick(k: int) -> dict[str, Any]:
-            return {"parameters": dict(self.combos[k]), "return": returns[k]}
-
-        fixed: dict[str, Any] = {}
-        if ordered:
-            middle = ordered[len(ordered) // 2]
-            fixed = {"best": pick(ordered[0]), "median": pick(middle), "worst": pick(ordered[-1])}
-        return {
-            "combinations": len(self.combos),
-            "objective": self.objective,
-            "failed": len(self.failed),
-            "selections": [
-                {"time": format_ms(s["time_ms"]), "parameters": s["parameters"], "score": s["score"]}
-                for s in self.selections
-            ],
-            "walk_forward": {
-                "live_optimized_return": live_ret,
-                "fixed": fixed,
-                "median_fixed_return": statistics.median(returns.values()) if returns else None,
-                "fixed_better_than_live": sum(1 for r in returns.values() if r > live_ret),
-                "buy_and_hold_return": bh,
-            },
-            "curves": self._curves(ordered),
-        }
-
-    def _curves(self, ordered: list[int], points: int = 400) -> dict[str, Any]:
-        if not ordered or not self.times:
-            return {}
-        stride = max(1, len(self.times) // points)
-        picks = {"best": ordered[0], "median": ordered[len(ordered) // 2], "worst": ordered[-1]}
-        out: dict[str, Any] = {"times_ms": self.times[::stride]}
-        for name, k in picks.items():
-            out[name] = self.equity[k][::stride]
-        live = [self._live_at(t) for t in out["times_ms"]]
-        out["live"] = live
-        return out
-
-    def _live_at(self, t: int) -> float:
+    def live_equity_at(self, t: int) -> float:
         """The real instance's equity at ``t`` (its own equity samples, held at the last value)."""
         inst = self.instance
         j = bisect.bisect_right(inst.times_ms, t) - 1

@@ -1,32 +1,38 @@
-"""Scores of one combination over a trailing window of its marked-to-market equity."""
+"""Scores of one combination over a trailing window of its marked-to-market equity.
+
+Every score comes from kektrade.analysis.metrics, the module behind the results table, so an optimizer's
+"Sharpe 1.8" and the results table's "Sharpe 1.8" mean the same thing. Units, which ``min_score`` uses:
+
+- ``return``: the window's total return as a fraction (0.02 = +2 % over the lookback).
+- ``sharpe``: mean / sample standard deviation of the per-sample returns, annualised with
+  sqrt(samples per 365-day year); the sampling interval is the median spacing of the samples (hourly
+  for a daily re-optimization). Risk-free rate 0.
+- ``sortino``: the same mean over the root mean square of the negative returns (target 0), annualised.
+- ``calmar``: the window's return compounded to a 365-day year, divided by its maximum drawdown.
+- ``profit_factor``: gross profit / gross loss of the closing fills in the window (1.5 = won 1.5x what
+  it lost); +inf with winners and no loser.
+
+A score can be NaN (undefined: too few samples, no variance, no losing sample for Sortino, no trades)
+or +inf (profit factor without a losing trade): the selection refuses both (see
+kektrade.optimize.live), so one lucky trade cannot beat sixty good ones.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import pairwise
 
-YEAR_MS = 365 * 86_400_000
+import numpy as np
 
+from kektrade.analysis.metrics import YEAR_MS, max_drawdown, sharpe_ratio, sortino_ratio, trade_stats
 
-def _returns(equity: Sequence[float]) -> list[float]:
-    return [b / a - 1.0 for a, b in pairwise(equity) if a > 0]
-
-
-def _max_drawdown(equity: Sequence[float]) -> float:
-    peak, worst = -math.inf, 0.0
-    for value in equity:
-        peak = max(peak, value)
-        if peak > 0:
-            worst = max(worst, 1.0 - value / peak)
-    return worst
+__all__ = ["YEAR_MS", "score"]
 
 
 def score(objective: str, times_ms: Sequence[int], equity: Sequence[float], closed_pnls: Sequence[float]) -> float:
-    """The objective over one window; NaN when it is undefined (too few points, no variance, no trades).
+    """The objective over one window; NaN when it is undefined, +inf where the metric is unbounded.
 
-    ``equity`` is sampled at ``times_ms``; returns are per sample, annualised from the sample spacing
-    (a 365-day year: crypto trades every day). ``closed_pnls`` are the realized PnLs of closing fills.
+    ``equity`` is sampled at ``times_ms``; ``closed_pnls`` are the realized PnLs of closing fills.
     """
     if len(equity) < 2 or equity[0] <= 0:
         return math.nan
@@ -34,27 +40,18 @@ def score(objective: str, times_ms: Sequence[int], equity: Sequence[float], clos
     if objective == "return":
         return total
     if objective == "profit_factor":
-        gains = sum(p for p in closed_pnls if p > 0)
-        losses = -sum(p for p in closed_pnls if p < 0)
-        if losses == 0:
-            return math.inf if gains > 0 else math.nan
-        return gains / losses
-    rets = _returns(equity)
-    span = (times_ms[-1] - times_ms[0]) / max(len(times_ms) - 1, 1)
-    per_year = YEAR_MS / span if span > 0 else math.nan
-    mean = sum(rets) / len(rets)
+        return trade_stats(list(closed_pnls))[1]
+    t = np.asarray(times_ms, dtype=np.int64)
+    e = np.asarray(equity, dtype=np.float64)
     if objective == "sharpe":
-        var = sum((r - mean) ** 2 for r in rets) / max(len(rets) - 1, 1)
-        return mean / math.sqrt(var) * math.sqrt(per_year) if var > 0 else math.nan
+        return sharpe_ratio(t, e)
     if objective == "sortino":
-        down = [min(r, 0.0) ** 2 for r in rets]
-        dd = math.sqrt(sum(down) / len(rets))
-        return mean / dd * math.sqrt(per_year) if dd > 0 else math.nan
+        return sortino_ratio(t, e)
     if objective == "calmar":
-        mdd = _max_drawdown(equity)
-        years = (times_ms[-1] - times_ms[0]) / YEAR_MS
-        if mdd <= 0 or years <= 0:
+        mdd, _ = max_drawdown(t, e, float(e[0]))
+        span = int(t[-1] - t[0])
+        if mdd <= 0 or span <= 0:
             return math.nan
-        annual = (1.0 + total) ** (1.0 / years) - 1.0 if total > -1 else -1.0
+        annual = (1.0 + total) ** (YEAR_MS / span) - 1.0 if total > -1 else -1.0
         return annual / mdd
     raise ValueError(f"unknown objective {objective!r}")

@@ -39,11 +39,11 @@ def check_space(
         count *= len(values)
     if count > max_combinations:
         seconds = count * candles / est_rate
+        cost = f", about {seconds:,.0f} s of simulation for {candles:,} candles" if candles > 0 else ""
         raise OptimizationConfigError(
             f"{where}.max_combinations: the search space has {count:,} combinations "
-            f"({' x '.join(str(len(space[k])) for k in free)} for {', '.join(free)}), about "
-            f"{seconds:,.0f} s of simulation for {candles:,} candles; the cap is {max_combinations:,}. "
-            "Fix some parameters or raise the cap."
+            f"({' x '.join(str(len(space[k])) for k in free)} for {', '.join(free)}){cost}; "
+            f"the cap is {max_combinations:,}. Fix some parameters or raise the cap."
         )
     return expand(space)
 
@@ -55,3 +55,15 @@ def check_objective(objective: str, where: str) -> str:
             f"{where}.objective: unknown objective {objective!r}; use one of {', '.join(OBJECTIVES)}"
         )
     return objective
+
+
+def check_lookback(lookback_ms: int, text: str, warmup: int, timeframe_ms: int, where: str) -> None:
+    """The lookback must cover the strategy's warm-up and at least two candles."""
+    if lookback_ms < warmup * timeframe_ms:
+        raise OptimizationConfigError(
+            f"{where}.lookback: {text} is shorter than the strategy's warm-up of {warmup} candles "
+            f"({warmup * timeframe_ms // 60_000} minutes)"
+        )
+    if lookback_ms < 2 * timeframe_ms:
+        raise OptimizationConfigError(f"{where}.lookback: {text} holds fewer than two candles")
+

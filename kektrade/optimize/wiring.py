@@ -12,7 +12,7 @@ from kektrade.engine.instance import StrategyInstance
 from kektrade.engine.venues import virtual_builder
 from kektrade.optimize.executor import Executor, InlineExecutor, ProcessExecutor
 from kektrade.optimize.live import LiveOptimizer
-from kektrade.optimize.space import OptimizationConfigError, check_objective, check_space
+from kektrade.optimize.space import check_lookback, check_objective, check_space
 from kektrade.optimize.trials import TrialSpec
 
 
@@ -34,14 +34,7 @@ def optimizer_factory(
     objective = check_objective(opt.objective, where)
     every, lookback = duration_ms(opt.reoptimize_every), duration_ms(opt.lookback)
     tf = prepared.arrays.timeframe_ms
-    warmup = int(getattr(prepared.strategy, "startup_candle_count", 0))
-    if lookback < warmup * tf:
-        raise OptimizationConfigError(
-            f"{where}.lookback: {opt.lookback} is shorter than the strategy's warm-up of {warmup} candles "
-            f"({warmup * tf // 60_000} minutes at {sub.timeframe})"
-        )
-    if lookback < 2 * tf:
-        raise OptimizationConfigError(f"{where}.lookback: {opt.lookback} holds fewer than two candles")
+    check_lookback(lookback, opt.lookback, int(getattr(prepared.strategy, "startup_candle_count", 0)), tf, where)
     combos = check_space(prepared.space, where, opt.max_combinations, inst.length - inst.first_index)
     spec = TrialSpec(
         strategy=prepared.strategy,
@@ -80,4 +73,5 @@ def optimizer_factory(
         leaderboard_size=opt.leaderboard_size,
         align_utc=opt.align_utc,
         journal=journal,
+        pbo_blocks=opt.pbo_blocks,
     )

@@ -63,12 +63,26 @@ class Strategy:
     def resolve_space(self, fixed: Mapping[str, Any]) -> dict[str, list[Any]]:
         """The search space with config-fixed values replacing their lists; never mutates either input.
 
-        Fixed keys that are not in the search space are kept as one-value lists so ``tick`` sees them.
+        Fixed keys that are not in a declared search space are refused by ``undeclared_parameters`` first;
+        for a strategy without a search space they are kept as one-value lists so ``tick`` sees them.
         """
         space = {name: list(values) for name, values in self.get_search_space().items()}
         for name, value in fixed.items():
             space[name] = [value]
         return space
+
+    def undeclared_parameters(self, fixed: Mapping[str, Any]) -> str | None:
+        """Why config ``parameters`` name something outside a declared search space; None when all are declared.
+
+        A strategy with a search space declares its parameters there, so another name is a typo that would
+        otherwise be ignored. A strategy without a search space reads free-form parameters.
+        """
+        declared = self.get_search_space()
+        unknown = sorted(k for k in fixed if k not in declared) if declared else []
+        if not unknown:
+            return None
+        names = ", ".join(repr(k) for k in unknown)
+        return f"{type(self).__name__} has no parameter {names} (its parameters: {', '.join(sorted(declared))})"
 
 
 class OptimizeableStrategy(Strategy):
