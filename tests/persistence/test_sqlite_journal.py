@@ -276,17 +276,11 @@ def test_reading_while_the_writer_commits(db: RunDatabase) -> None:
 
 
 @pytest.mark.slow
-def test_throughput_is_far_above_the_engine_rate(db: RunDatabase) -> None:
-    n = 60_000
-    records = [FillRecorded("a", make_fill(i)) for i in range(n)]
+def test_a_large_burst_is_stored_whole(db: RunDatabase) -> None:
+    n = 60_000  # its throughput is measured in bench/, never asserted here (CI runs on a busy machine)
     journal = SqliteJournal(db, batch_interval_s=0.25)
-    start = time.perf_counter()
-    for rec in records:
-        journal.record(rec)
-    recorded = time.perf_counter()
+    for i in range(n):
+        journal.record(FillRecorded("a", make_fill(i)))
     journal.flush()
-    committed = time.perf_counter()
     journal.close()
-    assert (recorded - start) / n < 20e-6  # record() is an append (~0.1 us; generous for a busy machine)
-    assert n / (committed - start) > 20_000  # ~200k/s measured; a low bar so a loaded CI stays green
     assert len(db.fills("a")) == n
