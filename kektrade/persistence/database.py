@@ -20,12 +20,13 @@ import peewee as pw
 from kektrade.domain.journal import (
     EquitySampled,
     FillRecorded,
+    IntentRecorded,
     OrderRecorded,
     SelectionRecorded,
     StatusChanged,
 )
 from kektrade.domain.types import OPEN_STATUSES, Fill, Order, OrderStatus
-from kektrade.persistence import codec
+from kektrade.persistence import codec, migrations
 from kektrade.persistence.models import SCHEMA_VERSION, BoundModels, bind_models
 
 _PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1}
@@ -71,6 +72,8 @@ class RunDatabase:
                     f"{self.path}: schema_version {found!r} is not one this kektrade reads "
                     f"(it reads up to {SCHEMA_VERSION})"
                 )
+            elif found < SCHEMA_VERSION:  # an older file: migrate it (kektrade.persistence.migrations)
+                self.set_meta("schema_version", migrations.upgrade(self.database, self.models, found))
 
     def close(self) -> None:
         """Close this thread's connection (the journal's writer closes its own)."""
@@ -223,6 +226,17 @@ class RunDatabase:
         q = m.select(m.key, m.value).where(m.id.in_(latest)).order_by(m.key)
         return {r[0]: json.loads(r[1]) for r in _tuples(q)}
 
+    def order_intents(self, subaccount: str) -> list[IntentRecorded]:
+        """Every recorded step of the live order intents of one subaccount, in recording order."""
+        return [codec.intent_from_row(r) for r in self._select("intent", subaccount)]
+
+    def exec_ids(self, subaccount: str) -> list[str]:
+        """The exchange execution ids of the recorded fills of one subaccount (live venues)."""
+        m = self.models.fill
+        rows = (m.subaccount == subaccount) & m.exec_id.is_null(False)
+        q = m.select(m.exec_id).where(rows).order_by(m._meta.primary_key)
+        return [r[0] for r in _tuples(q)]
+
     def open_orders(self, subaccount: str) -> list[Order]:
         """Orders whose last recorded transition leaves them open, oldest first."""
         last: dict[str, Order] = {}
@@ -239,6 +253,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "selection": codec.SELECTION_COLUMNS,
     "status": codec.STATUS_COLUMNS,
     "state": codec.STATE_COLUMNS,
+    "intent": codec.INTENT_COLUMNS,
 }
 
 
