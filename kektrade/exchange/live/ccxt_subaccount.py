@@ -98,6 +98,8 @@ class CcxtSubaccount(Subaccount):
         self._orders: list[Order] = []
         self._fills: list[Fill] = []
         self._seen_exec: set[str] = set()
+        self._executions: list[tuple[str, Fill]] = []
+        self._handed = 0  # executions already returned by fetch_executions
 
     # -- plumbing --------------------------------------------------------------------------------------
 
@@ -415,7 +417,14 @@ class CcxtSubaccount(Subaccount):
         self._seen_exec.update(exec_ids)
 
     def fetch_executions(self) -> list[tuple[str, Fill]]:
-        """Executions not seen before, oldest first, with the exchange's execution id (newest pages first)."""
+        """Executions not handed out by an earlier call, oldest first, with the exchange's execution id."""
+        self._pull_executions()
+        new = self._executions[self._handed :]
+        self._handed = len(self._executions)
+        return new
+
+    def _pull_executions(self) -> None:
+        """Read executions newest first until a known one; remember the new ones, oldest first."""
         new: list[dict[str, Any]] = []
         cursor = ""
         while True:
@@ -429,7 +438,6 @@ class CcxtSubaccount(Subaccount):
             cursor = str(result.get("nextPageCursor") or "")
             if len(fresh) < len(rows) or not rows or not cursor:
                 break
-        out: list[tuple[str, Fill]] = []
         for row in reversed(new):
             exec_id = exec_id_of(row)
             if exec_id in self._seen_exec:  # listed twice across pages
@@ -437,12 +445,11 @@ class CcxtSubaccount(Subaccount):
             self._seen_exec.add(exec_id)
             fill = fill_from_execution(row, self.symbol)
             self._fills.append(fill)
-            out.append((exec_id, fill))
-        return out
+            self._executions.append((exec_id, fill))
 
     def fetch_fills(self) -> list[Fill]:
         """Every execution of the symbol seen so far (trades, funding, liquidations), oldest first."""
-        self.fetch_executions()
+        self._pull_executions()
         return list(self._fills)
 
     def get_wallet(self) -> WalletView:
