@@ -78,9 +78,7 @@ def check_rows(rows: Sequence[Sequence[float]], step_ms: int, closed_until_ms: i
             problems.append(f"candle at {t} has invalid prices {row[1:5]} (dropped)")
         else:
             kept.append(row)
-    gaps = [
-        (int(a[0]) + step_ms, int(b[0]) - step_ms) for a, b in itertools.pairwise(kept) if b[0] - a[0] > step_ms
-    ]
+    gaps = [(int(a[0]) + step_ms, int(b[0]) - step_ms) for a, b in itertools.pairwise(kept) if b[0] - a[0] > step_ms]
     return PageCheck(kept, problems, gaps)
 
 
@@ -91,9 +89,7 @@ def _well_formed(row: list[float]) -> bool:
     return h >= max(o, c, lo) and lo <= min(o, c)
 
 
-def measure_clock_offset(
-    fetch_time: Callable[[], Any], clock_ms: Callable[[], int] | None = None
-) -> int:
+def measure_clock_offset(fetch_time: Callable[[], Any], clock_ms: Callable[[], int] | None = None) -> int:
     """Exchange clock minus ours, in ms (ours taken at the midpoint of the request)."""
     now = clock_ms or (lambda: int(time.time() * 1000))
     before = now()

@@ -320,9 +320,7 @@ class CcxtSubaccount(Subaccount):
         limit = self._price(price) if price is not None else None
         wanted = (price, contracts, trigger_price)
         try:
-            self._call(
-                self._ex.edit_order, order.id, self.symbol, bybit_type, order.side, amount, limit, params
-            )
+            self._call(self._ex.edit_order, order.id, self.symbol, bybit_type, order.side, amount, limit, params)
         except VenueError as exc:
             after = self._fetch_order(order.id)
             if after is not None and _amended(after, wanted):  # a retried amend whose first try went through

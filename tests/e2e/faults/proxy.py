@@ -159,7 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
             proxy.on_kill()
             return self._hold()
         if kind is None or kind in _FORWARD_FIRST:
-            status, data, reply_headers = proxy.forward(method, self.path, headers, body)
+            status, data, _headers = proxy.forward(method, self.path, headers, body)
             if kind is None:
                 return self._reply(status, data)
             if kind == "kill_after" and proxy.on_kill is not None:
@@ -177,7 +177,9 @@ class _Handler(BaseHTTPRequestHandler):
         envelope = {"retCode": code, "retMsg": message, "result": {}, "retExtInfo": {}, "time": 0}
         return self._reply(200, json.dumps(envelope).encode())
 
-    def _reply(self, status: int, data: bytes, kind: str = "application/json", extra: dict[str, str] | None = None) -> None:
+    def _reply(
+        self, status: int, data: bytes, kind: str = "application/json", extra: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))

@@ -29,7 +29,9 @@ from tests.e2e.faults.proxy import FaultProxy, Rule
 from tests.e2e.faults.tally import long_variants
 from tests.fakes.bybit_trading import FakeBybitExchange
 
-KINDS = ("timeout", "timeout_after", "http_503", "http_502_after", "http_429", "drop", "drop_after", "rate_limit", "busy")
+KINDS = (
+    "timeout", "timeout_after", "http_503", "http_502_after", "http_429", "drop", "drop_after", "rate_limit", "busy",
+)  # fmt: skip
 READS = {
     "read_position": "/v5/position/list",
     "read_orders": "/v5/order/realtime",
