@@ -63,6 +63,7 @@ class FaultProxy:
         self.target_host, self.target_port = parts.hostname or "127.0.0.1", parts.port or 80
         self.on_kill = on_kill
         self.rules: list[Rule] = []
+        self.fired: list[Rule] = []  # rules in the order they fired
         self.counts: Counter[str] = Counter()
         self.forwarded: Counter[str] = Counter()
         self.lock = threading.Lock()
@@ -88,6 +89,7 @@ class FaultProxy:
                         return None
                     rule.times -= 1
                     self.counts[rule.kind] += 1
+                    self.fired.append(rule)
                     return rule.kind
         return None
 
