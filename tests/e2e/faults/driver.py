@@ -14,6 +14,7 @@ ids), so an uninterrupted run is the reference every killed-and-restarted run mu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -22,7 +23,7 @@ import urllib.request
 from typing import Any
 
 from kektrade.domain.journal import StateSaved
-from kektrade.domain.types import OrderStatus, OrderType
+from kektrade.domain.types import OrderType
 from kektrade.engine.live_venue import LiveVenue
 from kektrade.engine.resume import ResumeRecord
 from kektrade.exchange.subaccount import OrderNotOpenError
@@ -43,10 +44,8 @@ def strategy(v: LiveVenue, i: int) -> None:
     elif i % 4 == 1:
         v.open_order(OrderType.LIMIT, -0.01, price=round(close + 3.0, 1), client_id=f"tp{i}")
     elif i % 4 == 2 and f"tp{i - 1}" in mine:
-        try:
+        with contextlib.suppress(OrderNotOpenError):  # filled in the meantime
             v.edit_order(mine[f"tp{i - 1}"].id, price=round(close + 4.0, 1))
-        except OrderNotOpenError:
-            pass  # filled in the meantime
     elif i % 4 == 3:
         v.open_order(OrderType.MARKET, -0.005)
         if f"tp{i - 2}" in mine:
@@ -131,5 +130,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-__all__ = ["OrderStatus", "main", "strategy"]

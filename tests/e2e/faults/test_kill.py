@@ -83,8 +83,8 @@ def fresh_fake(fake_server: FakeBybitExchange) -> Iterator[FakeBybitExchange]:
     yield fake_server
 
 
-def life(base: str, control: str, db: Path, proxy: FaultProxy, kill: Kill | None) -> tuple[int, str]:
-    """Start the driver, arm the kill, wait; (return code, stdout)."""
+def life(base: str, control: str, db: Path, proxy: FaultProxy, kill: Kill | None) -> tuple[int, str, str]:
+    """Start the driver, arm the kill, wait; (return code, stdout, the kill point that fired)."""
     command = [sys.executable, "-m", "tests.e2e.faults.driver", "--base", base, "--control", control,
                "--db", str(db), "--candles", str(CANDLES)]  # fmt: skip
     if kill is not None and kill.mid_write:
@@ -100,14 +100,12 @@ def life(base: str, control: str, db: Path, proxy: FaultProxy, kill: Kill | None
     proxy.fired.clear()
     out, err = child.communicate(timeout=240)
     proxy.clear()
-    if child.returncode == -signal.SIGKILL and kill is not None and kill.rule is not None:
-        if not any(rule is kill.rule for rule in proxy.fired):
-            kill = Kill("backstop")
-    if kill is not None:
-        life.last_kill = kill.name  # type: ignore[attr-defined]
+    fired = kill.name if kill is not None else ""
+    if kill is not None and kill.rule is not None and not any(rule is kill.rule for rule in proxy.fired):
+        fired = "backstop"
     if child.returncode not in (0, -signal.SIGKILL):
         raise AssertionError(f"the driver crashed ({child.returncode}):\n{err[-3000:]}")
-    return child.returncode, out
+    return child.returncode, out, fired
 
 
 def run_until_done(fake: FakeBybitExchange, proxy: FaultProxy, db: Path, kills: list[Kill]) -> Counter[str]:
@@ -116,11 +114,11 @@ def run_until_done(fake: FakeBybitExchange, proxy: FaultProxy, db: Path, kills: 
     pending = list(kills)
     for _ in range(len(kills) + 10):
         kill = pending[0] if pending else None
-        code, out = life(proxy.base_url, fake.base_url, db, proxy, kill)
+        code, out, fired = life(proxy.base_url, fake.base_url, db, proxy, kill)
         counts["restarts"] += 1
         if code == -signal.SIGKILL:
             counts["kills"] += 1
-            counts[f"kill:{getattr(life, 'last_kill', '?')}"] += 1
+            counts[f"kill:{fired}"] += 1
             pending.pop(0)
             continue
         if kill is not None:
@@ -165,7 +163,7 @@ def database_checks(fake: FakeBybitExchange, db_path: Path) -> tuple[int, int, l
 
 
 def _reference(fake: FakeBybitExchange, proxy: FaultProxy, tmp_path: Path) -> dict[str, Any]:
-    code, out = life(proxy.base_url, fake.base_url, tmp_path / "reference.sqlite", proxy, None)
+    code, out, _ = life(proxy.base_url, fake.base_url, tmp_path / "reference.sqlite", proxy, None)
     assert code == 0 and "DONE" in out and "DIFFERENCES []" in out, out
     return exchange_state(fake)
 
