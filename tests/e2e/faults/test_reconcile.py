@@ -81,7 +81,7 @@ def test_reconcile_adopts_an_accepted_order_whose_outcome_was_lost(fake: FakeByb
     v.intents.record(v.now_ms, link, "sent", request={"type": "limit", "contracts": 0.1, "price": 90.0})
     journal.flush()
     on_exchange = v.account.open_order("limit", 0.1, price=90.0, client_id=link)  # accepted, then kill -9
-    again, journal2, db = life(fake, tmp_path / "run.sqlite")
+    again, _journal2, _db = life(fake, tmp_path / "run.sqlite")
     assert [o.id for o in again.cached_orders] == [on_exchange.id]
     assert again.intents.latest[link].state == "accepted"
     again.step(3)
@@ -127,7 +127,7 @@ def test_executions_while_away_are_recorded_once_by_execution_id(fake: FakeBybit
     ensure_candles(fake, 6)  # the order fills while nobody watches
     fake.sims[SYMBOL].open_order("market", -0.05)  # and someone trades by hand
     ensure_candles(fake, 7)
-    again, journal2, db = life(fake, tmp_path / "run.sqlite")
+    _again, journal2, db = life(fake, tmp_path / "run.sqlite")
     journal2.flush()
     assert len(db.fills("s1")) == 2 and len(set(db.exec_ids("s1"))) == 2
     again2, journal3, db2 = life(fake, tmp_path / "run.sqlite")

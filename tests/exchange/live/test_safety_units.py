@@ -108,7 +108,7 @@ def _rows(n: int) -> list[list[float]]:
 
 def test_reversed_shuffled_duplicated_truncated_and_unclosed_pages_are_fixed_and_named() -> None:
     rows = _rows(10)
-    shuffled = list(reversed(rows)) + [rows[3], [rows[4][0], 1.0, 2.0, 0.5, 1.5, 1.0]]
+    shuffled = [*list(reversed(rows)), rows[3], [rows[4][0], 1.0, 2.0, 0.5, 1.5, 1.0]]
     random.Random(3).shuffle(shuffled)
     del shuffled[shuffled.index(rows[6])]
     checked = check_rows(shuffled, MINUTE_MS, closed_until_ms=rows[9][0] + MINUTE_MS - 1)
