@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from kektrade.domain.journal import FillRecorded, Journal, OrderRecorded
+from kektrade.domain.journal import FillRecorded, IntentRecorded, Journal, OrderRecorded
 from kektrade.domain.types import (
     Fill,
     FillKind,
@@ -81,6 +81,10 @@ class LiveVenue(Subaccount):
         self._pending_cancels: set[str] = set()
         self._position: PositionView | None = None
         self._wallet: WalletView | None = None
+        if not run_id:
+            log.warning(
+                "subaccount %s: live venue without a run id: client order ids are not unique per run", subaccount_id
+            )
         retrier = getattr(account, "retrier", None)
         if retrier is not None:
             retrier.on_fault = self.faults
@@ -110,10 +114,26 @@ class LiveVenue(Subaccount):
         if not self.initial_balance and self._wallet is not None:
             self.initial_balance = self._wallet.wallet_balance
 
-    def restore(self, fills: Sequence[Fill], open_orders: Sequence[Order], initial_balance: float) -> None:
-        """Continue a resumed run: executions and open orders already journaled are not journaled again."""
+    def restore(
+        self,
+        fills: Sequence[Fill],
+        open_orders: Sequence[Order],
+        initial_balance: float,
+        intents: Sequence[IntentRecorded] = (),
+        exec_ids: Sequence[str] = (),
+    ) -> None:
+        """Continue a resumed run: executions, orders and intents already journaled are not journaled again.
+
+        No network: ``reconcile`` (which the live loop calls before the first tick) compares with the
+        exchange. Without it, a replayed intent is still recognised by the exchange (duplicate client id).
+        """
         self.fills = list(fills)
-        self._known = {_fill_key(f) for f in fills}
+        self._known = {_fill_key(f) for f in fills} if not exec_ids else set()
+        self._exec_ids = set(exec_ids)
+        seed = getattr(self.account, "seed_executions", None)
+        if seed is not None and exec_ids:
+            seed(list(exec_ids))
+        self.intents.load(intents)
         self._orders = list(open_orders)
         self.initial_balance = initial_balance
 

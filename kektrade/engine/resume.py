@@ -154,5 +154,6 @@ def apply_resume(inst: StrategyInstance, record: ResumeRecord) -> int | None:
         restore_state(venue, saved["venue"])
         venue.fills = list(record.fills)
     elif isinstance(venue, LiveVenue):
-        venue.restore(record.fills, record.open_orders, float(saved.get("initial_balance") or 0.0))
+        initial = float(saved.get("initial_balance") or 0.0)
+        venue.restore(record.fills, record.open_orders, initial, record.intents, record.exec_ids)
     return record.last_candle_ms

@@ -104,7 +104,11 @@ def test_fault_on_operation(
 ) -> None:
     fake, v, journal = live
     caplog.set_level(logging.INFO)
-    _act(op, kind, times, v, proxy)
+    try:
+        _act(op, kind, times, v, proxy)
+    except Exception:
+        tally["crashes"] += 1
+        raise
     injected = sum(proxy.counts.values())
     tally.update({f"faults:{k}": n for k, n in proxy.counts.items()})
     proxy.clear()

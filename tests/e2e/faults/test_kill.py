@@ -183,7 +183,11 @@ def test_kill_minus_nine_at_chosen_points(
     fresh_fake.open_account(SYMBOL, 10_000.0, leverage=10)
     ensure_candles(fresh_fake, 3)
     kills = schedule(seed=17, count=60 if long_variants() else 24)
-    counts = run_until_done(fresh_fake, proxy, tmp_path / "killed.sqlite", kills)
+    try:
+        counts = run_until_done(fresh_fake, proxy, tmp_path / "killed.sqlite", kills)
+    except AssertionError:
+        tally["crashes"] += 1
+        raise
     tally.update(counts)
     tally["duplicates"] += duplicates(fresh_fake)
     lost, doubled, mismatches = database_checks(fresh_fake, tmp_path / "killed.sqlite")
