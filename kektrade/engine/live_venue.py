@@ -320,7 +320,9 @@ class LiveVenue(Subaccount):
             raise OrderNotOpenError(f"order {order_id!r} is not confirmed by the exchange yet")
         try:
             order = self.account.edit_order(order_id, price, contracts, trigger_price)
-        except TransientVenueError as exc:
+        except VenueError as exc:  # transient (not confirmed) or a refusal that is not about the order
+            if not isinstance(exc, TransientVenueError):
+                self.faults.add("amend", "error", str(exc))
             cached = next((o.copy() for o in self._orders if o.id == order_id), None)
             if cached is None:
                 raise OrderNotOpenError(f"no open order {order_id!r}") from None
@@ -345,6 +347,9 @@ class LiveVenue(Subaccount):
         except TransientVenueError:
             self._pending_cancels.add(order_id)
             return None
+        except VenueError as exc:  # a refusal that is not "not found": logged, the order stays
+            self.faults.add("cancel", "error", str(exc))
+            return None
         self._pending_cancels.discard(order_id)
         if order is not None:
             self._present(order)
@@ -358,6 +363,9 @@ class LiveVenue(Subaccount):
             count = self.account.cancel_all_orders()
         except TransientVenueError:
             self._pending_cancels.add("*")
+            return 0
+        except VenueError as exc:
+            self.faults.add("cancel all", "error", str(exc))
             return 0
         self._pending_cancels.discard("*")
         for order in self._orders:

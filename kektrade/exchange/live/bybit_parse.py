@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 from kektrade.domain.types import (
@@ -117,3 +119,46 @@ def fill_from_execution(row: dict[str, Any], symbol: str) -> Fill:
 def exec_id_of(row: dict[str, Any]) -> str:
     """The exchange's execution id of one ``execution/list`` row."""
     return str(row.get("execId") or "")
+
+
+def order_params(
+    price_text: Callable[[float], str],
+    kind: OrderType,
+    contracts: float,
+    trigger_price: float | None,
+    reduce_only: bool,
+    post_only: bool,
+    tif: TimeInForce,
+    client_id: str | None,
+    trigger_by: TriggerBy,
+) -> dict[str, Any]:
+    """ccxt ``create_order`` params: flags, time in force, client id and trigger fields."""
+    params: dict[str, Any] = {}
+    if reduce_only:
+        params["reduceOnly"] = True
+    if post_only:
+        params["postOnly"] = True
+    elif tif is not TimeInForce.GTC:
+        params["timeInForce"] = tif.value
+    if client_id:
+        params["clientOrderId"] = client_id
+    if kind in CONDITIONAL_TYPES:
+        if trigger_price is None:
+            raise ValueError(f"open_order: {kind.value} needs trigger_price")
+        stop = kind in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
+        rising = stop == (contracts > 0)
+        params["triggerPrice"] = price_text(trigger_price)
+        params["triggerDirection"] = "ascending" if rising else "descending"
+        params["triggerBy"] = "MarkPrice" if trigger_by is TriggerBy.MARK else "LastPrice"
+    return params
+
+
+def amended(order: Order, wanted: tuple[float | None, float | None, float | None]) -> bool:
+    """True when ``order`` already has the wanted price, quantity and trigger (None: unchanged)."""
+    price, contracts, trigger = wanted
+    same = [
+        price is None or (order.price is not None and math.isclose(order.price, price, rel_tol=1e-12)),
+        contracts is None or math.isclose(abs(order.contracts), abs(contracts), rel_tol=1e-12),
+        trigger is None or (order.trigger_price is not None and math.isclose(order.trigger_price, trigger)),
+    ]
+    return all(same) and order.is_open

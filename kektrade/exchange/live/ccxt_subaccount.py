@@ -23,7 +23,6 @@ import ccxt
 from kektrade.domain import contract_math as cm
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import (
-    CONDITIONAL_TYPES,
     LIMIT_PRICED_TYPES,
     Fill,
     FillKind,
@@ -37,7 +36,7 @@ from kektrade.domain.types import (
     TriggerBy,
     WalletView,
 )
-from kektrade.exchange.live.bybit_parse import _f, exec_id_of, fill_from_execution, order_from_info
+from kektrade.exchange.live.bybit_parse import _f, amended, fill_from_execution, order_from_info, order_params
 from kektrade.exchange.live.client_ids import auto_client_id
 from kektrade.exchange.live.errors import (
     LEVERAGE_NOT_MODIFIED,
@@ -47,29 +46,24 @@ from kektrade.exchange.live.errors import (
     VenueError,
     order_reject_reason,
 )
+from kektrade.exchange.live.executions import ExecutionReader
 from kektrade.exchange.live.markets import spec_from_market
 from kektrade.exchange.live.retry import (
     DUPLICATE_CLIENT_ID,
     Fault,
     FaultKind,
     FaultSink,
+    OrderInDoubt,
     Retrier,
     RetryPolicy,
     TransientVenueError,
+    lost_order,
 )
 from kektrade.exchange.subaccount import Subaccount
 
 __all__ = ["CcxtSubaccount", "OrderInDoubt", "fill_from_execution", "order_from_info"]
 
 log = logging.getLogger(__name__)
-
-
-class OrderInDoubt(TransientVenueError):
-    """An order whose fate the exchange could not tell us (still unreachable after every retry)."""
-
-    def __init__(self, error: TransientVenueError, client_id: str) -> None:
-        super().__init__(error.fault, error.attempts)
-        self.client_id = client_id
 
 
 class CcxtSubaccount(Subaccount):
@@ -96,10 +90,9 @@ class CcxtSubaccount(Subaccount):
         self._leverage = 0.0
         self._margin_mode = MarginMode.CROSS
         self._orders: list[Order] = []
-        self._fills: list[Fill] = []
-        self._seen_exec: set[str] = set()
-        self._executions: list[tuple[str, Fill]] = []
-        self._handed = 0  # executions already returned by fetch_executions
+        self._execs = ExecutionReader(
+            self._call, exchange.privateGetV5ExecutionList, self._category, str(self.market["id"]), self.symbol
+        )
 
     # -- plumbing --------------------------------------------------------------------------------------
 
@@ -170,36 +163,6 @@ class CcxtSubaccount(Subaccount):
 
     # -- orders ----------------------------------------------------------------------------------------
 
-    def _order_params(
-        self,
-        kind: OrderType,
-        contracts: float,
-        trigger_price: float | None,
-        reduce_only: bool,
-        post_only: bool,
-        tif: TimeInForce,
-        client_id: str | None,
-        trigger_by: TriggerBy,
-    ) -> dict[str, Any]:
-        params: dict[str, Any] = {}
-        if reduce_only:
-            params["reduceOnly"] = True
-        if post_only:
-            params["postOnly"] = True
-        elif tif is not TimeInForce.GTC:
-            params["timeInForce"] = tif.value
-        if client_id:
-            params["clientOrderId"] = client_id
-        if kind in CONDITIONAL_TYPES:
-            if trigger_price is None:
-                raise ValueError(f"open_order: {kind.value} needs trigger_price")
-            stop = kind in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
-            rising = stop == (contracts > 0)
-            params["triggerPrice"] = self._price(trigger_price)
-            params["triggerDirection"] = "ascending" if rising else "descending"
-            params["triggerBy"] = "MarkPrice" if trigger_by is TriggerBy.MARK else "LastPrice"
-        return params
-
     def open_order(
         self,
         order_type: OrderType | str,
@@ -233,7 +196,7 @@ class CcxtSubaccount(Subaccount):
         if kind in LIMIT_PRICED_TYPES and (price is None or not price > 0):
             return self._rejected(draft, RejectReason.INVALID_PRICE.value)
         link = client_id or auto_client_id()
-        params = self._order_params(kind, contracts, trigger_price, reduce_only, post_only, tif, link, by)
+        params = order_params(self._price, kind, contracts, trigger_price, reduce_only, post_only, tif, link, by)
         bybit_type = "limit" if kind in LIMIT_PRICED_TYPES else "market"
         limit = self._price(price) if kind in LIMIT_PRICED_TYPES and price is not None else None
         args = (self.symbol, bybit_type, "buy" if contracts > 0 else "sell", self._amount(contracts), limit, params)
@@ -277,7 +240,7 @@ class CcxtSubaccount(Subaccount):
                 return found.id
             if error is not None and attempt < policy.attempts:
                 policy.sleep(policy.delay(attempt, error.fault))
-        raise OrderInDoubt(error or TransientVenueError(_lost(link), policy.attempts), link)
+        raise OrderInDoubt(error or TransientVenueError(lost_order(link), policy.attempts), link)
 
     def _resolve(self, link: str, error: TransientVenueError | None) -> Order | None:
         """Look the order up by its client id after an unknown outcome; None when it is not there."""
@@ -288,7 +251,7 @@ class CcxtSubaccount(Subaccount):
         except TransientVenueError as exc:
             raise OrderInDoubt(exc, link) from None
         if found is None and error is None:  # a duplicate the exchange cannot show us
-            raise OrderInDoubt(TransientVenueError(_lost(link), 1), link)
+            raise OrderInDoubt(TransientVenueError(lost_order(link), 1), link)
         return found
 
     @staticmethod
@@ -323,7 +286,7 @@ class CcxtSubaccount(Subaccount):
             self._call(self._ex.edit_order, order.id, self.symbol, bybit_type, order.side, amount, limit, params)
         except VenueError as exc:
             after = self._fetch_order(order.id)
-            if after is not None and _amended(after, wanted):  # a retried amend whose first try went through
+            if after is not None and amended(after, wanted):  # a retried amend whose first try went through
                 return after
             reason = order_reject_reason(exc, self._contracts)
             if reason is None:
@@ -412,43 +375,16 @@ class CcxtSubaccount(Subaccount):
 
     def seed_executions(self, exec_ids: set[str] | list[str]) -> None:
         """Mark executions as already known (resume): ``fetch_executions`` stops at them."""
-        self._seen_exec.update(exec_ids)
+        self._execs.seed(exec_ids)
 
     def fetch_executions(self) -> list[tuple[str, Fill]]:
         """Executions not handed out by an earlier call, oldest first, with the exchange's execution id."""
-        self._pull_executions()
-        new = self._executions[self._handed :]
-        self._handed = len(self._executions)
-        return new
-
-    def _pull_executions(self) -> None:
-        """Read executions newest first until a known one; remember the new ones, oldest first."""
-        new: list[dict[str, Any]] = []
-        cursor = ""
-        while True:
-            params: dict[str, Any] = {"category": self._category, "symbol": self.market["id"], "limit": 100}
-            if cursor:
-                params["cursor"] = cursor
-            result = self._call(self._ex.privateGetV5ExecutionList, params).get("result") or {}
-            rows = result.get("list") or []
-            fresh = [r for r in rows if exec_id_of(r) not in self._seen_exec]
-            new += fresh
-            cursor = str(result.get("nextPageCursor") or "")
-            if len(fresh) < len(rows) or not rows or not cursor:
-                break
-        for row in reversed(new):
-            exec_id = exec_id_of(row)
-            if exec_id in self._seen_exec:  # listed twice across pages
-                continue
-            self._seen_exec.add(exec_id)
-            fill = fill_from_execution(row, self.symbol)
-            self._fills.append(fill)
-            self._executions.append((exec_id, fill))
+        return self._execs.take_new()
 
     def fetch_fills(self) -> list[Fill]:
         """Every execution of the symbol seen so far (trades, funding, liquidations), oldest first."""
-        self._pull_executions()
-        return list(self._fills)
+        self._execs.pull()
+        return self._execs.fills
 
     def get_wallet(self) -> WalletView:
         """The settle-coin wallet of the unified account; cumulative sums over the executions seen."""
@@ -542,19 +478,3 @@ class CcxtSubaccount(Subaccount):
     def last_price(self) -> float:
         """Last traded price as of the last refresh."""
         return self._last
-
-
-def _lost(link: str) -> Fault:
-    """The fault of an order the exchange called a duplicate but could not show."""
-    return Fault(FaultKind.CONNECTION, "create_order", f"order {link} reported as duplicate but not found")
-
-
-def _amended(order: Order, wanted: tuple[float | None, float | None, float | None]) -> bool:
-    """True when ``order`` already has the wanted price, quantity and trigger (None: unchanged)."""
-    price, contracts, trigger = wanted
-    same = [
-        price is None or (order.price is not None and math.isclose(order.price, price, rel_tol=1e-12)),
-        contracts is None or math.isclose(abs(order.contracts), abs(contracts), rel_tol=1e-12),
-        trigger is None or (order.trigger_price is not None and math.isclose(order.trigger_price, trigger)),
-    ]
-    return all(same) and order.is_open

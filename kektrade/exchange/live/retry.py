@@ -68,6 +68,19 @@ class TransientVenueError(VenueError):
         self.attempts = attempts
 
 
+class OrderInDoubt(TransientVenueError):
+    """An order whose fate the exchange could not tell us (still unreachable after every retry)."""
+
+    def __init__(self, error: TransientVenueError, client_id: str) -> None:
+        super().__init__(error.fault, error.attempts)
+        self.client_id = client_id
+
+
+def lost_order(link: str) -> Fault:
+    """The fault of an order the exchange called a duplicate but could not show."""
+    return Fault(FaultKind.CONNECTION, "create_order", f"order {link} reported as duplicate but not found")
+
+
 def _retry_after(exchange: Any) -> float | None:
     headers = getattr(exchange, "last_response_headers", None) or {}
     raw = headers.get("Retry-After") if hasattr(headers, "get") else None
