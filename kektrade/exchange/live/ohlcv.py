@@ -119,13 +119,24 @@ def fetch_ohlcv_range(
             on_progress(min(total, (cursor - start) // step), total)
 
     rows = _collect_windows(fetch, start, until_ms, step, limit, progress)
-    for lo, hi in check_rows([rows[t] for t in sorted(rows)], step).gaps:
+    gaps = check_rows([rows[t] for t in sorted(rows)], step).gaps
+    if closed_by_ms is not None and rows:  # a truncated last page: closed candles missing at the end
+        last_closed = min(until_ms - 1, closed_by_ms - step) // step * step
+        if max(rows) < last_closed:
+            gaps.append((max(rows) + step, last_closed))
+    for lo, hi in gaps:
         rows.update((t, row) for t, row in fetch(lo, hi) if lo <= t <= hi)  # one more try per gap
     final = check_rows([rows[t] for t in sorted(rows)], step)
-    for lo, hi in final.gaps:
+    if closed_by_ms is not None and final.rows:
+        last_closed = min(until_ms - 1, closed_by_ms - step) // step * step
+        if int(final.rows[-1][0]) < last_closed:
+            final.gaps.append((int(final.rows[-1][0]) + step, last_closed))
+    if final.gaps:
+        missing = sum((hi - lo) // step + 1 for lo, hi in final.gaps)
+        first = final.gaps[0][0]
         ONCE.warning(
-            f"gap:{what}:{lo}", "%s: %d candle(s) missing from the exchange's data between %d and %d",
-            what, (hi - lo) // step + 1, lo, hi,
+            f"gap:{what}:{first}", "%s: %d gap(s), %d candle(s) missing from the exchange's data (the first at %d)",
+            what, len(final.gaps), missing, first,
         )  # fmt: skip
     return final.rows
 

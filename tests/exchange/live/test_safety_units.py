@@ -169,3 +169,26 @@ def test_clock_offset_is_measured_logged_once_and_used_for_signing(
     assert 590_000 < offset < 610_000
     assert caplog.text.count("exchange clock is") == 1
     assert abs(client.nonce() - fake.state.now_ms) < 10_000
+
+
+def test_a_truncated_last_page_is_fetched_again_and_unclosed_candles_are_left_out(
+    fake: FakeBybitExchange, client: ccxt.Exchange
+) -> None:
+    fake.state.add_klines("BTCUSDT", _rows(30))
+    original = fake.routes[("GET", "/v5/market/kline")]
+    served = {"n": 0}
+
+    def truncated(state, request):  # type: ignore[no-untyped-def]
+        result = original(state, request)
+        served["n"] += 1
+        if served["n"] == 1:
+            result["list"] = result["list"][4:]  # newest first: the 4 newest candles are cut off
+        return result
+
+    fake.route("GET", "/v5/market/kline", truncated)
+    try:
+        closed_by = T0_MS + 29 * MINUTE_MS + 30_000  # candle 29 is still open
+        got = fetch_ohlcv_range(client, "BTC/USDT:USDT", "1m", T0_MS, T0_MS + 30 * MINUTE_MS, closed_by_ms=closed_by)
+    finally:
+        fake.route("GET", "/v5/market/kline", original)
+    assert [r[0] for r in got] == [r[0] for r in _rows(29)] and served["n"] == 2
