@@ -35,7 +35,7 @@ BASELINE_KEY = "venue_baseline"
 def reconcile(venue: LiveVenue, records: Any = None) -> list[str]:
     """Bring the venue's view (and the run database) in line with the exchange; the differences found."""
     found: list[str] = []
-    fresh = records is None or not (records.intents or records.fills or records.exec_ids)
+    fresh = records is None or not (records.intents or records.fills)
     if records is not None:
         _load(venue, records)
     _executions(venue, fresh, found)
@@ -54,18 +54,12 @@ def reconcile(venue: LiveVenue, records: Any = None) -> list[str]:
 
 def _load(venue: LiveVenue, records: Any) -> None:
     venue.intents.load(records.intents)
-    venue.fills = list(records.fills)
-    venue._exec_ids = set(records.exec_ids)
+    venue.remember_fills(records.fills, records.exec_ids)
     venue._orders = list(records.open_orders)
     saved = records.saved or {}
     venue.initial_balance = float(saved.get("initial_balance") or venue.initial_balance or 0.0)
     baseline = records.state.get(BASELINE_KEY)
     venue.baseline = baseline if isinstance(baseline, dict) else None
-    if not records.exec_ids:  # fills recorded before schema 2: identify them by their fields
-        venue._known = {(f.time_ms, f.order_id, f.contracts, f.price, str(f.kind)) for f in records.fills}
-    seed = getattr(venue.account, "seed_executions", None)
-    if seed is not None:
-        seed(list(records.exec_ids))
 
 
 def _executions(venue: LiveVenue, fresh: bool, found: list[str]) -> None:

@@ -16,6 +16,7 @@ refresh, and faults are counted in ``faults`` for front ends. ``reconcile`` (bef
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -73,8 +74,9 @@ class LiveVenue(Subaccount):
         self.baseline: dict[str, Any] | None = None  # position and wallet when the run first started
         self.initial_balance = 0.0
         self._i = -1
-        self._known: set[tuple[int, str, float, float, str]] = set()
+        self._known: Counter[tuple[int, str, float, float, str]] = Counter()  # fills without an exec id
         self._exec_ids: set[str] = set()
+        self._plain: set[tuple[int, str, float, float, str]] = set()
         self._orders: list[Order] = []
         self._in_doubt: dict[str, Order] = {}  # client id -> placeholder returned to the strategy
         self._aliases: dict[str, str] = {}  # placeholder id (client id) -> exchange order id
@@ -127,15 +129,20 @@ class LiveVenue(Subaccount):
         No network: ``reconcile`` (which the live loop calls before the first tick) compares with the
         exchange. Without it, a replayed intent is still recognised by the exchange (duplicate client id).
         """
-        self.fills = list(fills)
-        self._known = {_fill_key(f) for f in fills} if not exec_ids else set()
-        self._exec_ids = set(exec_ids)
-        seed = getattr(self.account, "seed_executions", None)
-        if seed is not None and exec_ids:
-            seed(list(exec_ids))
+        self.remember_fills(fills, exec_ids)
         self.intents.load(intents)
         self._orders = list(open_orders)
         self.initial_balance = initial_balance
+
+    def remember_fills(self, fills: Sequence[Fill], exec_ids: Sequence[str]) -> None:
+        """Fills already journaled, with their execution ids (aligned; "" or missing: recorded without one)."""
+        self.fills = list(fills)
+        ids = list(exec_ids) + [""] * (len(fills) - len(exec_ids))
+        self._exec_ids = {e for e in ids if e}
+        self._known = Counter(_fill_key(f) for f, e in zip(fills, ids, strict=False) if not e)
+        seed = getattr(self.account, "seed_executions", None)
+        if seed is not None and self._exec_ids:
+            seed(sorted(self._exec_ids))
 
     def manual(self) -> AbstractContextManager[None]:
         """Wrap orders sent outside a candle's tick (front-end commands): their ids are not candle-bound."""
@@ -154,13 +161,17 @@ class LiveVenue(Subaccount):
         return final_sync(self)
 
     def _guard[T](self, what: str, read: Any) -> T | None:
-        """Run one read; a venue error is counted as a fault and None returned (the last view stays)."""
+        """Run one exchange call; any failure is counted as a fault and None returned (the last view stays).
+
+        Transient faults were counted (and logged once) by the account's retrier already; a refusal or an
+        unexpected reply (a malformed payload) is counted here, so nothing the exchange does raises.
+        """
         try:
             result: T = read()
         except TransientVenueError:
-            return None  # already counted and logged by the fault log
-        except VenueError as exc:
-            self.faults.add(what, "error", str(exc))
+            return None
+        except Exception as exc:
+            self.faults.add(what, "error" if isinstance(exc, VenueError) else type(exc).__name__, str(exc))
             return None
         self.faults.recovered(what)
         return result
@@ -176,15 +187,19 @@ class LiveVenue(Subaccount):
 
     def _add_fill(self, exec_id: str, fill: Fill) -> bool:
         """Journal one execution unless it is known (by execution id, else by its fields)."""
-        if exec_id:
-            if exec_id in self._exec_ids:
+        key = _fill_key(fill)
+        if not exec_id:  # an account that reports no execution ids (the whole list each time)
+            if key in self._plain or self._known[key] > 0:
                 return False
+            self._plain.add(key)
+        elif exec_id in self._exec_ids:
+            return False
+        elif self._known[key] > 0:  # the same execution, recorded before execution ids were kept
+            self._known[key] -= 1
             self._exec_ids.add(exec_id)
+            return False
         else:
-            key = _fill_key(fill)
-            if key in self._known:
-                return False
-            self._known.add(key)
+            self._exec_ids.add(exec_id)
         self.fills.append(fill)
         if self.journal is not None:
             self.journal.record(FillRecorded(self.subaccount_id, fill, exec_id))

@@ -231,11 +231,8 @@ class RunDatabase:
         return [codec.intent_from_row(r) for r in self._select("intent", subaccount)]
 
     def exec_ids(self, subaccount: str) -> list[str]:
-        """The exchange execution ids of the recorded fills of one subaccount (live venues)."""
-        m = self.models.fill
-        rows = (m.subaccount == subaccount) & m.exec_id.is_null(False)
-        q = m.select(m.exec_id).where(rows).order_by(m._meta.primary_key)
-        return [r[0] for r in _tuples(q)]
+        """Exchange execution ids of the subaccount's fills, aligned with ``fills()`` ("" when none)."""
+        return [r.exec_id for r in self.fill_records(subaccount)]
 
     def open_orders(self, subaccount: str) -> list[Order]:
         """Orders whose last recorded transition leaves them open, oldest first."""

@@ -142,7 +142,7 @@ def exchange_state(fake: FakeBybitExchange) -> dict[str, Any]:
 def database_checks(fake: FakeBybitExchange, db_path: Path) -> tuple[int, int, list[str]]:
     """(lost fills, duplicated fills, mismatches) of the run database against the fake."""
     with open_run_database(db_path) as db:
-        ids = db.exec_ids("s1")
+        ids = [e for e in db.exec_ids("s1") if e]
         fills = db.fills("s1")
         open_orders = sorted(o.id for o in db.open_orders("s1"))
         baseline = db.latest_state("s1").get("venue_baseline") or {}

@@ -129,7 +129,7 @@ def test_executions_while_away_are_recorded_once_by_execution_id(fake: FakeBybit
     ensure_candles(fake, 7)
     _again, journal2, db = life(fake, tmp_path / "run.sqlite")
     journal2.flush()
-    assert len(db.fills("s1")) == 2 and len(set(db.exec_ids("s1"))) == 2
+    assert len(db.fills("s1")) == 2 and len(set(db.exec_ids("s1"))) == 2 and "" not in db.exec_ids("s1")
     again2, journal3, db2 = life(fake, tmp_path / "run.sqlite")
     journal3.flush()
     assert len(db2.fills("s1")) == 2  # a third life records nothing again
@@ -195,5 +195,24 @@ def test_schema_1_databases_are_migrated(tmp_path: Path) -> None:
     con.close()
     with open_run_database(path) as db:
         assert db.get_meta("schema_version") == SCHEMA_VERSION == 2
-        assert [f.price for f in db.fills("s1")] == [2.0] and db.exec_ids("s1") == []
+        assert [f.price for f in db.fills("s1")] == [2.0] and db.exec_ids("s1") == [""]
         assert db.order_intents("s1") == []
+
+
+def test_fills_recorded_without_execution_ids_are_not_recorded_again(fake: FakeBybitExchange, tmp_path: Path) -> None:
+    v, journal, _ = life(fake, tmp_path / "run.sqlite")
+    v.step(3)
+    v.open_order("market", 0.1)
+    ensure_candles(fake, 5)
+    v.step(4)
+    journal.flush()
+    con = sqlite3.connect(tmp_path / "run.sqlite")  # as a schema-1 run (migrated) left it: no execution ids
+    con.execute("UPDATE fill SET exec_id = NULL")
+    con.commit()
+    con.close()
+    fake.sims[SYMBOL].open_order("market", 0.1)
+    ensure_candles(fake, 6)
+    _, journal2, db = life(fake, tmp_path / "run.sqlite")
+    journal2.flush()
+    assert [f.contracts for f in db.fills("s1")] == [0.1, 0.1]  # the old one matched by its fields, once
+    assert db.exec_ids("s1") == ["", "BTCUSDT-1"]
