@@ -21,15 +21,16 @@ def long_variants() -> bool:
     return os.environ.get("KEKTRADE_FAULT_LONG") == "1"
 
 
-def _tally_dir(config: pytest.Config) -> Path:
-    assert config.cache is not None
-    return Path(config.cache.mkdir(_DIR))
+def _tally_dir(config: pytest.Config) -> Path | None:
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    return Path(cache.mkdir(_DIR)) if cache is not None else None
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Forget the tallies of an earlier session (controller only)."""
-    if not hasattr(session.config, "workerinput") and session.config.cache is not None:
-        for old in _tally_dir(session.config).glob("*.jsonl"):
+    folder = _tally_dir(session.config)
+    if not hasattr(session.config, "workerinput") and folder is not None:
+        for old in folder.glob("*.jsonl"):
             old.unlink()
 
 
@@ -39,16 +40,19 @@ def tally(request: pytest.FixtureRequest) -> Counter[str]:
     counts: Counter[str] = Counter()
     yield counts
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    with (_tally_dir(request.config) / f"{worker}.jsonl").open("a") as out:
-        out.write(json.dumps(dict(counts)) + "\n")
+    folder = _tally_dir(request.config)
+    if folder is not None:
+        with (folder / f"{worker}.jsonl").open("a") as out:
+            out.write(json.dumps(dict(counts)) + "\n")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     """Print the suite's totals."""
-    if config.cache is None:
+    folder = _tally_dir(config)
+    if folder is None:
         return
     total: Counter[str] = Counter()
-    for path in _tally_dir(config).glob("*.jsonl"):
+    for path in folder.glob("*.jsonl"):
         for line in path.read_text().splitlines():
             total.update(json.loads(line))
     if not total:
