@@ -412,11 +412,11 @@ class LiveVenue(Subaccount):
     # -- reads: from the exchange, the last view when it cannot answer ---------------------------------
 
     def get_open_orders(self) -> list[Order]:
-        """Open orders, read from the exchange (the last known ones when it cannot answer)."""
+        """Open orders, read from the exchange (the last known ones when it cannot answer), in-doubt ones too."""
         found = self._guard("open orders", self.account.get_open_orders)
         if found is None:
             return self.cached_orders
-        return [self._present(o) for o in found]
+        return [self._present(o) for o in found] + [o.copy() for o in self._in_doubt.values()]
 
     def get_position(self) -> PositionView:
         """The position, read from the exchange (the last known one when it cannot answer)."""

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kektrade.domain.journal import IntentRecorded, MemoryJournal
+from kektrade.domain.journal import IntentRecorded, MemoryJournal, OrderRecorded
 from kektrade.domain.types import OrderStatus
 from kektrade.engine.live_venue import LiveVenue
 from tests.e2e.faults.kit import (
@@ -167,3 +167,39 @@ def test_definite_refusal_reaches_the_strategy_as_a_rejected_order(
     assert order.status is OrderStatus.REJECTED and order.reject_reason == "insufficient available balance"
     assert exchange_orders(fake) == []
     assert [r.state for r in journal.of_type(IntentRecorded)] == ["sent", "rejected"]
+
+
+def test_an_order_in_doubt_is_resolved_by_its_client_id_and_its_provisional_id_keeps_working(
+    live: tuple[FakeBybitExchange, LiveVenue, MemoryJournal], proxy: FaultProxy, tally: Counter[str]
+) -> None:
+    fake, v, journal = live
+    proxy.add(Rule("/v5/order/create", "drop_after", times=50), Rule("/v5/order/realtime", "http_503", times=50))
+    order = v.open_order("limit", 0.01, price=90.0)
+    tally.update({f"faults:{k}": n for k, n in proxy.counts.items()})
+    proxy.clear()
+    assert order.status is OrderStatus.NEW and order.id == order.client_id  # open, provisional id
+    assert [o.id for o in v.get_open_orders() if o.id == order.id] == [order.id]
+    assert len(exchange_orders(fake)) == 1  # re-sends carried the same client id: one order
+    ensure_candles(fake, 4)
+    v.step(3)
+    real = exchange_orders(fake)[0]
+    assert [o.id for o in v.cached_orders] == [real.id]
+    cancelled = v.cancel_order(order.id)  # the provisional id still names it
+    assert cancelled is not None and cancelled.id == real.id and fake.sims[SYMBOL].get_open_orders() == []
+    assert [r.state for r in journal.of_type(IntentRecorded)] == ["sent", "in_doubt", "accepted"]
+
+
+def test_an_order_that_never_reached_the_exchange_is_rejected_later_not_sent_late(
+    live: tuple[FakeBybitExchange, LiveVenue, MemoryJournal], proxy: FaultProxy, tally: Counter[str]
+) -> None:
+    fake, v, journal = live
+    proxy.add(Rule("/v5/order/create", "http_503", times=50))
+    order = v.open_order("market", 0.01)
+    tally.update({f"faults:{k}": n for k, n in proxy.counts.items()})
+    proxy.clear()
+    assert order.status is OrderStatus.NEW and exchange_orders(fake) == []
+    ensure_candles(fake, 4)
+    v.step(3)
+    assert exchange_orders(fake) == [] and v.cached_orders == []
+    rejected = [r for r in journal.of_type(OrderRecorded) if r.event == "rejected"]
+    assert len(rejected) == 1 and "not placed" in (rejected[0].order.reject_reason or "")
