@@ -374,6 +374,8 @@ class LiveVenue(Subaccount):
 
     def cancel_all_orders(self) -> int:
         """Cancel every open order of the symbol (0 and retried at the next refresh when unreachable)."""
+        if self._in_doubt:  # settle them first, so that an order the exchange did take is cancelled too
+            self._guard("in-doubt orders", self._resolve_in_doubt)
         try:
             count = self.account.cancel_all_orders()
         except TransientVenueError:

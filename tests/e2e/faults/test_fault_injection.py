@@ -203,3 +203,16 @@ def test_an_order_that_never_reached_the_exchange_is_rejected_later_not_sent_lat
     assert exchange_orders(fake) == [] and v.cached_orders == []
     rejected = [r for r in journal.of_type(OrderRecorded) if r.event == "rejected"]
     assert len(rejected) == 1 and "not placed" in (rejected[0].order.reject_reason or "")
+
+
+def test_cancel_all_settles_orders_in_doubt_first(
+    live: tuple[FakeBybitExchange, LiveVenue, MemoryJournal], proxy: FaultProxy, tally: Counter[str]
+) -> None:
+    fake, v, _ = live
+    proxy.add(Rule("/v5/order/create", "drop_after", times=50), Rule("/v5/order/realtime", "http_503", times=50))
+    v.open_order("limit", 0.01, price=90.0)
+    tally.update({f"faults:{k}": n for k, n in proxy.counts.items()})
+    proxy.clear()
+    assert v._in_doubt and len(fake.sims[SYMBOL].get_open_orders()) == 1
+    v.cancel_all_orders()  # e.g. cancel_orders_on_exit while the order was still in doubt
+    assert fake.sims[SYMBOL].get_open_orders() == [] and not v._in_doubt
