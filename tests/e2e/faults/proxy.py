@@ -64,6 +64,7 @@ class FaultProxy:
         self.on_kill = on_kill
         self.rules: list[Rule] = []
         self.fired: list[Rule] = []  # rules in the order they fired
+        self.observer: Callable[[str, str, bytes], None] | None = None  # sees each request before the fake
         self.counts: Counter[str] = Counter()
         self.forwarded: Counter[str] = Counter()
         self.lock = threading.Lock()
@@ -156,6 +157,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        if proxy.observer is not None:
+            proxy.observer(method, urlsplit(self.path).path, body)
         kind = proxy.pick(method, urlsplit(self.path).path)
         if kind == "kill_before" and proxy.on_kill is not None:
             proxy.on_kill()

@@ -6,6 +6,7 @@ database (SQLite, through the real journal) and meets the same fake exchange.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from kektrade.persistence.database import RunDatabase, open_run_database
 from kektrade.persistence.journal import SqliteJournal
 from kektrade.persistence.models import SCHEMA_VERSION
 from tests.e2e.faults.kit import SYMBOL, ensure_candles, exchange_orders, venue
+from tests.e2e.faults.proxy import FaultProxy
 from tests.fakes.bybit_trading import FakeBybitExchange
 
 
@@ -216,3 +218,30 @@ def test_fills_recorded_without_execution_ids_are_not_recorded_again(fake: FakeB
     journal2.flush()
     assert [f.contracts for f in db.fills("s1")] == [0.1, 0.1]  # the old one matched by its fields, once
     assert db.exec_ids("s1") == ["", "BTCUSDT-1"]
+
+
+def test_the_intent_is_in_the_run_database_before_the_request_leaves(fake: FakeBybitExchange, tmp_path: Path) -> None:
+    seen: list[tuple[str, list[str]]] = []
+    path = tmp_path / "run.sqlite"
+
+    def observe(method: str, route: str, body: bytes) -> None:
+        if route == "/v5/order/create":
+            link = json.loads(body)["orderLinkId"]
+            con = sqlite3.connect(path)  # another connection: only committed rows are visible
+            states = [r[0] for r in con.execute("SELECT state FROM order_intent WHERE client_id = ?", (link,))]
+            con.close()
+            seen.append((link, states))
+
+    with FaultProxy(fake.base_url) as proxy:
+        proxy.observer = observe
+        db = open_run_database(path)
+        journal = SqliteJournal(db, batch_interval_s=60.0)  # no timed batches: only the write-ahead flush
+        v = venue(proxy.base_url, journal, 100)
+        v.set_clock(3)
+        v.reconcile(None)
+        v.step(3)
+        v.open_order("market", 0.1)
+        v.open_order("limit", 0.1, price=90.0, client_id="dip")
+        journal.close()
+    assert [states for _, states in seen] == [["sent"], ["sent"]]
+    assert [o.client_id for o in exchange_orders(fake)] == [link for link, _ in seen]
