@@ -30,6 +30,7 @@ def pytest_report_header() -> str:
 pytest_plugins = [
     "tests.engine.live_kit",  # the fake Bybit fixtures shared by engine and control tests
     "tests.frontkit",  # a tiny real backtest for the front-end tests
+    "tests.e2e.faults.tally",  # the live-safety fault suite's counts, printed at the end
 ]
 
 STRATEGY_SOURCE = textwrap.dedent(

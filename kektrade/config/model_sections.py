@@ -223,3 +223,14 @@ class LiveConfig(StrictModel):
         description="Live optimization: play the virtual exchanges over the lookback before the start, so the "
         "first selection happens at the first re-optimization boundary instead of a full lookback later.",
     )
+    orders_found_on_start: Literal["adopt", "cancel"] = Field(
+        default="adopt",
+        description="Open orders found on the exchange at start that the run did not place: 'adopt' manages "
+        "them like its own, 'cancel' cancels them. The run's own orders are always adopted.",
+    )
+    retry_attempts: int = Field(
+        default=5, ge=1, le=20, description="Tries of one exchange call on transient faults (timeouts, 5xx, 429)."
+    )
+    retry_max_wait_s: float = Field(
+        default=30.0, gt=0, le=600, description="Most seconds one exchange call waits between its retries in total."
+    )

@@ -76,6 +76,8 @@ def read_resume_records(db_path: Path, subaccounts: Iterable[str]) -> dict[str, 
                 equity_quote=quote,
                 last_status=statuses[-1].status if statuses else None,
                 last_selection=selections[-1].parameters if selections else None,
+                intents=db.order_intents(sid),  # live order path (issue 17)
+                exec_ids=db.exec_ids(sid),
             )
     return records
 

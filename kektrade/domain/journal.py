@@ -25,10 +25,30 @@ class OrderRecorded:
 
 @dataclass(frozen=True, slots=True)
 class FillRecorded:
-    """An execution (trade, funding, liquidation)."""
+    """An execution (trade, funding, liquidation); live venues add the exchange's execution id."""
 
     subaccount: str
     fill: Fill
+    exec_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IntentRecorded:
+    """One step of an order intent of a live venue: ``sent`` is recorded (and flushed) before the request.
+
+    ``client_id`` is the deterministic client order id the exchange sees; ``state`` is sent, accepted,
+    rejected (definite, with ``reason``) or in_doubt (the exchange could not tell; resolved later by
+    looking ``client_id`` up). ``request`` holds the intent's fields (type, contracts, prices, flags and
+    the strategy's own client id), JSON values only.
+    """
+
+    subaccount: str
+    time_ms: int
+    client_id: str
+    state: str
+    order_id: str = ""
+    reason: str = ""
+    request: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +100,21 @@ class StateSaved:
 class RecordBlock:
     """Records that must be stored together or not at all (one resume point's worth of a live run)."""
 
-    records: tuple[OrderRecorded | FillRecorded | EquitySampled | SelectionRecorded | StatusChanged | StateSaved, ...]
+    records: tuple[
+        OrderRecorded | FillRecorded | EquitySampled | SelectionRecorded | StatusChanged | StateSaved | IntentRecorded,
+        ...,
+    ]
 
 
 JournalRecord = (
-    OrderRecorded | FillRecorded | EquitySampled | SelectionRecorded | StatusChanged | StateSaved | RecordBlock
+    OrderRecorded
+    | FillRecorded
+    | EquitySampled
+    | SelectionRecorded
+    | StatusChanged
+    | StateSaved
+    | IntentRecorded
+    | RecordBlock
 )
 
 
@@ -185,8 +215,7 @@ class SavePointJournal:
             self._target.record(block)
 
     def flush(self) -> None:
-        """Commit, then flush the target."""
-        self.commit()
+        """Make the records passed on durable (held ones wait for the next commit: they are not a save point)."""
         self._target.flush()
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Protocol
 
@@ -285,10 +286,14 @@ class Engine:
                 command = self.commands.get_nowait()
             except queue.Empty:
                 return
-            self.apply(command)
+            self.apply(command, operator=True)
 
-    def apply(self, command: EngineCommand) -> None:
-        """Apply one command to the named instance (or all); on the engine thread only."""
+    def apply(self, command: EngineCommand, operator: bool = False) -> None:
+        """Apply one command to the named instance (or all); on the engine thread only.
+
+        ``operator``: sent by a front end (not derived from candles), so a live venue gives its orders
+        client ids outside the candle sequence (never replayed by a resume).
+        """
         if isinstance(command, StopRun):
             self.stop_event.set()
             self.wake.set()
@@ -297,21 +302,26 @@ class Engine:
         if not targets:
             log.warning("%s: no subaccount %r", describe(command), command.subaccount)
         for inst in targets:
-            if isinstance(command, PauseInstance):
-                inst.pause()
-            elif isinstance(command, ResumeInstance):
-                inst.resume()
-            elif isinstance(command, FlattenPosition):
-                inst.flatten()
-            elif isinstance(command, CancelOrders):
-                inst.venue.cancel_all_orders()
-            elif isinstance(command, AllowEntries):
-                inst.allow_entries(command.allowed)
-            elif isinstance(command, ApplyParameters):
-                inst.apply_parameters(command.parameters, command.flatten_first, command.reason)
-            elif isinstance(command, StandAside):
-                inst.stand_aside(command.flatten, command.reason)
+            with inst.operator_actions() if operator else nullcontext():
+                self._apply_to(inst, command)
             log.info("%s applied", describe(replace(command, subaccount=inst.id)))
+
+    @staticmethod
+    def _apply_to(inst: StrategyInstance, command: EngineCommand) -> None:
+        if isinstance(command, PauseInstance):
+            inst.pause()
+        elif isinstance(command, ResumeInstance):
+            inst.resume()
+        elif isinstance(command, FlattenPosition):
+            inst.flatten()
+        elif isinstance(command, CancelOrders):
+            inst.venue.cancel_all_orders()
+        elif isinstance(command, AllowEntries):
+            inst.allow_entries(command.allowed)
+        elif isinstance(command, ApplyParameters):
+            inst.apply_parameters(command.parameters, command.flatten_first, command.reason)
+        elif isinstance(command, StandAside):
+            inst.stand_aside(command.flatten, command.reason)
 
     # -- snapshots -----------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from enum import StrEnum
 from typing import Any
 
@@ -204,6 +205,11 @@ class StrategyInstance:
         if self.status in (InstanceStatus.PAUSED, InstanceStatus.FAILED):
             self.error = None
             self.set_status(InstanceStatus.RUNNING)
+
+    def operator_actions(self) -> AbstractContextManager[Any]:
+        """Where a front end's orders go out: a live venue ids them outside the candle sequence."""
+        manual = getattr(self.venue, "manual", None)
+        return manual() if manual is not None else nullcontext()
 
     def allow_entries(self, allowed: bool) -> None:
         """Allow or refuse orders that add exposure (the operator's "no new positions")."""

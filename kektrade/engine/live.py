@@ -127,7 +127,7 @@ class CandleFeed:
             until = closed_until_ms(now_ms, step)
             if until <= last + step:
                 continue
-            rows = fetch_ohlcv_range(self.client, pair, tf, last + step, until)
+            rows = fetch_ohlcv_range(self.client, pair, tf, last + step, until, closed_by_ms=now_ms)
             if rows:
                 fresh = self.provider.publish(pair, tf, candles_frame(rows))
                 self.last_ms[(pair, tf)] = max(last, int(rows[-1][0]))
@@ -336,11 +336,15 @@ class LiveSource:
         for slot in self.slots:
             venue = slot.inst.venue
             try:
-                if isinstance(venue, LiveVenue) and self.cancel_orders_on_exit:
-                    cancelled = venue.cancel_all_orders()
-                    log.info("instance %s: %d open orders cancelled on exit", slot.inst.id, cancelled)
+                if isinstance(venue, LiveVenue):
+                    if self.cancel_orders_on_exit:
+                        with venue.manual():
+                            cancelled = venue.cancel_all_orders()
+                        log.info("instance %s: %d open orders cancelled on exit", slot.inst.id, cancelled)
+                    for difference in venue.final_sync():  # the database agrees with the exchange at the end
+                        log.info("instance %s: final re-read: %s", slot.inst.id, difference)
             except Exception:
-                log.exception("instance %s: cancelling orders on exit failed", slot.inst.id)
+                log.exception("instance %s: the shutdown steps on the exchange failed", slot.inst.id)
         self.save_all(engine)
 
 

@@ -26,7 +26,7 @@ from kektrade.config.model_root import KektradeConfig
 from kektrade.config.model_subaccount import SubaccountConfig
 from kektrade.data.market import MARK_COLUMNS, DataError, MarketData
 from kektrade.data.provider import DataProvider
-from kektrade.domain.journal import Journal, SavePointJournal
+from kektrade.domain.journal import IntentRecorded, Journal, SavePointJournal
 from kektrade.domain.timeframes import duration_ms, timeframe_ms
 from kektrade.engine.build import BuildError, PreparedInstance, fixed_parameter, prepare_instance, sim_settings
 from kektrade.engine.engine import Engine, SnapshotSink
@@ -46,7 +46,8 @@ from kektrade.engine.live_venue import LiveVenue
 from kektrade.engine.resume import ResumeRecord, apply_resume
 from kektrade.engine.session import OptimizerFactory, Session, equity_sample_ms
 from kektrade.engine.venues import live_venue, simulated_venue
-from kektrade.exchange.live.ohlcv import fetch_ohlcv_range, make_exchange
+from kektrade.exchange.live.errors import check_credentials
+from kektrade.exchange.live.ohlcv import exchange_clock_offset_ms, fetch_ohlcv_range, make_exchange
 from kektrade.exchange.sim.exchange import SimExchange
 
 log = logging.getLogger("kektrade.engine")
@@ -108,8 +109,8 @@ def build_live_session(
     """Paper and live instances on recent candles, positioned after the history (or at the resume point)."""
     factory = exchange_factory or public_exchange_factory(config)
     resume = resume or {}
-    if journal is not None:  # the run database moves from resume point to resume point (engine/live.py)
-        journal = SavePointJournal(journal)
+    if journal is not None:  # the run database moves from resume point to resume point (engine/live.py);
+        journal = SavePointJournal(journal, immediate=(IntentRecorded,))  # order intents are written ahead
     subs = [(i, s) for i, s in enumerate(config.subaccounts) if s.enabled]
     _check_subaccounts(subs)
     clients: dict[ClientKey, Any] = {}
@@ -139,7 +140,7 @@ def build_live_session(
         key = (exchange_id_of(config, sub), sub.testnet)
         mode = "paper" if sub.is_paper else "live"
         prepared = prepare_instance(config, sub, index, providers[key], Path(config.strategies_dir), mode)
-        venue = _venue(config, sub, prepared, journal, factory, key)
+        venue = _venue(config, sub, prepared, journal, factory, key, run_id)
         slot, opt = _slot(config, prepared, venue, journal, providers[key], resume.get(sub.id), optimizer_factory)
         slots.append(slot)
         if opt is not None:
@@ -172,6 +173,7 @@ def _venue(
     journal: Journal | None,
     factory: ExchangeFactory,
     key: ClientKey,
+    run_id: str,
 ) -> SimExchange | LiveVenue:
     """The simulator (paper) or the live account behind the engine's venue view (live)."""
     info = sub.venue_info
@@ -182,9 +184,14 @@ def _venue(
             subaccount_id=sub.id, funding_rate=prepared.funding_rate,
         )  # fmt: skip
     client = factory(key[0], key[1], sub.id)
+    exchange_clock_offset_ms(client)  # logged once when off; requests are signed with the exchange's time
+    check_credentials(client, sub.id)  # a refused key stops the run here, with the exchange's reason
+    live = config.live
     return live_venue(
-        info, client, sub.pair, prepared.arrays, journal, sub.id, leverage=sub.leverage, margin_mode=sub.margin_mode
-    )
+        info, client, sub.pair, prepared.arrays, journal, sub.id, leverage=sub.leverage, margin_mode=sub.margin_mode,
+        run_id=run_id, found_orders=live.orders_found_on_start, retry_attempts=live.retry_attempts,
+        retry_max_wait_s=live.retry_max_wait_s,
+    )  # fmt: skip
 
 
 def _slot(
@@ -221,6 +228,9 @@ def _slot(
     inst.next_index = start
     inst.first_index = max(start - 1, 0)
     if isinstance(venue, LiveVenue):
+        venue.set_clock(start - 1)
+        for difference in venue.reconcile(record):  # before the first tick: what changed while we were away
+            log.info("instance %s: reconciled: %s", sub.id, difference)
         venue.step(start - 1)
     else:
         venue.set_clock(start - 1)

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kektrade.domain.journal import StateSaved
+from kektrade.domain.journal import IntentRecorded, StateSaved
 from kektrade.domain.types import Fill, Order
 from kektrade.engine.instance import InstanceStatus, StrategyInstance
 from kektrade.engine.live_venue import LiveVenue
@@ -51,6 +51,8 @@ class ResumeRecord:
     equity_quote: Sequence[float] = ()
     last_status: str | None = None
     last_selection: dict[str, Any] | None = None  # parameters of the optimizer's latest pick, if any
+    intents: Sequence[IntentRecorded] = ()  # live venues: every recorded step of the order intents
+    exec_ids: Sequence[str] = ()  # live venues: exchange execution ids of the recorded fills
 
     @property
     def saved(self) -> dict[str, Any] | None:
@@ -155,5 +157,6 @@ def apply_resume(inst: StrategyInstance, record: ResumeRecord) -> int | None:
         restore_state(venue, saved["venue"])
         venue.fills = list(record.fills)
     elif isinstance(venue, LiveVenue):
-        venue.restore(record.fills, record.open_orders, float(saved.get("initial_balance") or 0.0))
+        initial = float(saved.get("initial_balance") or 0.0)
+        venue.restore(record.fills, record.open_orders, initial, record.intents, record.exec_ids)
     return record.last_candle_ms

@@ -26,6 +26,8 @@ class SubaccountRow:
     settle_currency: str
     error: str | None = None
     fills: int = 0
+    entries_allowed: bool = True  # False: the operator stopped new positions ("no new entries")
+    notice: str | None = None  # an open episode of exchange faults (live venues), e.g. "exchange faults (3): ..."
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,17 +79,22 @@ def live_venue(
     *,
     leverage: float,
     margin_mode: str,
+    run_id: str,
+    found_orders: str = "adopt",
+    retry_attempts: int = 5,
+    retry_max_wait_s: float = 30.0,
 ) -> LiveVenue:
     """A live account through ccxt, behind the engine's venue view; leverage and margin mode set on it."""
     if info.builder != "ccxt":
         raise ValueError(f"venue {info.name!r} is not a live ccxt venue")
     from kektrade.exchange.live.ccxt_subaccount import CcxtSubaccount  # ccxt (~50 MB) only when trading live
+    from kektrade.exchange.live.retry import retry_policy
 
-    account = CcxtSubaccount(client, pair)
+    account = CcxtSubaccount(client, pair, retry=retry_policy(retry_attempts, retry_max_wait_s))
     try:
         account.set_margin_mode(margin_mode)
         account.set_leverage(leverage)
     except Exception as exc:  # e.g. a position open in the other mode: trade with the account's settings
         log.warning("subaccount %s: setting margin mode/leverage on the exchange failed: %s", subaccount_id, exc)
-    return LiveVenue(account, arrays, journal, subaccount_id)
+    return LiveVenue(account, arrays, journal, subaccount_id, run_id=run_id, found_orders=found_orders)
 

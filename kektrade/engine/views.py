@@ -53,6 +53,8 @@ def subaccount_row(inst: StrategyInstance) -> SubaccountRow:
         settle_currency=venue.spec.settle,
         error=inst.error,
         fills=len(venue.fills),
+        entries_allowed=inst.entries_allowed,
+        notice=venue.faults.notice if isinstance(venue, LiveVenue) else None,
     )
 
 

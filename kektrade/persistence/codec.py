@@ -9,6 +9,7 @@ from typing import Any
 from kektrade.domain.journal import (
     EquitySampled,
     FillRecorded,
+    IntentRecorded,
     OrderRecorded,
     SelectionRecorded,
     StateSaved,
@@ -25,8 +26,9 @@ ORDER_EVENT_COLUMNS = (
 )  # fmt: skip
 FILL_COLUMNS = (
     "subaccount", "time_ms", "symbol", "kind", "contracts", "price", "fee", "fee_rate", "realized_pnl",
-    "order_id", "is_maker", "position_after",
+    "order_id", "is_maker", "position_after", "exec_id",
 )  # fmt: skip
+INTENT_COLUMNS = ("subaccount", "time_ms", "client_id", "state", "order_id", "reason", "request")
 EQUITY_COLUMNS = ("subaccount", "time_ms", "wallet", "equity", "equity_quote", "position", "mark", "close")
 SELECTION_COLUMNS = ("subaccount", "time_ms", "parameters", "score", "leaderboard")
 STATUS_COLUMNS = ("subaccount", "time_ms", "status", "message")
@@ -62,7 +64,7 @@ def fill_row(rec: FillRecorded) -> Row:
     f = rec.fill
     return (
         rec.subaccount, f.time_ms, f.symbol, str(f.kind), f.contracts, f.price, f.fee, f.fee_rate,
-        f.realized_pnl, f.order_id, f.is_maker, f.position_after,
+        f.realized_pnl, f.order_id, f.is_maker, f.position_after, rec.exec_id or None,
     )  # fmt: skip
 
 
@@ -119,7 +121,21 @@ def fill_from_row(r: Sequence[Any]) -> FillRecorded:
         time_ms=r[1], symbol=r[2], kind=FillKind(r[3]), contracts=r[4], price=r[5], fee=r[6], fee_rate=r[7],
         realized_pnl=r[8], order_id=r[9], is_maker=bool(r[10]), position_after=r[11],
     )  # fmt: skip
-    return FillRecorded(subaccount=r[0], fill=fill)
+    return FillRecorded(subaccount=r[0], fill=fill, exec_id=r[12] or "")
+
+
+def intent_row(rec: IntentRecorded) -> Row:
+    """Row of ``order_intent``; the request as JSON."""
+    request = to_json(rec.request, f"order intent {rec.client_id!r} of {rec.subaccount!r}")
+    return (rec.subaccount, rec.time_ms, rec.client_id, rec.state, rec.order_id, rec.reason, request)
+
+
+def intent_from_row(r: Sequence[Any]) -> IntentRecorded:
+    """Rebuild the IntentRecorded of an ``order_intent`` row in INTENT_COLUMNS order."""
+    return IntentRecorded(
+        subaccount=r[0], time_ms=r[1], client_id=r[2], state=r[3], order_id=r[4], reason=r[5],
+        request=from_json(r[6]) or {},
+    )  # fmt: skip
 
 
 def equity_from_row(r: Sequence[Any]) -> EquitySampled:

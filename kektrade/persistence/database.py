@@ -22,12 +22,13 @@ import peewee as pw
 from kektrade.domain.journal import (
     EquitySampled,
     FillRecorded,
+    IntentRecorded,
     OrderRecorded,
     SelectionRecorded,
     StatusChanged,
 )
 from kektrade.domain.types import OPEN_STATUSES, Fill, Order, OrderStatus
-from kektrade.persistence import codec
+from kektrade.persistence import codec, migrations
 from kektrade.persistence.models import SCHEMA_VERSION, BoundModels, bind_models
 
 _PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1}
@@ -89,6 +90,8 @@ class RunDatabase:
                     f"{self.path}: schema_version {found!r} is not one this kektrade reads "
                     f"(it reads up to {SCHEMA_VERSION})"
                 )
+            elif found < SCHEMA_VERSION:  # an older file: migrate it (kektrade.persistence.migrations)
+                self.set_meta("schema_version", migrations.upgrade(self.database, self.models, found))
 
     def close(self) -> None:
         """Close this thread's connection (the journal's writer closes its own)."""
@@ -199,7 +202,12 @@ class RunDatabase:
         """``run.sqlite refused a order_event row of subaccount 'x' (NOT NULL ...): contracts=nan, ...``."""
         columns = _COLUMNS[table]
         values = dict(zip(columns, row, strict=False)) if len(row) == len(columns) else {}
-        odd = [c for c, v in values.items() if v is None or (isinstance(v, float) and not math.isfinite(v))]
+        fields = getattr(self.models, table)._meta.fields
+        odd = [
+            c
+            for c, v in values.items()
+            if (v is None and not fields[c].null) or (isinstance(v, float) and not math.isfinite(v))
+        ]
         shown = ", ".join(f"{c}={values[c]!r}" for c in (odd or values) if c != "subaccount") or repr(row)
         shown = shown if len(shown) <= 300 else shown[:297] + "..."
         subaccount = values.get("subaccount", "?")
@@ -285,6 +293,14 @@ class RunDatabase:
         q = m.select(m.key, m.value).where(m.id.in_(latest)).order_by(m.key)
         return {r[0]: json.loads(r[1]) for r in _tuples(q)}
 
+    def order_intents(self, subaccount: str) -> list[IntentRecorded]:
+        """Every recorded step of the live order intents of one subaccount, in recording order."""
+        return [codec.intent_from_row(r) for r in self._select("intent", subaccount)]
+
+    def exec_ids(self, subaccount: str) -> list[str]:
+        """Exchange execution ids of the subaccount's fills, aligned with ``fills()`` ("" when none)."""
+        return [r.exec_id for r in self.fill_records(subaccount)]
+
     def open_orders(self, subaccount: str) -> list[Order]:
         """Orders whose last recorded transition leaves them open, oldest first."""
         last: dict[str, Order] = {}
@@ -301,6 +317,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "selection": codec.SELECTION_COLUMNS,
     "status": codec.STATUS_COLUMNS,
     "state": codec.STATE_COLUMNS,
+    "intent": codec.INTENT_COLUMNS,
 }
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from kektrade.domain.journal import (
     EquitySampled,
     FillRecorded,
+    IntentRecorded,
     JournalRecord,
     OrderRecorded,
     RecordBlock,
@@ -49,6 +50,7 @@ _ROUTES: dict[type, tuple[str, Callable[[Any], codec.Row]]] = {
     SelectionRecorded: ("selection", codec.selection_row),
     StatusChanged: ("status", codec.status_row),
     StateSaved: ("state", codec.state_row),
+    IntentRecorded: ("intent", codec.intent_row),
 }
 
 

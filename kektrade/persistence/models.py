@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 
 import peewee as pw
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # see kektrade.persistence.migrations
 
 
 class _Base(pw.Model):
@@ -90,6 +90,7 @@ class FillRow(_Base):
     order_id = pw.TextField()
     is_maker = pw.BooleanField()
     position_after = pw.DoubleField()
+    exec_id = pw.TextField(null=True)  # the exchange's execution id (live venues; schema 2)
 
     class Meta:
         table_name = "fill"
@@ -154,6 +155,23 @@ class StateRow(_Base):
         indexes = ((("subaccount", "time_ms"), False), (("subaccount", "key"), False))
 
 
+class OrderIntentRow(_Base):
+    """One step of a live order intent (write-ahead: ``sent`` before the request); schema 2."""
+
+    id = pw.AutoField()
+    subaccount = pw.TextField()
+    time_ms = pw.BigIntegerField()
+    client_id = pw.TextField()
+    state = pw.TextField()
+    order_id = pw.TextField()
+    reason = pw.TextField()
+    request = pw.TextField()
+
+    class Meta:
+        table_name = "order_intent"
+        indexes = ((("subaccount", "client_id"), False),)
+
+
 @dataclass(frozen=True, slots=True)
 class BoundModels:
     """The models bound to one database."""
@@ -166,6 +184,7 @@ class BoundModels:
     selection: type[SelectionRow]
     status: type[StatusRow]
     state: type[StateRow]
+    intent: type[OrderIntentRow]
 
     def all(self) -> list[type[pw.Model]]:
         """Every bound model, in declaration order."""
@@ -189,4 +208,5 @@ def bind_models(database: pw.Database) -> BoundModels:
         selection=_bound(SelectionRow, database),
         status=_bound(StatusRow, database),
         state=_bound(StateRow, database),
+        intent=_bound(OrderIntentRow, database),
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -64,6 +65,7 @@ _REFUSALS = {
     RejectReason.REDUCE_ONLY_NO_POSITION: (110017, "Reduce-only rule not satisfied"),
     RejectReason.LEVERAGE_ABOVE_TIER: (110016, "Requested quantity of contracts exceeds risk limit"),
 }
+_LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 _EXEC_TYPES = {FillKind.TRADE: "Trade", FillKind.FUNDING: "Funding", FillKind.LIQUIDATION: "BustTrade"}
 
 
@@ -291,6 +293,8 @@ def order_create(fake: FakeBybitExchange, request: RecordedRequest) -> dict[str,
     tif_raw = body.get("timeInForce") or "GTC"
     tif = TimeInForce.GTC if tif_raw == "PostOnly" else TimeInForce(tif_raw)
     link = body.get("orderLinkId") or None
+    if link is not None and not _LINK_ID.match(str(link)):  # Bybit: at most 36 of [A-Za-z0-9_-]
+        raise BybitError(10001, "params error: orderLinkId must be 1-36 letters, digits, '-' or '_'")
     if link and any(o.client_id == link for o in fake.orders[symbol]):
         raise BybitError(110072, "OrderLinkedID is duplicate")
     order = sim.open_order(
@@ -409,6 +413,8 @@ def order_history(fake: FakeBybitExchange, request: RecordedRequest) -> dict[str
         done = [o for o in fake.orders[symbol] if not o.is_open]
         if request.query.get("orderId"):
             done = [o for o in done if o.id == request.query["orderId"]]
+        if request.query.get("orderLinkId"):
+            done = [o for o in done if o.client_id == request.query["orderLinkId"]]
         rows += [fake.order_json(symbol, o) for o in reversed(done)]
     return {"category": request.query.get("category", "linear"), "list": rows, "nextPageCursor": ""}
 
@@ -418,6 +424,7 @@ def execution_list(fake: FakeBybitExchange, request: RecordedRequest) -> dict[st
     rows = []
     for symbol in _symbols(fake, request):
         sim = fake.sims[symbol]
+        links = {o.id: o.client_id or "" for o in fake.orders[symbol]}
         for k, fill in enumerate(sim.fills):
             kind = _EXEC_TYPES[fill.kind]
             if request.query.get("execType") and request.query["execType"] != kind:
@@ -428,7 +435,7 @@ def execution_list(fake: FakeBybitExchange, request: RecordedRequest) -> dict[st
                     "symbol": symbol,
                     "execId": f"{symbol}-{k}",
                     "orderId": fill.order_id,
-                    "orderLinkId": "",
+                    "orderLinkId": links.get(fill.order_id, ""),
                     "side": "Buy" if fill.contracts > 0 else "Sell",
                     "execType": kind,
                     "execQty": num(qty),

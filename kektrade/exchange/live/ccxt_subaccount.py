@@ -4,6 +4,11 @@ Bybit's own payloads (``info``) are read rather than ccxt's unified fields, beca
 unified structures drop (trigger direction and source, reject reasons, bankruptcy price, trade mode).
 Refused orders come back ``rejected`` with a reason, like the simulator's; other refusals raise
 ``VenueError``. API secrets are never logged: errors carry only Bybit's retCode and retMsg.
+
+Transient faults (timeouts, 5xx, 429, dropped connections, Bybit's rate-limit and busy codes) are retried
+with bounded backoff (``retry.RetryPolicy``). Every order carries a client order id (``orderLinkId``); an
+order call whose outcome is unknown is resolved by looking that id up, and a re-send with the same id
+that Bybit refuses as a duplicate (110072) adopts the order already there: never a second order.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ import ccxt
 from kektrade.domain import contract_math as cm
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import (
-    CONDITIONAL_TYPES,
     LIMIT_PRICED_TYPES,
     Fill,
     FillKind,
@@ -32,122 +36,50 @@ from kektrade.domain.types import (
     TriggerBy,
     WalletView,
 )
+from kektrade.exchange.live.bybit_parse import _f, amended, fill_from_execution, order_from_info, order_params
+from kektrade.exchange.live.client_ids import auto_client_id
 from kektrade.exchange.live.errors import (
     LEVERAGE_NOT_MODIFIED,
     MARGIN_MODE_NOT_MODIFIED,
     ORDER_NOT_FOUND_CODES,
     OrderNotOpenVenueError,
     VenueError,
-    cancel_reason,
     order_reject_reason,
-    venue_error,
 )
+from kektrade.exchange.live.executions import ExecutionReader
 from kektrade.exchange.live.markets import spec_from_market
+from kektrade.exchange.live.retry import (
+    DUPLICATE_CLIENT_ID,
+    Fault,
+    FaultKind,
+    FaultSink,
+    OrderInDoubt,
+    Retrier,
+    RetryPolicy,
+    TransientVenueError,
+    lost_order,
+)
 from kektrade.exchange.subaccount import Subaccount
 
+__all__ = ["CcxtSubaccount", "OrderInDoubt", "fill_from_execution", "order_from_info"]
+
 log = logging.getLogger(__name__)
-
-_STATUSES = {
-    "Untriggered": OrderStatus.UNTRIGGERED,
-    "New": OrderStatus.NEW,
-    "Created": OrderStatus.NEW,
-    "Triggered": OrderStatus.NEW,
-    "Active": OrderStatus.NEW,
-    "PartiallyFilled": OrderStatus.PARTIALLY_FILLED,
-    "Filled": OrderStatus.FILLED,
-    "Cancelled": OrderStatus.CANCELLED,
-    "Deactivated": OrderStatus.CANCELLED,
-    "PartiallyFilledCanceled": OrderStatus.CANCELLED,
-    "Rejected": OrderStatus.REJECTED,
-}
-_TIF = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK, "PostOnly": TimeInForce.GTC}
-_EXEC_KINDS = {"Trade": FillKind.TRADE, "Funding": FillKind.FUNDING, "BustTrade": FillKind.LIQUIDATION}
-
-
-def _f(value: Any) -> float:
-    """A Bybit number string as float ('' and None are 0)."""
-    try:
-        return float(value) if value not in (None, "") else 0.0
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _order_type(bybit_type: str, trigger: float, direction: int, buy: bool) -> OrderType:
-    """kektrade's order type from Bybit's orderType, triggerPrice and triggerDirection."""
-    limit = bybit_type == "Limit"
-    if not trigger:
-        return OrderType.LIMIT if limit else OrderType.MARKET
-    stop = (direction == 1) == buy  # a stop buys on the way up, sells on the way down
-    if stop:
-        return OrderType.STOP_LIMIT if limit else OrderType.STOP_MARKET
-    return OrderType.TAKE_PROFIT_LIMIT if limit else OrderType.TAKE_PROFIT_MARKET
-
-
-def order_from_info(info: dict[str, Any], symbol: str) -> Order:
-    """An ``Order`` from one Bybit v5 order object (order/realtime or order/history)."""
-    buy = info.get("side") == "Buy"
-    sign = 1.0 if buy else -1.0
-    trigger = _f(info.get("triggerPrice"))
-    direction = int(_f(info.get("triggerDirection")))
-    kind = _order_type(str(info.get("orderType")), trigger, direction, buy)
-    raw_tif = str(info.get("timeInForce") or "GTC")
-    tif = _TIF.get(raw_tif, TimeInForce.GTC)
-    status = _STATUSES.get(str(info.get("orderStatus")), OrderStatus.NEW)
-    reason = (
-        cancel_reason(info.get("rejectReason"), tif)
-        if status
-        in (
-            OrderStatus.CANCELLED,
-            OrderStatus.REJECTED,
-        )
-        else None
-    )
-    return Order(
-        id=str(info.get("orderId")),
-        symbol=symbol,
-        type=kind,
-        contracts=sign * _f(info.get("qty")),
-        price=_f(info.get("price")) if kind in LIMIT_PRICED_TYPES else None,
-        trigger_price=trigger or None,
-        trigger_by=TriggerBy.MARK if info.get("triggerBy") == "MarkPrice" else TriggerBy.LAST,
-        trigger_direction=direction if kind in CONDITIONAL_TYPES else 0,
-        reduce_only=bool(info.get("reduceOnly")),
-        post_only=raw_tif == "PostOnly",
-        time_in_force=tif,
-        client_id=str(info.get("orderLinkId")) or None,
-        status=status,
-        filled=sign * _f(info.get("cumExecQty")) or 0.0,
-        avg_fill_price=_f(info.get("avgPrice")),
-        fee_paid=_f(info.get("cumExecFee")),
-        created_ms=int(_f(info.get("createdTime"))),
-        updated_ms=int(_f(info.get("updatedTime"))),
-        reject_reason=reason,
-    )
-
-
-def fill_from_execution(row: dict[str, Any], symbol: str) -> Fill:
-    """A ``Fill`` from one Bybit v5 execution (``execution/list``); position_after is not reported."""
-    kind = _EXEC_KINDS.get(str(row.get("execType")), FillKind.TRADE)
-    sign = 1.0 if row.get("side") == "Buy" else -1.0
-    return Fill(
-        time_ms=int(_f(row.get("execTime"))),
-        symbol=symbol,
-        kind=kind,
-        contracts=sign * _f(row.get("execQty")),
-        price=_f(row.get("execPrice")),
-        fee=_f(row.get("execFee")),
-        realized_pnl=_f(row.get("execPnl")),
-        order_id=str(row.get("orderId") or ""),
-        is_maker=bool(row.get("isMaker")),
-        fee_rate=_f(row.get("feeRate")),
-    )
 
 
 class CcxtSubaccount(Subaccount):
     """One symbol of a live (or fake) Bybit account, behind the ``Subaccount`` interface."""
 
-    def __init__(self, exchange: ccxt.Exchange, symbol: str, spec: ContractSpec | None = None) -> None:
+    def __init__(
+        self,
+        exchange: ccxt.Exchange,
+        symbol: str,
+        spec: ContractSpec | None = None,
+        retry: RetryPolicy | None = None,
+        on_fault: FaultSink | None = None,
+    ) -> None:
         self._ex = exchange
+        self._retrier = Retrier(retry or RetryPolicy(), exchange, on_fault)
+        self._retrier.before_retry = self._before_retry
         self._call(exchange.load_markets)
         self.market: dict[str, Any] = exchange.market(symbol)
         self.symbol = str(self.market["symbol"])
@@ -158,17 +90,36 @@ class CcxtSubaccount(Subaccount):
         self._leverage = 0.0
         self._margin_mode = MarginMode.CROSS
         self._orders: list[Order] = []
-        self._fills: list[Fill] = []
-        self._seen_exec: set[str] = set()
+        self._execs = ExecutionReader(
+            self._call, exchange.privateGetV5ExecutionList, self._category, str(self.market["id"]), self.symbol
+        )
 
     # -- plumbing --------------------------------------------------------------------------------------
 
+    @property
+    def on_fault(self) -> FaultSink | None:
+        """Where transient faults are reported (each failed attempt)."""
+        return self._retrier.on_fault
+
+    @on_fault.setter
+    def on_fault(self, sink: FaultSink | None) -> None:
+        self._retrier.on_fault = sink
+
+    @property
+    def retrier(self) -> Retrier:
+        """The retry machinery (its ``on_fault`` / ``on_success`` callbacks report fault episodes)."""
+        return self._retrier
+
     def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run one ccxt call; exchange errors become ``VenueError`` (network errors propagate as is)."""
-        try:
-            return method(*args, **kwargs)
-        except ccxt.ExchangeError as exc:
-            raise venue_error(exc) from None
+        """Run one idempotent ccxt call with retries; definite errors become ``VenueError``."""
+        return self._retrier.call(getattr(method, "__name__", "call"), method, *args, **kwargs)
+
+    def _before_retry(self, fault: Fault) -> None:
+        if fault.kind is FaultKind.CLOCK:  # timestamp outside the receive window: re-measure the clock
+            try:
+                self._ex.load_time_difference()
+            except ccxt.BaseError as exc:
+                log.warning("re-measuring the exchange clock failed: %s", exc)
 
     def _load_spec(self) -> ContractSpec:
         tiers: list[dict[str, Any]] | None = None
@@ -191,40 +142,26 @@ class CcxtSubaccount(Subaccount):
 
     def _fetch_order(self, order_id: str) -> Order | None:
         """One order by id from order/realtime (Bybit keeps recent closed orders there too)."""
-        found = self._call(self._ex.fetch_open_orders, self.symbol, None, None, {"orderId": order_id})
-        return order_from_info(found[0]["info"], self.symbol) if found else None
+        return self._lookup({"orderId": order_id})
+
+    def get_order(self, order_id: str) -> Order | None:
+        """One order by exchange id, open or finished (None when the exchange does not know it)."""
+        return self._fetch_order(order_id)
+
+    def find_by_client_id(self, client_id: str) -> Order | None:
+        """The order carrying ``client_id`` (open or finished), None when the exchange has none."""
+        return self._lookup({"orderLinkId": client_id})
+
+    def _lookup(self, key: dict[str, str]) -> Order | None:
+        """order/realtime by orderId or orderLinkId, then order/history (finished orders)."""
+        params = {"category": self._category, "symbol": self.market["id"], **key}
+        for method in (self._ex.privateGetV5OrderRealtime, self._ex.privateGetV5OrderHistory):
+            rows = (self._call(method, dict(params)).get("result") or {}).get("list") or []
+            if rows:
+                return order_from_info(rows[0], self.symbol)
+        return None
 
     # -- orders ----------------------------------------------------------------------------------------
-
-    def _order_params(
-        self,
-        kind: OrderType,
-        contracts: float,
-        trigger_price: float | None,
-        reduce_only: bool,
-        post_only: bool,
-        tif: TimeInForce,
-        client_id: str | None,
-        trigger_by: TriggerBy,
-    ) -> dict[str, Any]:
-        params: dict[str, Any] = {}
-        if reduce_only:
-            params["reduceOnly"] = True
-        if post_only:
-            params["postOnly"] = True
-        elif tif is not TimeInForce.GTC:
-            params["timeInForce"] = tif.value
-        if client_id:
-            params["clientOrderId"] = client_id
-        if kind in CONDITIONAL_TYPES:
-            if trigger_price is None:
-                raise ValueError(f"open_order: {kind.value} needs trigger_price")
-            stop = kind in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
-            rising = stop == (contracts > 0)
-            params["triggerPrice"] = self._price(trigger_price)
-            params["triggerDirection"] = "ascending" if rising else "descending"
-            params["triggerBy"] = "MarkPrice" if trigger_by is TriggerBy.MARK else "LastPrice"
-        return params
 
     def open_order(
         self,
@@ -258,28 +195,64 @@ class CcxtSubaccount(Subaccount):
             return self._rejected(draft, RejectReason.ZERO_QTY.value)
         if kind in LIMIT_PRICED_TYPES and (price is None or not price > 0):
             return self._rejected(draft, RejectReason.INVALID_PRICE.value)
-        params = self._order_params(
-            kind, contracts, trigger_price, reduce_only, post_only, tif, client_id, by
-        )
+        link = client_id or auto_client_id()
+        params = order_params(self._price, kind, contracts, trigger_price, reduce_only, post_only, tif, link, by)
         bybit_type = "limit" if kind in LIMIT_PRICED_TYPES else "market"
         limit = self._price(price) if kind in LIMIT_PRICED_TYPES and price is not None else None
-        side = "buy" if contracts > 0 else "sell"
+        args = (self.symbol, bybit_type, "buy" if contracts > 0 else "sell", self._amount(contracts), limit, params)
         try:
-            placed = self._call(
-                self._ex.create_order, self.symbol, bybit_type, side, self._amount(contracts), limit, params
-            )
+            placed_id = self._place(link, args)
         except VenueError as exc:
             reason = order_reject_reason(exc, self._contracts)
             if reason is None:
                 raise
             return self._rejected(draft, reason)
-        order = self._fetch_order(str(placed["id"]))
+        try:
+            order = self._fetch_order(placed_id)
+        except TransientVenueError:
+            order = None  # accepted; the next refresh reads it
         if order is None:
-            draft.id = str(placed["id"])
+            draft.id = placed_id
             return draft
         if order.status is OrderStatus.CANCELLED and order.reject_reason == RejectReason.POST_ONLY_WOULD_TAKE:
             order.status = OrderStatus.REJECTED  # the simulator refuses it at placement
         return order
+
+    def _place(self, link: str, args: tuple[Any, ...]) -> str:
+        """Send the create until it is answered; the order id. Unknown outcomes are looked up by ``link``.
+
+        Every re-send carries the same ``orderLinkId``, so it can never make a second order: Bybit
+        refuses it as a duplicate (110072), and then the order already there is adopted.
+        """
+        policy = self._retrier.policy
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                return str(self._retrier.once("create_order", self._ex.create_order, *args)["id"])
+            except TransientVenueError as exc:
+                error = exc
+            except VenueError as exc:
+                if exc.code != DUPLICATE_CLIENT_ID:
+                    raise
+                log.info("order %s was already accepted (duplicate client id): adopting it", link)
+                error = None
+            found = self._resolve(link, error)
+            if found is not None:
+                return found.id
+            if error is not None and attempt < policy.attempts:
+                policy.sleep(policy.delay(attempt, error.fault))
+        raise OrderInDoubt(error or TransientVenueError(lost_order(link), policy.attempts), link)
+
+    def _resolve(self, link: str, error: TransientVenueError | None) -> Order | None:
+        """Look the order up by its client id after an unknown outcome; None when it is not there."""
+        if error is not None and not error.fault.maybe_processed:
+            return None  # refused before processing (rate limit, clock): nothing to look up
+        try:
+            found = self.find_by_client_id(link)
+        except TransientVenueError as exc:
+            raise OrderInDoubt(exc, link) from None
+        if found is None and error is None:  # a duplicate the exchange cannot show us
+            raise OrderInDoubt(TransientVenueError(lost_order(link), 1), link)
+        return found
 
     @staticmethod
     def _rejected(order: Order, reason: str) -> Order:
@@ -308,11 +281,13 @@ class CcxtSubaccount(Subaccount):
         bybit_type = "limit" if order.type in LIMIT_PRICED_TYPES else "market"
         amount = self._amount(contracts) if contracts is not None else None
         limit = self._price(price) if price is not None else None
+        wanted = (price, contracts, trigger_price)
         try:
-            self._call(
-                self._ex.edit_order, order.id, self.symbol, bybit_type, order.side, amount, limit, params
-            )
+            self._call(self._ex.edit_order, order.id, self.symbol, bybit_type, order.side, amount, limit, params)
         except VenueError as exc:
+            after = self._fetch_order(order.id)
+            if after is not None and amended(after, wanted):  # a retried amend whose first try went through
+                return after
             reason = order_reject_reason(exc, self._contracts)
             if reason is None:
                 raise
@@ -321,14 +296,25 @@ class CcxtSubaccount(Subaccount):
         return self._fetch_order(order.id) or order
 
     def cancel_order(self, order_id: str) -> Order | None:
-        """Cancel one open order; None when it is not open."""
-        try:
-            self._call(self._ex.cancel_order, order_id, self.symbol)
-        except VenueError as exc:
-            if exc.code in ORDER_NOT_FOUND_CODES:
-                return None
-            raise
-        return self._fetch_order(order_id)
+        """Cancel one open order; None when it is not open (a retried cancel whose first reply was lost counts)."""
+        policy, retried = self._retrier.policy, False
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                self._retrier.once("cancel_order", self._ex.cancel_order, order_id, self.symbol)
+                return self._fetch_order(order_id)
+            except TransientVenueError as exc:
+                if attempt >= policy.attempts:
+                    raise
+                retried = retried or exc.fault.maybe_processed
+                policy.sleep(policy.delay(attempt, exc.fault))
+            except VenueError as exc:
+                if exc.code not in ORDER_NOT_FOUND_CODES:
+                    raise
+                if not retried:
+                    return None
+                gone = self._fetch_order(order_id)
+                return gone if gone is not None and gone.status is OrderStatus.CANCELLED else None
+        return None
 
     def cancel_all_orders(self) -> int:
         """Cancel every open order of the symbol, regular and conditional."""
@@ -387,25 +373,18 @@ class CcxtSubaccount(Subaccount):
             settle_currency=self.spec.settle,
         )
 
+    def seed_executions(self, exec_ids: set[str] | list[str]) -> None:
+        """Mark executions as already known (resume): ``fetch_executions`` stops at them."""
+        self._execs.seed(exec_ids)
+
+    def fetch_executions(self) -> list[tuple[str, Fill]]:
+        """Executions not handed out by an earlier call, oldest first, with the exchange's execution id."""
+        return self._execs.take_new()
+
     def fetch_fills(self) -> list[Fill]:
         """Every execution of the symbol seen so far (trades, funding, liquidations), oldest first."""
-        new: list[dict[str, Any]] = []
-        cursor = ""
-        while True:
-            params: dict[str, Any] = {"category": self._category, "symbol": self.market["id"], "limit": 100}
-            if cursor:
-                params["cursor"] = cursor
-            result = self._call(self._ex.privateGetV5ExecutionList, params).get("result") or {}
-            rows = result.get("list") or []
-            fresh = [r for r in rows if str(r.get("execId")) not in self._seen_exec]
-            new += fresh
-            cursor = str(result.get("nextPageCursor") or "")
-            if len(fresh) < len(rows) or not rows or not cursor:
-                break
-        for row in reversed(new):
-            self._seen_exec.add(str(row.get("execId")))
-            self._fills.append(fill_from_execution(row, self.symbol))
-        return list(self._fills)
+        self._execs.pull()
+        return self._execs.fills
 
     def get_wallet(self) -> WalletView:
         """The settle-coin wallet of the unified account; cumulative sums over the executions seen."""

@@ -102,3 +102,21 @@ def cancel_reason(bybit_reason: str | None, time_in_force: TimeInForce) -> str |
             return RejectReason.FOK_NOT_FILLABLE.value
         return RejectReason.IOC_NOT_FILLED.value
     return _CANCEL_REASONS.get(raw, raw)
+
+
+class CredentialsRefused(RuntimeError):
+    """The exchange refused the API key or its signature: nothing can be traded with it."""
+
+
+def check_credentials(exchange: ccxt.Exchange, subaccount: str) -> None:
+    """One private read at start; CredentialsRefused (with the exchange's own text) when the key is refused.
+
+    Transient faults are left to the run's retries (the run starts and reads again); only a definite
+    authentication refusal stops it before the first candle.
+    """
+    try:
+        exchange.fetch_balance()
+    except ccxt.AuthenticationError as exc:
+        raise CredentialsRefused(f"subaccount {subaccount}: the exchange refused the API key: {exc}") from None
+    except ccxt.BaseError:
+        return

@@ -7,6 +7,8 @@ from typing import Any
 
 import ccxt
 
+from kektrade.exchange.live.candle_checks import ONCE, check_rows, measure_clock_offset, report_clock_offset
+
 ProgressCallback = Callable[[int, int], None]
 BYBIT_API_KEYS = ("spot", "futures", "v2", "public", "private")
 _PAGE_LIMITS = {"bybit": 1000}
@@ -87,30 +89,72 @@ def fetch_ohlcv_range(
     until_ms: int,
     on_progress: ProgressCallback | None = None,
     price: str | None = None,
+    closed_by_ms: int | None = None,
 ) -> list[list[float]]:
     """Every candle opening in [since_ms, until_ms), oldest first, fetched page by page.
 
     Each request asks for one window of at most ``limit`` candles (``since`` .. ``until``). ``price``
     "mark" or "index" selects mark/index-price candles. ``on_progress(done, total)`` counts candle slots.
+    Pages are checked (``candle_checks.check_rows``): out-of-order and duplicated rows are fixed, candles
+    not closed by ``closed_by_ms`` and malformed ones dropped, gaps fetched once more; each kind of
+    problem is logged once.
     """
     step = timeframe_step_ms(exchange, timeframe)
     limit = _PAGE_LIMITS.get(exchange.id, 500)
     start = -(-since_ms // step) * step
     total = max(0, -(-(until_ms - start) // step))
+    what = f"{symbol} {timeframe}{' ' + price if price else ''}"
 
     def fetch(lo: int, hi: int) -> list[tuple[int, Any]]:
         params: dict[str, Any] = {"until": hi}
         if price is not None:
             params["price"] = price
         page = exchange.fetch_ohlcv(symbol, timeframe, since=lo, limit=limit, params=params)
-        return [(int(row[0]), [float("nan") if v is None else float(v) for v in row]) for row in page]
+        checked = check_rows(page, step, closed_by_ms)
+        _report(what, checked.problems)
+        return [(int(row[0]), row) for row in checked.rows]
 
     def progress(cursor: int) -> None:
         if on_progress is not None:
             on_progress(min(total, (cursor - start) // step), total)
 
     rows = _collect_windows(fetch, start, until_ms, step, limit, progress)
-    return [rows[t] for t in sorted(rows)]
+    gaps = check_rows([rows[t] for t in sorted(rows)], step).gaps
+    if closed_by_ms is not None and rows:  # a truncated last page: closed candles missing at the end
+        last_closed = min(until_ms - 1, closed_by_ms - step) // step * step
+        if max(rows) < last_closed:
+            gaps.append((max(rows) + step, last_closed))
+    for lo, hi in gaps:
+        rows.update((t, row) for t, row in fetch(lo, hi) if lo <= t <= hi)  # one more try per gap
+    final = check_rows([rows[t] for t in sorted(rows)], step)
+    if closed_by_ms is not None and final.rows:
+        last_closed = min(until_ms - 1, closed_by_ms - step) // step * step
+        if int(final.rows[-1][0]) < last_closed:
+            final.gaps.append((int(final.rows[-1][0]) + step, last_closed))
+    if final.gaps:
+        missing = sum((hi - lo) // step + 1 for lo, hi in final.gaps)
+        first = final.gaps[0][0]
+        ONCE.warning(
+            f"gap:{what}:{first}", "%s: %d gap(s), %d candle(s) missing from the exchange's data (the first at %d)",
+            what, len(final.gaps), missing, first,
+        )  # fmt: skip
+    return final.rows
+
+
+def _report(what: str, problems: list[str]) -> None:
+    """Log each kind of page problem once per stream."""
+    for problem in problems:
+        kind = problem.split(" at ")[0].split(" (")[0]
+        ONCE.warning(f"page:{what}:{kind}", "%s: candle page checked: %s", what, problem)
+
+
+def exchange_clock_offset_ms(exchange: ccxt.Exchange, apply: bool = True) -> int:
+    """Measure the exchange clock against ours; log once when it is off, and sign requests with its time."""
+    offset = measure_clock_offset(exchange.fetch_time)
+    report_clock_offset(offset, exchange.id)
+    if apply:
+        exchange.options["timeDifference"] = -offset  # ccxt signs with milliseconds() - timeDifference
+    return offset
 
 
 def funding_interval_ms(exchange: ccxt.Exchange, symbol: str) -> int:
