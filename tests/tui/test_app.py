@@ -16,7 +16,6 @@ from kektrade.tui.screens.confirm import ConfirmScreen
 from kektrade.tui.screens.detail import DetailScreen
 from kektrade.tui.screens.help import HelpScreen
 from kektrade.tui.screens.results import ResultsScreen
-
 from tests.frontkit import StepGate
 
 from .conftest import make_controller
