@@ -28,7 +28,7 @@ from kektrade.tui.screens.help import HelpScreen
 from kektrade.tui.screens.results import ResultsScreen
 from kektrade.tui.themes import ThemeError, check_theme_name, discover_themes
 
-PAUSABLE = ("running", "standing_aside")
+PAUSABLE = ("running", "standing_aside", "aside")
 RESUMABLE = ("paused", "failed")
 
 
@@ -124,7 +124,7 @@ class KektradeApp(App[int]):
 
     def _draw(self, snap: EngineSnapshot) -> None:
         table = self.query_one(SubaccountsTable)
-        table.show(snap.subaccounts)
+        table.show(snap.subaccounts, snap.equity_by_subaccount)
         if self.selected is None:
             self.selected = table.selected_id
         self._draw_dependents(snap)
@@ -242,7 +242,9 @@ class KektradeApp(App[int]):
         """Open the detail screen of the selected subaccount."""
         if self.selected is None or isinstance(self.screen, DetailScreen):
             return
-        self.push_screen(DetailScreen(self.selected, self.controller.snapshot(), self.controller.results))
+        paths = self.controller.paths
+        db_path = paths.db_path if paths is not None else None
+        self.push_screen(DetailScreen(self.selected, self.controller.snapshot(), self.controller.results, db_path))
 
     def action_help(self) -> None:
         """Show the key reference."""

@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
 
 from kektrade.control.facade import RunController
 from kektrade.engine.commands import StopRun
 from kektrade.tui.app import KektradeApp
 from kektrade.tui.panes.orders import OrdersTable
 from kektrade.tui.panes.status import StatusBar
+from kektrade.tui.panes.subaccounts import SubaccountsTable
 from kektrade.tui.screens.confirm import ConfirmScreen
-from kektrade.tui.screens.detail import DetailScreen
 from kektrade.tui.screens.help import HelpScreen
 from kektrade.tui.screens.results import ResultsScreen
 from tests.frontkit import StepGate
@@ -167,25 +166,6 @@ async def test_theme_cycles_through_theme_files(finished: RunController) -> None
 
 
 @pytest.mark.asyncio
-async def test_detail_screen_shows_position_fills_and_leaderboard(finished: RunController) -> None:
-    app = app_for(finished)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("escape", "down", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
-        screen = app.screen
-        assert isinstance(screen, DetailScreen) and screen.sub_id == "mm_eth"
-        await pilot.pause(0.2)
-        position = str(screen.query_one("#position").render())
-        assert "MarketMakerStrategy" in position and "half_spread_bps=10" in position
-        fills = next(s for s in finished.results["subaccounts"] if s["id"] == "mm_eth")["fills"]  # type: ignore[index]
-        assert screen.query_one("#fills", DataTable).row_count == len(fills) > 0
-        board = screen.query_one("#leaderboard", DataTable)
-        assert board.row_count == 0 and "fixed parameters" in str(board.border_subtitle)
-        await pilot.press("escape")
-        assert not isinstance(app.screen, DetailScreen)
-
-
-@pytest.mark.asyncio
 async def test_help_screen(finished: RunController) -> None:
     app = app_for(finished)
     async with app.run_test(size=SIZE) as pilot:
@@ -241,3 +221,11 @@ async def test_small_terminal_keeps_every_pane_legible(finished: RunController) 
         assert app.query_one("#subaccounts").region.height >= 5
         assert app.query_one("#equity").region.height >= 6
         assert app.screen.has_class("-narrow")
+        table = app.query_one(SubaccountsTable)
+        visible = table.scrollable_content_region.width
+        needed = sum(
+            table.columns[key].get_render_width(table) for key in ("id", "status", "pos", "upnl", "equity", "ret", "dd")
+        )
+        assert needed <= visible, "equity, UPNL, PnL% or DD% cut off at 80 columns"
+        status = app.query_one(StatusBar).text
+        assert "candles" in status and "01-04 00:00" in status

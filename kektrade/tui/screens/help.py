@@ -29,6 +29,14 @@ HELP_TEXT = """\
 | `?` | this help |
 | `q` | quit (asks first while the run is going; stops the run, results are still written) |
 
+On the detail screen: `1` chart (candles, plot indicators, ▲ buy / ▼ sell at the fill prices),
+`2` fills and `3` closed trades (newest first; more rows load as you scroll), `4` equity;
+`+` / `-` zoom the chart, `[` / `]` move it earlier / later, `esc` goes back.
+
+The subaccounts table shows the return (PnL%) and the drawdown from the peak (DD%) of each
+subaccount's quote equity; the equity pane plots every series as a return in %, its legend in
+the pane's lower border.
+
 Commands act between engine chunks; a finished run no longer takes commands.
 """
 
