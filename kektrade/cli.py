@@ -152,7 +152,7 @@ def _show_finished(run: Run, results: dict[str, object], text: str, args: argpar
         teardown_logging()
 
 
-def _start_faces(controller: RunController, secrets: Secrets | None) -> list[Any]:
+def _start_faces(controller: RunController, secrets: Secrets | None, config_path: Path | None = None) -> list[Any]:
     """The web page and the Telegram bot, when the config enables them (each has start/stop)."""
     config = controller.config
     faces: list[Any] = []
@@ -169,19 +169,26 @@ def _start_faces(controller: RunController, secrets: Secrets | None) -> list[Any
         from kektrade.telegram.bot import TelegramBot
 
         bot = TelegramBot(
-            controller, secrets.telegram_token, list(config.telegram.chat_ids), list(config.telegram.notify)
+            controller,
+            secrets.telegram_token,
+            list(config.telegram.chat_ids),
+            list(config.telegram.notify),
+            config_path=config_path,
+            secrets=secrets.values(),
         )
         bot.start()
         faces.append(bot)
     return faces
 
 
-def start_main_job(controller: RunController, run: Run, no_tui: bool, secrets: Secrets | None = None) -> int:
+def start_main_job(
+    controller: RunController, run: Run, no_tui: bool, secrets: Secrets | None = None, config_path: Path | None = None
+) -> int:
     """Attach the run folder and database, start the enabled faces, run headless or in the TUI."""
     controller.attach(RunPaths(run.run_id, run.folder, run.db_path))
     faces: list[Any] = []
     try:
-        faces = _start_faces(controller, secrets)
+        faces = _start_faces(controller, secrets, config_path)
         if no_tui:
             return HeadlessRunner(controller).run()
         from kektrade.tui.app import run_tui
@@ -215,7 +222,7 @@ def _run(args: argparse.Namespace) -> int:
         log.info("%s run %s (kektrade %s)", verb, run.run_id, __version__)
         if run.resumed and run.config_path.read_text(encoding="utf-8") != text:
             log.warning("%s differs from the run's config.json; running with %s", args.config, args.config)
-        return start_main_job(controller, run, args.no_tui, secrets)
+        return start_main_job(controller, run, args.no_tui, secrets, args.config)
     except Exception as exc:
         log.exception("run %s failed", run.run_id)
         print(f"error: {exc} (traceback in {run.log_path})", file=sys.stderr)

@@ -115,7 +115,8 @@ class CandlePlot(PlotextPlot):
         xs = list(range(start, end))
         data = {"Open": chart.open[start:end], "High": chart.high[start:end],
                 "Low": chart.low[start:end], "Close": chart.close[start:end]}  # fmt: skip
-        plt.candlestick(xs, data, colors=[self.palette_rgb.get("up", "green"), self.palette_rgb.get("down", "red")])
+        candle_colors = [self.palette_rgb.get("up", "green"), self.palette_rgb.get("down", "red")]
+        plt.candlestick(xs, data, colors=candle_colors)  # type: ignore[arg-type]  # numbers work as x
         for n, (_name, overlay, values) in enumerate(chart.indicators):
             pairs = [(x, v) for x, v in zip(xs, values[start:end], strict=False) if not math.isnan(v)]
             if pairs:
