@@ -13,8 +13,9 @@ from typing import Any
 from kektrade import __version__
 from kektrade.analysis.report import format_results_table
 from kektrade.config import ConfigError, KektradeConfig, SecretRedactor, Secrets, parse_config, schema_text
+from kektrade.control.catalog import runs_table, summarize_run
 from kektrade.control.facade import RunController, RunPaths
-from kektrade.control.headless import HeadlessRunner
+from kektrade.control.headless import HeadlessRunner, failed_subaccounts
 from kektrade.control.live import LiveRunController, is_realtime_config
 from kektrade.data.market import DataError
 from kektrade.engine.build import BuildError
@@ -53,6 +54,9 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-tui", action="store_true", help="run without the terminal UI (logs to stderr)")
     parser.add_argument("--run-id", metavar="ID", help="continue an existing run (same folder and database)")
     parser.add_argument(
+        "--strict", action="store_true", help="exit 1 when a subaccount's strategy raised (shown as FAILED)"
+    )
+    parser.add_argument(
         "--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="log level (default INFO)"
     )
     parser.add_argument("--version", action="version", version=f"kektrade {__version__}")
@@ -67,7 +71,7 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
     elif command == "schema":
         parser.description = "Print the JSON Schema of kektrade configs."
     else:
-        parser.description = "List recent runs, most recent first."
+        parser.description = "List recent runs, most recent first: status, period, venue, subaccounts, return."
         parser.add_argument("--history-dir", type=Path, default=Path("history"), help="default: history")
         parser.add_argument("--limit", type=int, default=20, help="how many runs to list (default 20)")
     return parser
@@ -222,7 +226,12 @@ def _run(args: argparse.Namespace) -> int:
         log.info("%s run %s (kektrade %s)", verb, run.run_id, __version__)
         if run.resumed and run.config_path.read_text(encoding="utf-8") != text:
             log.warning("%s differs from the run's config.json; running with %s", args.config, args.config)
-        return start_main_job(controller, run, args.no_tui, secrets, args.config)
+        code = start_main_job(controller, run, args.no_tui, secrets, args.config)
+        failed = failed_subaccounts(controller.results)
+        if code == EXIT_OK and failed and args.strict:
+            print(f"error: --strict: the strategy of {', '.join(failed)} raised (FAILED)", file=sys.stderr)
+            return EXIT_FAILURE
+        return code
     except Exception as exc:
         log.exception("run %s failed", run.run_id)
         print(f"error: {exc} (traceback in {run.log_path})", file=sys.stderr)
@@ -242,10 +251,8 @@ def _runs(args: argparse.Namespace) -> int:
     ids = list_runs(args.history_dir)
     if not ids:
         print(f"no runs in {args.history_dir}/")
-    for run_id in ids[: args.limit]:
-        db = args.history_dir / run_id / "run.sqlite"
-        size = f"{db.stat().st_size / 1e6:.1f} MB" if db.is_file() else "no database"
-        print(f"{run_id}  {size}")
+        return EXIT_OK
+    print(runs_table([summarize_run(args.history_dir / run_id) for run_id in ids[: args.limit]]))
     return EXIT_OK
 
 
