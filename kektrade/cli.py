@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from kektrade.control.headless import HeadlessRunner, failed_subaccounts
 from kektrade.control.live import LiveRunController, is_realtime_config
 from kektrade.data.market import DataError
 from kektrade.engine.build import BuildError
+from kektrade.exchange.sim.exchange import SimError
 from kektrade.optimize.space import OptimizationConfigError
 from kektrade.persistence.database import open_run_database
 from kektrade.runs import (
@@ -103,7 +105,13 @@ def _check_strategies(config: KektradeConfig) -> list[Path]:
 def _open_run(config: KektradeConfig, text: str, files: list[Path], run_id: str | None) -> Run:
     """Resume ``run_id`` or create a new run folder."""
     if run_id is None:
-        return create_run(config, text, config.history_path, files, datetime.now(tz=UTC))
+        try:
+            return create_run(config, text, config.history_path, files, datetime.now(tz=UTC))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise UsageError(
+                f"history_dir: cannot create a run folder in {str(config.history_path)!r}: {reason}"
+            ) from None
     try:
         run = resume_run(run_id, config.history_path)
     except RunNotFoundError as exc:
@@ -131,7 +139,19 @@ def _build(config: KektradeConfig, run: Run | None = None) -> RunController:
         controller.build()
     except (BuildError, OptimizationConfigError, DataError, StrategyLoadError) as exc:
         raise UsageError(str(exc)) from None
+    except SimError as exc:  # the venue refused a setting (leverage above the risk tier's limit, ...)
+        raise UsageError(_name_subaccounts(config, str(exc))) from None
     return controller
+
+
+def _name_subaccounts(config: KektradeConfig, message: str) -> str:
+    """``subaccounts[i] (id).leverage: <message>`` for the subaccounts whose leverage the message names."""
+    found = re.match(r"leverage ([0-9.]+) ", message)
+    if found is None:
+        return f"subaccounts: {message}"
+    value = float(found.group(1))
+    places = [f"subaccounts[{i}] ({s.id}).leverage" for i, s in enumerate(config.subaccounts) if s.leverage == value]
+    return f"{', '.join(places) or 'subaccounts'}: {message}"
 
 
 def _finished_results(run: Run) -> dict[str, object] | None:

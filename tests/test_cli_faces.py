@@ -62,3 +62,25 @@ def test_runs_lists_status_period_venue_subaccounts_return(project: Path, capsys
     ret = 100 * results["account"]["metrics"]["total_return"]
     assert line.split() == [run_id, "finished", "2024-01-02", "→", results["run"]["end"][:10], "backtest", "3",
                             f"{ret:+.2f}", "%"]  # fmt: skip
+
+
+def test_config_errors_exit_2_naming_the_place(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = (project / "config.json").read_text()
+    (project / "deep.json").write_text('{"metastrategy_id": "t", "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert cli.main(["deep.json", "--no-tui"]) == 2
+    assert "deep.json: invalid JSON: nested too deeply" in capsys.readouterr().err
+    (project / "big.json").write_text(base[:-1] + ', "description": 1' + "0" * 5000 + "}")
+    assert cli.main(["big.json", "--no-tui"]) == 2
+    err = capsys.readouterr().err
+    assert f"big.json:1:{len(base) + 17}: invalid JSON: a number exceeds the limit (4300 digits)" in err
+    config = json.loads(base)
+    config["subaccounts"][0]["leverage"] = 150
+    (project / "lev.json").write_text(json.dumps(config))
+    assert cli.main(["lev.json", "--no-tui"]) == 2
+    assert "subaccounts[0] (a).leverage: leverage 150.0 above the maximum" in capsys.readouterr().err
+    (project / "afile").write_text("x")
+    config = json.loads(base)
+    config["history_dir"] = "afile/runs"
+    (project / "hist.json").write_text(json.dumps(config))
+    assert cli.main(["hist.json", "--no-tui"]) == 2
+    assert "history_dir: cannot create a run folder in 'afile/runs': Not a directory" in capsys.readouterr().err

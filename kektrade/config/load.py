@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,23 @@ def decode_json(text: str, source: str) -> Any:
         raise ConfigError([f"{source}: invalid JSON: the key {str(exc)!r} appears twice in one object"]) from None
     except RecursionError:
         raise ConfigError([f"{source}: invalid JSON: nested too deeply"]) from None
+    except ValueError as exc:  # an integer literal longer than Python converts (sys.get_int_max_str_digits)
+        raise ConfigError([f"{source}{_long_number_place(text)}: invalid JSON: {_first_line(exc)}"]) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).split(";")[0]
+    return text.replace("Exceeds the limit", "a number exceeds the limit")
+
+
+def _long_number_place(text: str) -> str:
+    """``:line:col`` of the first number with more than 4,300 digits, or nothing."""
+    found = re.search(r"\d{4301,}", text)
+    if found is None:
+        return ""
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    return f":{line}:{column}"
 
 
 def _relocator(defaults: Mapping[str, Any], subaccounts: list[Any]) -> Any:

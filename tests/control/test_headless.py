@@ -25,9 +25,7 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_progress_and_log_lines_never_share_a_line(
-    controller: RunController, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_progress_and_log_lines_never_share_a_line(controller: RunController, monkeypatch: pytest.MonkeyPatch) -> None:
     out = Terminal()
     handler = logging.StreamHandler(out)
     handler.setFormatter(logging.Formatter("LOGLINE %(message)s"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import struct
 from collections.abc import Iterator
@@ -60,7 +61,7 @@ def test_reports_after_the_run(bot: TelegramBot, api: FakeBotApi, controller: Ru
     assert mm.split()[2] == f"{100 * (series[-1] / series[0] - 1):+.2f}%"
     fills = next(s for s in controller.results["subaccounts"] if s["id"] == "mm_eth")["fills"]  # type: ignore[index]
     positions = [0.0] + [f["position_after"] for f in fills if f["kind"] != "funding"]
-    closed = sum(1 for a, b in zip(positions, positions[1:], strict=False) if a and (not b or (a > 0) != (b > 0)))
+    closed = sum(1 for a, b in itertools.pairwise(positions) if a and (not b or (a > 0) != (b > 0)))
     assert mm.split()[5] == str(closed)
     assert "Daily profit" in ask(api, "/daily 2")
     assert "Weekly" in ask(api, "/weekly") and "Monthly" in ask(api, "/monthly 1")

@@ -78,7 +78,9 @@ def test_daily_and_weekly_pnl() -> None:
     assert len(lines) == 3  # header + the 2 asked for
     weekly = period_pnl(snap.equity_times_ms, snap.equity_total, "weekly")
     assert weekly == [(datetime(2024, 1, 1, tzinfo=UTC), 45.5, 100 * (1545.5 / 1500 - 1))]
-    assert "no equity yet" in periodic_html(dataclasses.replace(snap, equity_times_ms=(), equity_total=()), "monthly", 3)
+    assert "no equity yet" in periodic_html(
+        dataclasses.replace(snap, equity_times_ms=(), equity_total=()), "monthly", 3
+    )
 
 
 def test_performance_and_trades() -> None:
