@@ -18,6 +18,7 @@ from kektrade.control.catalog import runs_table, summarize_run
 from kektrade.control.facade import RunController, RunPaths
 from kektrade.control.headless import HeadlessRunner, failed_subaccounts
 from kektrade.control.live import LiveRunController, is_realtime_config
+from kektrade.control.stored import StoredRunController, StoredRunError
 from kektrade.data.market import DataError
 from kektrade.engine.build import BuildError
 from kektrade.exchange.sim.exchange import SimError
@@ -39,7 +40,7 @@ log = logging.getLogger("kektrade.cli")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-SUBCOMMANDS = ("validate", "schema", "runs")
+SUBCOMMANDS = ("validate", "schema", "runs", "show")
 
 
 class UsageError(Exception):
@@ -50,7 +51,7 @@ def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kektrade",
         description="Run a kektrade meta-strategy described by one JSON config file.",
-        epilog="other commands: kektrade validate CONFIG.json | kektrade schema | kektrade runs",
+        epilog="other commands: kektrade validate CONFIG.json | kektrade schema | kektrade runs | kektrade show RUNID",
     )
     parser.add_argument("config", type=Path, metavar="CONFIG.json", help="the meta-strategy config file")
     parser.add_argument("--no-tui", action="store_true", help="run without the terminal UI (logs to stderr)")
@@ -72,6 +73,10 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("config", type=Path, metavar="CONFIG.json", help="the config file to check")
     elif command == "schema":
         parser.description = "Print the JSON Schema of kektrade configs."
+    elif command == "show":
+        parser.description = "Open the TUI on a stored run (panes, detail, results); read-only."
+        parser.add_argument("run_id", metavar="RUNID", help="the run folder's name (see kektrade runs)")
+        parser.add_argument("--history-dir", type=Path, default=Path("history"), help="default: history")
     else:
         parser.description = "List recent runs, most recent first: status, period, venue, subaccounts, return."
         parser.add_argument("--history-dir", type=Path, default=Path("history"), help="default: history")
@@ -276,12 +281,27 @@ def _runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _show(args: argparse.Namespace) -> int:
+    folder = args.history_dir / args.run_id
+    try:
+        if "/" in args.run_id or not (folder / "config.json").is_file():
+            raise RunNotFoundError(args.run_id, args.history_dir, list_runs(args.history_dir)[:10])
+        controller = StoredRunController(folder)
+    except (RunNotFoundError, StoredRunError, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+    from kektrade.tui.app import run_tui
+
+    return run_tui(controller, start_run=False)
+
+
 def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         args = _sub_parser(argv[0]).parse_args(argv[1:])
         if argv[0] == "schema":
             sys.stdout.write(schema_text())
             return EXIT_OK
+        if argv[0] == "show":
+            return _show(args)
         return _validate(args) if argv[0] == "validate" else _runs(args)
     return _run(_run_parser().parse_args(argv))
 

@@ -83,7 +83,7 @@ def _logs_through(console: Console, stream: TextIO) -> Iterator[None]:
         if type(h) is logging.StreamHandler and getattr(h, "stream", None) is stream
     ]
     for handler in moved:
-        handler.setStream(_ConsoleStream(console))  # type: ignore[arg-type]
+        handler.setStream(_ConsoleStream(console))
     try:
         yield
     finally:
