@@ -18,6 +18,7 @@ from kektrade.control.catalog import runs_table, summarize_run
 from kektrade.control.facade import RunController, RunPaths
 from kektrade.control.headless import HeadlessRunner, failed_subaccounts
 from kektrade.control.live import LiveRunController, is_realtime_config
+from kektrade.control.notices import data_notices
 from kektrade.control.stored import StoredRunController, StoredRunError
 from kektrade.data.market import DataError
 from kektrade.engine.build import BuildError
@@ -251,6 +252,8 @@ def _run(args: argparse.Namespace) -> int:
         log.info("%s run %s (kektrade %s)", verb, run.run_id, __version__)
         if run.resumed and run.config_path.read_text(encoding="utf-8") != text:
             log.warning("%s differs from the run's config.json; running with %s", args.config, args.config)
+        for notice in data_notices(config):
+            log.warning("%s", notice)
         code = start_main_job(controller, run, args.no_tui, secrets, args.config)
         failed = failed_subaccounts(controller.results)
         if code == EXIT_OK and failed and args.strict:

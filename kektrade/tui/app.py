@@ -15,6 +15,7 @@ from textual.theme import BUILTIN_THEMES, Theme
 from textual.widgets import DataTable, Footer
 
 from kektrade.control.facade import RunController
+from kektrade.control.notices import data_notices
 from kektrade.engine.snapshot import EngineSnapshot
 from kektrade.tui.logview import QueueLogHandler, attach_handler, detach_handler
 from kektrade.tui.panes.equity import EquityPane
@@ -98,6 +99,8 @@ class KektradeApp(App[int]):
         attach_handler(self.log_handler)
         if self.start_run:
             self.controller.start()
+        for notice in data_notices(self.controller.config):
+            self.notify(notice, severity="warning", timeout=15)
         self.tick()
         self.set_interval(1.0 / self.controller.config.tui.refresh_hz, self.tick)
         self.query_one(SubaccountsTable).focus()
