@@ -87,6 +87,7 @@ class CandlePlot(PlotextPlot):
         self.fills: tuple[FillRow, ...] = ()
         self.window = ChartWindow()
         self.palette_rgb: dict[str, tuple[int, int, int]] = {}
+        self.empty_text = "no candles yet"
 
     def show(self, chart: ChartData | None, fills: Sequence[FillRow], colors: dict[str, tuple[int, int, int]]) -> None:
         """New data (and theme colours: up, down, buy, sell, indicators…); repaint."""
@@ -109,7 +110,7 @@ class CandlePlot(PlotextPlot):
         plt.clear_figure()
         chart = self.chart
         if chart is None or not chart.times_ms:
-            plt.title("no candles yet")
+            plt.title(self.empty_text)
             return super().render()
         start, end = self.window.bounds(len(chart.times_ms))
         xs = list(range(start, end))

@@ -224,6 +224,8 @@ class DetailScreen(Screen[None]):
         for n, var in enumerate(INDICATOR_COLORS):
             colors[f"ind{n}"] = theme_rgb(self.app, var)
         fills = self.fills or tuple(reversed(snap.recent_fills.get(self.sub_id, ())))
+        if snap.message.startswith("stored run"):
+            plot.empty_text = "a stored run keeps no candles; see the fills, trades and equity tabs"
         plot.show(chart, fills, colors)
 
     def _plot(self, snap: EngineSnapshot, results: Mapping[str, Any] | None) -> None:
