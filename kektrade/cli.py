@@ -15,6 +15,7 @@ from kektrade import __version__
 from kektrade.analysis.report import format_results_table
 from kektrade.config import ConfigError, KektradeConfig, SecretRedactor, Secrets, parse_config, schema_text
 from kektrade.control.catalog import runs_table, summarize_run
+from kektrade.control.download import DownloadFailed, download_config_data, network_cause
 from kektrade.control.facade import RunController, RunPaths
 from kektrade.control.headless import HeadlessRunner, failed_subaccounts
 from kektrade.control.live import LiveRunController, is_realtime_config
@@ -41,7 +42,7 @@ log = logging.getLogger("kektrade.cli")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-SUBCOMMANDS = ("validate", "schema", "runs", "show")
+SUBCOMMANDS = ("validate", "schema", "runs", "show", "download")
 
 
 class UsageError(Exception):
@@ -52,7 +53,8 @@ def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kektrade",
         description="Run a kektrade meta-strategy described by one JSON config file.",
-        epilog="other commands: kektrade validate CONFIG.json | kektrade schema | kektrade runs | kektrade show RUNID",
+        epilog="other commands: kektrade validate CONFIG.json | kektrade schema | kektrade runs | kektrade show RUNID\n"
+        "                | kektrade download CONFIG.json",
     )
     parser.add_argument("config", type=Path, metavar="CONFIG.json", help="the meta-strategy config file")
     parser.add_argument("--no-tui", action="store_true", help="run without the terminal UI (logs to stderr)")
@@ -74,6 +76,10 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("config", type=Path, metavar="CONFIG.json", help="the config file to check")
     elif command == "schema":
         parser.description = "Print the JSON Schema of kektrade configs."
+    elif command == "download":
+        parser.description = "Download the candles, mark prices and funding a download-source config needs."
+        parser.add_argument("config", type=Path, metavar="CONFIG.json", help="a config with data.source 'download'")
+        parser.add_argument("--api-base", metavar="URL", help="replace the exchange's API hosts (default: config)")
     elif command == "show":
         parser.description = "Open the TUI on a stored run (panes, detail, results); read-only."
         parser.add_argument("run_id", metavar="RUNID", help="the run folder's name (see kektrade runs)")
@@ -147,6 +153,11 @@ def _build(config: KektradeConfig, run: Run | None = None) -> RunController:
         raise UsageError(str(exc)) from None
     except SimError as exc:  # the venue refused a setting (leverage above the risk tier's limit, ...)
         raise UsageError(_name_subaccounts(config, str(exc))) from None
+    except Exception as exc:
+        if type(exc).__module__.startswith("ccxt"):  # a download or live venue unreachable: say why
+            where = config.data.download.api_base or config.data.download.exchange
+            raise RuntimeError(f"cannot reach {where}: {network_cause(exc)} ({type(exc).__name__})") from exc
+        raise
     return controller
 
 
@@ -297,6 +308,34 @@ def _show(args: argparse.Namespace) -> int:
     return run_tui(controller, start_run=False)
 
 
+def _download(args: argparse.Namespace) -> int:
+    config, _text = _read_config(args.config)
+    if args.api_base:
+        download = config.data.download.model_copy(update={"api_base": args.api_base})
+        config = config.model_copy(update={"data": config.data.model_copy(update={"download": download})})
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+                   TimeRemainingColumn(), transient=False)  # fmt: skip
+
+    def progress(label: str) -> Any:
+        task = bar.add_task(label, total=1)
+        return lambda done, total: bar.update(task, completed=done, total=max(total, done, 1))
+
+    try:
+        with bar:
+            found = download_config_data(config, progress)
+    except DownloadFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+    for data in found:
+        extras = (", mark prices" if data.has_mark else "") + (", funding" if data.funding is not None else "")
+        print(f"{data.pair} {data.timeframe}: {len(data.candles):,} candles{extras}")
+    return EXIT_OK
+
+
 def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         args = _sub_parser(argv[0]).parse_args(argv[1:])
@@ -305,6 +344,8 @@ def _dispatch(argv: list[str]) -> int:
             return EXIT_OK
         if argv[0] == "show":
             return _show(args)
+        if argv[0] == "download":
+            return _download(args)
         return _validate(args) if argv[0] == "validate" else _runs(args)
     return _run(_run_parser().parse_args(argv))
 
