@@ -45,6 +45,8 @@ class KektradeApp(App[int]):
         Binding("f", "flatten_selected", "flatten"),
         Binding("F", "flatten_all", "all", key_display="F"),
         Binding("c", "cancel_orders", "cancel orders"),
+        Binding("e", "entries(False)", "no new positions", show=False),
+        Binding("E", "entries(True)", "allow entries", show=False),
         Binding("enter", "detail", "detail"),
         Binding("slash", "search_log", "search", key_display="/"),
         Binding("l", "log_level", "level", show=False),
@@ -238,6 +240,14 @@ class KektradeApp(App[int]):
             return
         self.controller.cancel_orders(sid)
         self.notify(f"cancel orders of {sid} sent")
+
+    def action_entries(self, allowed: bool) -> None:
+        """Refuse (``e``) or allow again (``E``) new positions on the selected subaccount; exits still work."""
+        sid = self.selected
+        if sid is None or not self._commandable():
+            return
+        self.controller.allow_entries(sid, allowed)
+        self.notify(f"{'allow entries' if allowed else 'no new positions'} on {sid} sent")
 
     # -- views -------------------------------------------------------------------------------------
 

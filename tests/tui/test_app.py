@@ -9,6 +9,7 @@ import pytest
 from kektrade.control.facade import RunController
 from kektrade.engine.commands import StopRun
 from kektrade.tui.app import KektradeApp
+from kektrade.tui.panes.log import LogPane
 from kektrade.tui.panes.orders import OrdersTable
 from kektrade.tui.panes.status import StatusBar
 from kektrade.tui.panes.subaccounts import SubaccountsTable
@@ -116,6 +117,25 @@ async def test_flatten_asks_first(stepped: StepGate) -> None:
         assert log_has(app, "instance mm_eth: flattened") and log_has(app, "instance sma_btc: flattened")
         stepped.finish()
         await wait_for(pilot, lambda: app.ended)
+
+
+@pytest.mark.asyncio
+async def test_no_new_positions_then_allow_again(stepped: StepGate) -> None:
+    app = app_for(stepped.controller)
+    async with app.run_test(size=SIZE) as pilot:
+        stepped.start()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: log_has(app, "command AllowEntries sma_btc"))
+        stepped.step()
+        await wait_for(pilot, lambda: log_has(app, "AllowEntries sma_btc applied"))
+        await pilot.press("E")
+        await wait_for(
+            pilot, lambda: sum("command AllowEntries sma_btc" in line for line in app.query_one(LogPane).shown) == 2
+        )
+        stepped.finish()
+        await wait_for(pilot, lambda: app.ended)
+        await pilot.press("escape", "e")  # ended: refused
+        assert sum("command AllowEntries" in line for line in app.query_one(LogPane).shown) == 2
 
 
 def mm_order_ids(controller: RunController) -> set[str]:

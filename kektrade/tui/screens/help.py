@@ -20,6 +20,7 @@ HELP_TEXT = """\
 | `f` | flatten the selected subaccount (asks first) |
 | `F` | flatten all subaccounts (asks first) |
 | `c` | cancel the selected subaccount's open orders |
+| `e` / `E` | no new positions on the selected subaccount (exits and reduce-only orders still work) / allow them again |
 | `a` | open orders: all subaccounts / the selected one |
 | `t` | next theme |
 | `/` | search the log (`enter` keeps the filter, `esc` clears it) |
