@@ -270,7 +270,7 @@ class FakeBotApi:
         with self._cond:
             return self._acked
 
-    def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 60.0) -> None:
         """Wait until ``predicate()`` holds (checked whenever a message is sent, and every 50 ms)."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
