@@ -8,18 +8,24 @@ command is accepted.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from kektrade.analysis.account import combine_equity
-from kektrade.config import parse_config
+from kektrade.config import KektradeConfig, parse_config
 from kektrade.control.facade import RunController, RunPaths
 from kektrade.control.history import fill_from_entry, fill_row
+from kektrade.data.market import date_ms
+from kektrade.engine.build import make_provider
 from kektrade.engine.commands import EngineCommand
 from kektrade.engine.session import Session
-from kektrade.engine.snapshot import EngineSnapshot, Progress, SubaccountRow
+from kektrade.engine.snapshot import ChartData, EngineSnapshot, Progress, SubaccountRow
 from kektrade.persistence.database import open_run_database
+
+log = logging.getLogger("kektrade.control")
+CHART_CANDLES = 3_000  # the latest candles of each subaccount the detail chart can page through
 
 
 class StoredRunError(RuntimeError):
@@ -69,6 +75,7 @@ class StoredRunController(RunController):
             raise StoredRunError(f"run {folder.name} has no stored results yet (status {status}); it may still run")
         self.results = results
         self._snapshot = self._stored_snapshot(results, status, series)
+        self._snapshot.charts.update(stored_charts(config))
         self._done.set()
 
     def _stored_snapshot(
@@ -116,6 +123,24 @@ class StoredRunController(RunController):
     def send(self, command: EngineCommand) -> None:
         """Refused: the run has ended."""
         raise StoredRunError("a stored run takes no commands")
+
+
+def stored_charts(config: KektradeConfig) -> dict[str, ChartData]:
+    """The candles each subaccount traded, loaded again from the config's data source (seeded synthetic data,
+    the files, or the download cache); none for a subaccount whose data cannot be loaded any more."""
+    provider = make_provider(config)
+    charts: dict[str, ChartData] = {}
+    for sub in config.subaccounts:
+        if not sub.enabled:
+            continue
+        try:
+            candles = provider.get(sub.pair, sub.timeframe).candles.tail(CHART_CANDLES)
+        except Exception as exc:  # files moved, cache deleted: the other tabs still work
+            log.warning("show: no candles for %s (%s: %s)", sub.id, type(exc).__name__, exc)
+            continue
+        o, h, lo, c = (tuple(float(v) for v in candles[name]) for name in ("open", "high", "low", "close"))
+        charts[sub.id] = ChartData(tuple(int(t) for t in date_ms(candles)), o, h, lo, c)
+    return charts
 
 
 def _held(series: tuple[list[int], list[float]], times: list[int]) -> tuple[float, ...]:

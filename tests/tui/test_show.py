@@ -38,6 +38,11 @@ def test_stored_snapshot_matches_the_run(finished: RunController, stored: Stored
         assert ours.equity_quote == pytest.approx(theirs.equity_quote)
     total = stored.snapshot().equity_total
     assert total[-1] == pytest.approx(live.equity_total[-1])
+    # the candles come back from the seeded synthetic source: the run's last candles, the same prices
+    for sid, chart in live.charts.items():
+        again = stored.snapshot().charts[sid]
+        assert again.times_ms[-len(chart.times_ms) :] == chart.times_ms
+        assert again.close[-len(chart.close) :] == pytest.approx(chart.close)
     with pytest.raises(StoredRunError, match="no commands"):
         stored.send(PauseInstance("sma_btc"))
 

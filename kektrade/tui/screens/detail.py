@@ -225,7 +225,7 @@ class DetailScreen(Screen[None]):
             colors[f"ind{n}"] = theme_rgb(self.app, var)
         fills = self.fills or tuple(reversed(snap.recent_fills.get(self.sub_id, ())))
         if snap.message.startswith("stored run"):
-            plot.empty_text = "a stored run keeps no candles; see the fills, trades and equity tabs"
+            plot.empty_text = "the candles of this stored run could not be loaded again (see the log)"
         plot.show(chart, fills, colors)
 
     def _plot(self, snap: EngineSnapshot, results: Mapping[str, Any] | None) -> None:
