@@ -84,3 +84,16 @@ def test_config_errors_exit_2_naming_the_place(project: Path, capsys: pytest.Cap
     (project / "hist.json").write_text(json.dumps(config))
     assert cli.main(["hist.json", "--no-tui"]) == 2
     assert "history_dir: cannot create a run folder in 'afile/runs': Not a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("opening", ["[", '{"a": '])
+def test_deep_nesting_inside_the_config_is_exit_2(
+    project: Path, capsys: pytest.CaptureFixture[str], opening: str
+) -> None:
+    config: dict[str, Any] = json.loads((project / "config.json").read_text())
+    text = json.dumps(config).replace('"leverage": 3', '"leverage": 3, "parameters": {"deep": DEEP}')
+    closing = "]" if opening == "[" else "}"
+    (project / "deep.json").write_text(text.replace("DEEP", opening * 700 + "1" + closing * 700))
+    assert cli.main(["validate", "deep.json"]) == 2
+    err = capsys.readouterr().err
+    assert "deep.json: subaccounts[0].parameters.deep" in err and "nested deeper than 100 levels" in err

@@ -58,6 +58,23 @@ def decode_json(text: str, source: str) -> Any:
         raise ConfigError([f"{source}{_long_number_place(text)}: invalid JSON: {_first_line(exc)}"]) from None
 
 
+MAX_DEPTH = 100  # nesting levels a config may use (real ones use under 10); deeper is refused, naming the place
+
+
+def check_depth(data: Any, source: str, limit: int = MAX_DEPTH) -> None:
+    """ConfigError naming the first place nested deeper than ``limit`` (walked without recursion)."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > limit:
+            where = path if len(path) <= 60 else path[:60] + "…"
+            raise ConfigError([f"{source}: {where}: nested deeper than {limit} levels"])
+        if isinstance(value, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value))
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).split(";")[0]
     return text.replace("Exceeds the limit", "a number exceeds the limit")
@@ -113,6 +130,7 @@ def _raw_cross_field_errors(subaccounts: Any) -> list[str]:
 def parse_config(text: str, source: str = "<config>") -> KektradeConfig:
     """Validate config JSON text into a KektradeConfig; every problem is collected into one ConfigError."""
     data = decode_json(text, source)
+    check_depth(data, source)
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: the top level must be a JSON object (got {show(data)})"])
     errors: list[str] = []
