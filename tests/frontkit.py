@@ -100,6 +100,10 @@ class StepGate:
 
     # -- TimeHook ------------------------------------------------------------------------------------
 
+    def on_start(self) -> tuple[()]:
+        """Nothing to do when the engine starts (the reworked engine's hook protocol calls it)."""
+        return ()
+
     def next_boundary_ms(self) -> int:
         """The next boundary (chunks end there)."""
         return self._next_ms
