@@ -27,7 +27,6 @@ def pytest_report_header() -> str:
 
     return f"kektrade simulator: {native_state().describe()}"
 
-
 pytest_plugins = [
     "tests.engine.live_kit",  # the fake Bybit fixtures shared by engine and control tests
     "tests.frontkit",  # a tiny real backtest for the front-end tests

@@ -18,7 +18,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def project(tmp_path: Path, strategy_dir: Path, config_dict: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Path:
+def project(
+    tmp_path: Path, strategy_dir: Path, config_dict: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """tmp_path as the working directory, with strategies/ and config.json."""
     monkeypatch.chdir(tmp_path)
     for name in list(__import__("os").environ):
@@ -92,7 +94,10 @@ def test_unknown_strategy_exits_2(project: Path, capsys: pytest.CaptureFixture[s
     assert cli.main(["validate", "config.json"]) == 2
     assert cli.main(["config.json"]) == 2
     err = capsys.readouterr().err
-    assert "subaccounts[0].strategy: no strategy 'SmaRsii' in strategies/; found: AlphaStrategy, BetaStrategy" in err
+    assert (
+        "subaccounts[0].strategy: no strategy 'SmaRsii' in strategies/; found: AlphaStrategy, BetaStrategy"
+        in err
+    )
     assert not (project / "history").exists()
 
 
@@ -115,7 +120,9 @@ def test_validate_and_missing_file(project: Path, capsys: pytest.CaptureFixture[
 def test_live_config_without_credentials_exits_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     live = {
         "metastrategy_id": "live",
-        "subaccounts": [{"id": "x", "strategy": "AlphaStrategy", "pair": "BTC/USDT:USDT", "venue": "bybit_linear"}],
+        "subaccounts": [
+            {"id": "x", "strategy": "AlphaStrategy", "pair": "BTC/USDT:USDT", "venue": "bybit_linear"}
+        ],
     }
     (project / "live.json").write_text(json.dumps(live))
     assert cli.main(["validate", "live.json"]) == 0  # validation needs no secrets

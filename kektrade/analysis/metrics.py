@@ -214,7 +214,9 @@ def exposure(interval_sets: Sequence[Sequence[tuple[int, int | None]]], times_ms
     if len(times_ms) < 2 or times_ms[-1] <= times_ms[0]:
         return NAN
     lo, hi = int(times_ms[0]), int(times_ms[-1])
-    clipped = sorted((max(a, lo), min(hi if b is None else b, hi)) for intervals in interval_sets for a, b in intervals)
+    clipped = sorted(
+        (max(a, lo), min(hi if b is None else b, hi)) for intervals in interval_sets for a, b in intervals
+    )
     covered, reach = 0, lo
     for a, b in clipped:
         begin = max(a, reach)

@@ -175,11 +175,18 @@ def account_metrics(subs: Sequence[SubaccountResult], initial_quote: float) -> M
     """Account metrics from the combined quote equity plus pooled trades (see the module docstring)."""
     times, equity = combine_equity({s.id: (s.times_ms, s.equity_quote) for s in subs if len(s.times_ms)})
     base = compute_metrics(times, equity, [], initial_quote)
-    pnls = [_to_quote(s, t.pnl, t.exit_price) for s in subs for t in round_trips(s.fills) if t.exit_time_ms is not None]
+    pnls = [
+        _to_quote(s, t.pnl, t.exit_price)
+        for s in subs
+        for t in round_trips(s.fills)
+        if t.exit_time_ms is not None
+    ]
     win_rate, profit_factor, expectancy = trade_stats(pnls)
     trading = [_to_quote(s, f.fee, f.price) for s in subs for f in s.fills if f.kind != FillKind.FUNDING]
     funding = [_to_quote(s, f.fee, f.price) for s in subs for f in s.fills if f.kind == FillKind.FUNDING]
-    weighted = [(s.equity_quote[0], price_return(s.first_price, s.last_price)) for s in subs if len(s.equity_quote)]
+    weighted = [
+        (s.equity_quote[0], price_return(s.first_price, s.last_price)) for s in subs if len(s.equity_quote)
+    ]
     weighted = [(w, r) for w, r in weighted if not math.isnan(r) and w > 0]
     total_weight = sum(w for w, _ in weighted)
     return dataclasses.replace(
@@ -269,7 +276,8 @@ def _cell(value: Any, kind: str, width: int) -> str:
 
 def format_results_table(doc: dict[str, Any]) -> str:
     """Fixed-width console table of a results document: one row per subaccount plus an ACCOUNT row."""
-    rows = [(s["id"] + (" FAILED" if s.get("status") == "failed" else ""), s["metrics"]) for s in doc["subaccounts"]]
+    failed = {s["id"] for s in doc["subaccounts"] if s.get("status") == "failed"}  # the strategy raised
+    rows = [(s["id"] + (" FAILED" if s["id"] in failed else ""), s["metrics"]) for s in doc["subaccounts"]]
     rows.append(("ACCOUNT", doc["account"]["metrics"]))
     name_width = max(7, *(len(name) for name, _ in rows))
     header = "subaccount".ljust(name_width + 3) + " ".join(h.rjust(w) for h, _, w, _ in _COLUMNS)

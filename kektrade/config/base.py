@@ -26,7 +26,9 @@ def iso_to_ms(text: str) -> int:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not an ISO date or datetime like '2024-01-01' or '2024-01-01T08:00'") from None
+        raise ValueError(
+            f"{text!r} is not an ISO date or datetime like '2024-01-01' or '2024-01-01T08:00'"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)

@@ -51,7 +51,9 @@ def decode_json(text: str, source: str) -> Any:
     except json.JSONDecodeError as exc:
         raise ConfigError([f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"]) from None
     except _DuplicateKeyError as exc:
-        raise ConfigError([f"{source}: invalid JSON: the key {str(exc)!r} appears twice in one object"]) from None
+        raise ConfigError(
+            [f"{source}: invalid JSON: the key {str(exc)!r} appears twice in one object"]
+        ) from None
     except RecursionError:
         raise ConfigError([f"{source}: invalid JSON: nested too deeply"]) from None
     except ValueError as exc:  # an integer literal longer than Python converts (sys.get_int_max_str_digits)
@@ -120,7 +122,9 @@ def _raw_cross_field_errors(subaccounts: Any) -> list[str]:
         return value if isinstance(value, str) else None
 
     views = [
-        SubaccountView(i, text(sub.get("id")), text(sub.get("venue")), text(sub.get("pair")), "initial_balance" in sub)
+        SubaccountView(
+            i, text(sub.get("id")), text(sub.get("venue")), text(sub.get("pair")), "initial_balance" in sub
+        )
         for i, sub in enumerate(subaccounts)
         if isinstance(sub, dict)
     ]

@@ -39,7 +39,9 @@ class KektradeConfig(StrictModel):
     )
     backtest: BacktestConfig = Field(default_factory=BacktestConfig, description="Backtest period and fills.")
     data: DataConfig = Field(default_factory=DataConfig, description="Candle, mark-price and funding data.")
-    persistence: PersistenceConfig = Field(default_factory=PersistenceConfig, description="Run database options.")
+    persistence: PersistenceConfig = Field(
+        default_factory=PersistenceConfig, description="Run database options."
+    )
     tui: TuiConfig = Field(default_factory=TuiConfig, description="Terminal user interface.")
     web: WebConfig = Field(default_factory=WebConfig, description="Web page.")
     telegram: TelegramConfig = Field(default_factory=TelegramConfig, description="Telegram bot.")

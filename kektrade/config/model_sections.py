@@ -25,7 +25,9 @@ Timeframe = Annotated[str, AfterValidator(_check_timeframe)]
 class RealisticConfig(StrictModel):
     """Options of the "backtest_perpetual_realistic" venue (latency, partial fills, intra-candle path)."""
 
-    latency_ms: int = Field(default=250, ge=0, description="Delay between placing an order and the venue seeing it.")
+    latency_ms: int = Field(
+        default=250, ge=0, description="Delay between placing an order and the venue seeing it."
+    )
     partial_fill_volume_share: float = Field(
         default=0.1, gt=0, le=1, description="Share of a candle's volume a resting order may fill."
     )
@@ -39,8 +41,12 @@ class RealisticConfig(StrictModel):
 class BacktestConfig(StrictModel):
     """The simulated period and the fill rules of backtest venues."""
 
-    start: IsoText | None = Field(default=None, description="First candle (ISO date/datetime, UTC); null = data start.")
-    end: IsoText | None = Field(default=None, description="End of the period (exclusive, UTC); null = data end.")
+    start: IsoText | None = Field(
+        default=None, description="First candle (ISO date/datetime, UTC); null = data start."
+    )
+    end: IsoText | None = Field(
+        default=None, description="End of the period (exclusive, UTC); null = data end."
+    )
     limit_fill: Literal["trade_through", "touch"] = Field(
         default="trade_through",
         description="When a limit order fills: price trades through it, or merely touches it.",
@@ -73,7 +79,9 @@ class SyntheticDataConfig(StrictModel):
     """Seeded synthetic candles (offline demo and tests)."""
 
     seed: int = Field(default=42, description="Random seed of the generated price path.")
-    start: IsoText = Field(default="2024-01-01", description="First generated candle (ISO date/datetime, UTC).")
+    start: IsoText = Field(
+        default="2024-01-01", description="First generated candle (ISO date/datetime, UTC)."
+    )
     days: float = Field(default=60.0, gt=0, description="Number of days to generate.")
     start_price: float | None = Field(
         default=None, gt=0, description="First price; null = per base coin (BTC 42000, ETH 2300, else 1.0)."
@@ -100,7 +108,9 @@ class FileSourceConfig(StrictModel):
     time_unit: Literal["auto", "ms", "s", "ns", "iso"] = Field(
         default="auto", description="Unit of the date column; auto = guessed from the values."
     )
-    mark_path: str | None = Field(default=None, description="Optional file of mark-price candles (same format rules).")
+    mark_path: str | None = Field(
+        default=None, description="Optional file of mark-price candles (same format rules)."
+    )
     funding_path: str | None = Field(
         default=None,
         description="Optional file of funding rates: columns date + rate, or freqtrade's (rate in open).",
@@ -138,7 +148,9 @@ class DataConfig(StrictModel):
     files: dict[str, FileSourceConfig] = Field(
         default_factory=dict, description="Pair (e.g. 'BTC/USDT:USDT') -> candle file, for source 'file'."
     )
-    download: DownloadConfig = Field(default_factory=DownloadConfig, description="Options of the download source.")
+    download: DownloadConfig = Field(
+        default_factory=DownloadConfig, description="Options of the download source."
+    )
     funding_rate: float | None = Field(
         default=None, description="Constant funding rate per interval when no series is given; null = 0."
     )
@@ -164,7 +176,9 @@ class PersistenceConfig(StrictModel):
 class TuiConfig(StrictModel):
     """The terminal user interface."""
 
-    theme: str = Field(default="kektrade-dark", description="Theme name (a file in themes_dir or a built-in theme).")
+    theme: str = Field(
+        default="kektrade-dark", description="Theme name (a file in themes_dir or a built-in theme)."
+    )
     themes_dir: str = Field(default="themes", description="Folder of theme files.")
     refresh_hz: float = Field(default=4.0, ge=1, le=30, description="Screen refreshes per second.")
 

@@ -92,16 +92,22 @@ class OptimizationConfig(StrictModel):
         default="sharpe", description="Score that ranks parameter combinations."
     )
     min_trades: int = Field(default=1, ge=0, description="Combinations with fewer trades are not eligible.")
-    min_score: float | None = Field(default=None, description="Minimum score to trade; null = any score except NaN.")
+    min_score: float | None = Field(
+        default=None, description="Minimum score to trade; null = any score except NaN."
+    )
     switch_policy: Literal["flatten", "handover"] = Field(
         default="flatten", description="On a parameter switch: flatten the position, or hand it over."
     )
     stand_aside: Literal["flatten", "cancel_orders"] = Field(
         default="flatten", description="When no combination is eligible: flatten, or only cancel orders."
     )
-    leaderboard_size: int = Field(default=10, ge=1, le=100, description="Best combinations kept per optimization.")
+    leaderboard_size: int = Field(
+        default=10, ge=1, le=100, description="Best combinations kept per optimization."
+    )
     max_combinations: int = Field(default=1000, ge=1, description="Upper bound on the expanded search space.")
-    align_utc: bool = Field(default=True, description="Run optimizations on UTC boundaries of reoptimize_every.")
+    align_utc: bool = Field(
+        default=True, description="Run optimizations on UTC boundaries of reoptimize_every."
+    )
     workers: int | None = Field(default=None, ge=1, description="Worker processes; null = number of CPUs.")
 
     @property
@@ -151,7 +157,9 @@ DESCRIPTIONS = {
     "contract": "Contract-spec overrides for pairs without built-in specs.",
     "on_error_cancel_orders": "When the strategy raises it pauses; also cancel its open orders.",
     "enabled": "Run this subaccount.",
-    "credentials_env": ("Env prefix P of P_API_KEY and P_API_SECRET; null = KEKTRADE_ + id upper-cased, '-' -> '_'."),
+    "credentials_env": (
+        "Env prefix P of P_API_KEY and P_API_SECRET; null = KEKTRADE_ + id upper-cased, '-' -> '_'."
+    ),
 }
 
 
@@ -196,7 +204,9 @@ class SubaccountConfig(StrictModel):
     optimization: OptimizationConfig = Field(
         default_factory=OptimizationConfig, description=DESCRIPTIONS["optimization"]
     )
-    contract: ContractOverrides = Field(default_factory=ContractOverrides, description=DESCRIPTIONS["contract"])
+    contract: ContractOverrides = Field(
+        default_factory=ContractOverrides, description=DESCRIPTIONS["contract"]
+    )
     on_error_cancel_orders: bool = Field(default=False, description=DESCRIPTIONS["on_error_cancel_orders"])
     enabled: bool = Field(default=True, description=DESCRIPTIONS["enabled"])
     credentials_env: EnvPrefix | None = Field(default=None, description=DESCRIPTIONS["credentials_env"])

@@ -109,7 +109,9 @@ def model_table(model: type[BaseModel]) -> str:
     rows = ["| key | type | default | description |", "| --- | --- | --- | --- |"]
     for name, field in model.model_fields.items():
         kind = (type_name(field.annotation) + bounds_text(field.metadata)).replace("|", "\\|")
-        rows.append(f"| `{field.alias or name}` | {kind} | {_default_text(model, name)} | {field.description or ''} |")
+        rows.append(
+            f"| `{field.alias or name}` | {kind} | {_default_text(model, name)} | {field.description or ''} |"
+        )
     return "\n".join(rows)
 
 

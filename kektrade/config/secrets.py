@@ -80,7 +80,9 @@ class Secrets:
                     f"{prefix}_API_SECRET in the environment or in .env"
                 )
         if config.telegram.enabled and not self.telegram_token:
-            errors.append(f"telegram.enabled: the bot needs {TELEGRAM_TOKEN_ENV} in the environment or in .env")
+            errors.append(
+                f"telegram.enabled: the bot needs {TELEGRAM_TOKEN_ENV} in the environment or in .env"
+            )
         return errors
 
     def require_for(self, config: KektradeConfig) -> None:

@@ -161,7 +161,6 @@ class _Download:
 
     def candles(self, timeframe: str, step: int, price: str | None) -> Callable[[int, int], pd.DataFrame]:
         """A fetcher of trade (``price`` None) or mark candles for [lo, hi)."""
-
         def fetch(lo: int, hi: int) -> pd.DataFrame:
             base = self.done
 
@@ -173,14 +172,11 @@ class _Download:
             mark = price == "mark"
             from kektrade.exchange.live.ohlcv import fetch_ohlcv_range
 
-            rows = (
-                []
-                if mark and not self.is_swap()
-                else fetch_ohlcv_range(self.exchange, self.pair, timeframe, lo, hi, progress, price)
+            rows = [] if mark and not self.is_swap() else fetch_ohlcv_range(
+                self.exchange, self.pair, timeframe, lo, hi, progress, price
             )
             self.done = base + (hi - lo) // step
             return _candle_frame(rows, mark=mark)
-
         return fetch
 
     def funding(self, lo: int, hi: int) -> pd.DataFrame:

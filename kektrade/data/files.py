@@ -24,14 +24,9 @@ from kektrade.data.market import (
 FORMATS = ("auto", "csv", "parquet", "feather")
 TIME_UNITS = ("auto", "ms", "s", "ns", "iso")
 _SUFFIXES = {
-    ".csv": "csv",
-    ".txt": "csv",
-    ".gz": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".feather": "feather",
-    ".arrow": "feather",
-    ".ipc": "feather",
+    ".csv": "csv", ".txt": "csv", ".gz": "csv",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".feather": "feather", ".arrow": "feather", ".ipc": "feather",
 }
 _FUNDING_RATE_NAMES = ("rate", "funding_rate", "fundingRate", "open")  # "open": freqtrade's layout
 _MINUTE_MS = 60_000

@@ -45,7 +45,9 @@ def trim(frame: pd.DataFrame, start_ms: int | None, end_ms: int | None) -> pd.Da
     return frame if keep.all() else frame[keep].reset_index(drop=True)
 
 
-def constant_funding(first_ms: int, end_ms: int, rate: float, interval_ms: int = FUNDING_INTERVAL_MS) -> pd.DataFrame:
+def constant_funding(
+    first_ms: int, end_ms: int, rate: float, interval_ms: int = FUNDING_INTERVAL_MS
+) -> pd.DataFrame:
     """Settlements every ``interval_ms`` (UTC-aligned) from ``first_ms`` up to ``end_ms``, all at ``rate``."""
     times = np.arange(align_up(first_ms, interval_ms), end_ms, interval_ms, dtype="int64")
     return pd.DataFrame({"date": ms_to_dates(times), "rate": np.full(times.size, float(rate))})
@@ -55,13 +57,8 @@ def _load_synthetic(pair: str, timeframe: str, options: Mapping[str, Any]) -> Ma
     """The synthetic source with the config's defaults."""
     start = parse_utc_ms(str(options.get("start", "2024-01-01")), "data.synthetic.start")
     return synthetic_market(
-        pair,
-        timeframe,
-        start,
-        float(options.get("days", 60)),
-        int(options.get("seed", 42)),
-        options.get("start_price"),
-        bool(options.get("funding", True)),
+        pair, timeframe, start, float(options.get("days", 60)), int(options.get("seed", 42)),
+        options.get("start_price"), bool(options.get("funding", True)),
     )
 
 
@@ -75,9 +72,8 @@ def _load_file(pair: str, options: Mapping[str, Any]) -> MarketData:
     if options.get("mark_path"):
         mark = load_mark_file(options["mark_path"], fmt=fmt, columns=_price_columns(options), time_unit=unit)
         candles = attach_mark(candles, mark)
-    funding = (
-        load_funding_file(options["funding_path"], fmt=fmt, time_unit=unit) if options.get("funding_path") else None
-    )
+    funding = load_funding_file(options["funding_path"], fmt=fmt, time_unit=unit) if options.get(
+        "funding_path") else None
     return MarketData(pair, own_timeframe, candles, funding, (), f"file:{Path(options['path']).name}")
 
 
@@ -92,7 +88,9 @@ def _to_timeframe(data: MarketData, timeframe: str) -> MarketData:
         return data
     own, want = duration_ms(data.timeframe), timeframe_ms(timeframe)
     if own > want or want % own:
-        raise DataError(f"{data.source}: candles are {data.timeframe}; cannot make {timeframe} candles from them")
+        raise DataError(
+            f"{data.source}: candles are {data.timeframe}; cannot make {timeframe} candles from them"
+        )
     candles = resample(data.candles, timeframe, own)
     return MarketData(data.pair, timeframe, candles, data.funding, (), data.source)
 
@@ -133,11 +131,7 @@ def _report_source_gaps(data: MarketData) -> None:
 
 
 def _download(
-    pair: str,
-    timeframe: str,
-    first_ms: int | None,
-    end_ms: int | None,
-    options: Mapping[str, Any],
+    pair: str, timeframe: str, first_ms: int | None, end_ms: int | None, options: Mapping[str, Any],
     cache_dir: Path | None,
 ) -> MarketData:
     """The download source through the on-disk cache."""
@@ -146,19 +140,15 @@ def _download(
     if cache_dir is None:
         raise DataError("data.download: a cache directory is required")
     return download_market_data(
-        str(options.get("exchange", "bybit")),
-        pair,
-        timeframe,
-        first_ms,
-        end_ms,
-        Path(cache_dir),
-        testnet=bool(options.get("testnet", False)),
-        api_base=options.get("api_base"),
+        str(options.get("exchange", "bybit")), pair, timeframe, first_ms, end_ms, Path(cache_dir),
+        testnet=bool(options.get("testnet", False)), api_base=options.get("api_base"),
         on_progress=options.get("on_progress"),
     )
 
 
-def _finish(data: MarketData, first_ms: int | None, end_ms: int | None, funding_rate: float | None) -> MarketData:
+def _finish(
+    data: MarketData, first_ms: int | None, end_ms: int | None, funding_rate: float | None
+) -> MarketData:
     """Trim, attach constant funding if asked, detect gaps; DataError when nothing is left."""
     candles = trim(data.candles, first_ms, end_ms)
     if candles.empty:
@@ -208,12 +198,8 @@ class DataProvider:
         loader: Loader = load_market_data,
     ) -> None:
         self.source, self.start_ms, self.end_ms = source, start_ms, end_ms
-        self._options = {
-            "synthetic": synthetic,
-            "download": download,
-            "cache_dir": cache_dir,
-            "funding_rate": funding_rate,
-        }
+        self._options = {"synthetic": synthetic, "download": download, "cache_dir": cache_dir,
+                         "funding_rate": funding_rate}
         self._files = files or {}
         self._loader = loader
         self._data: dict[tuple[str, str], tuple[MarketData, int]] = {}
@@ -234,14 +220,8 @@ class DataProvider:
                 configured = ", ".join(self._files) or "none"
                 raise DataError(f"data.files: no file for pair {pair!r} (configured: {configured})")
             data = self._loader(
-                self.source,
-                pair,
-                timeframe,
-                self.start_ms,
-                self.end_ms,
-                file=self._files.get(pair),
-                warmup_candles=warmup_candles,
-                **self._options,
+                self.source, pair, timeframe, self.start_ms, self.end_ms, file=self._files.get(pair),
+                warmup_candles=warmup_candles, **self._options,
             )
             with self._lock:
                 self._data[key] = (data, warmup_candles)

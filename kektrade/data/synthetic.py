@@ -136,7 +136,9 @@ def _candles_1m(
     notional = 150_000.0 * (0.4 + 1.2 * path.abs_shock) * rng.lognormal(0.0, 0.35, n)
     volume = np.round(notional / closes, 3)
     dates = ms_to_dates(start_ms + MINUTE_MS * np.arange(n, dtype="int64"))
-    return pd.DataFrame({"date": dates, "open": opens, "high": highs, "low": lows, "close": closes, "volume": volume})
+    return pd.DataFrame(
+        {"date": dates, "open": opens, "high": highs, "low": lows, "close": closes, "volume": volume}
+    )
 
 
 def _funding(path: SyntheticPath, rng: np.random.Generator, start_ms: int, end_ms: int) -> pd.DataFrame:

@@ -130,7 +130,9 @@ def equity_from_row(r: Sequence[Any]) -> EquitySampled:
 def selection_from_row(r: Sequence[Any]) -> SelectionRecorded:
     """Rebuild the SelectionRecorded of a ``selection`` row."""
     board = [(p, s) for p, s in from_json(r[4])]
-    return SelectionRecorded(subaccount=r[0], time_ms=r[1], parameters=from_json(r[2]), score=r[3], leaderboard=board)
+    return SelectionRecorded(
+        subaccount=r[0], time_ms=r[1], parameters=from_json(r[2]), score=r[3], leaderboard=board
+    )
 
 
 def status_from_row(r: Sequence[Any]) -> StatusChanged:

@@ -103,7 +103,12 @@ class RunDatabase:
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         """The value stored under ``key``, or ``default``."""
-        row = self.models.meta.select(self.models.meta.value).where(self.models.meta.key == key).tuples().first()
+        row = (
+            self.models.meta.select(self.models.meta.value)
+            .where(self.models.meta.key == key)
+            .tuples()
+            .first()
+        )
         return default if row is None else json.loads(row[0])
 
     def meta(self) -> dict[str, Any]:
@@ -121,7 +126,9 @@ class RunDatabase:
 
     # -- instances ----------------------------------------------------------------------------------
 
-    def add_instance(self, subaccount: str, venue: str, pair: str, strategy: str, status: str = "created") -> None:
+    def add_instance(
+        self, subaccount: str, venue: str, pair: str, strategy: str, status: str = "created"
+    ) -> None:
         """Register (or update) one strategy instance."""
         row = {"subaccount": subaccount, "venue": venue, "pair": pair, "strategy": strategy, "status": status}
         m = self.models.instance
@@ -140,7 +147,9 @@ class RunDatabase:
 
     # -- journal writes -----------------------------------------------------------------------------
 
-    def write_batch(self, batch: dict[str, list[codec.Row]], statuses: Sequence[tuple[str, str]] = ()) -> None:
+    def write_batch(
+        self, batch: dict[str, list[codec.Row]], statuses: Sequence[tuple[str, str]] = ()
+    ) -> None:
         """Insert rows of several tables (keyed by BoundModels field name) in ONE transaction, in order."""
         with self.database.atomic():
             for table, rows in batch.items():
@@ -156,7 +165,9 @@ class RunDatabase:
             model: type[pw.Model] = getattr(self.models, table)
             names = ", ".join(f'"{model._meta.fields[c].column_name}"' for c in _COLUMNS[table])
             marks = ", ".join("?" * len(_COLUMNS[table]))
-            sql = self._insert_sql[table] = f'INSERT INTO "{model._meta.table_name}" ({names}) VALUES ({marks})'
+            sql = self._insert_sql[table] = (
+                f'INSERT INTO "{model._meta.table_name}" ({names}) VALUES ({marks})'
+            )
         self.database.cursor().executemany(sql, rows)
 
     # -- reading back -------------------------------------------------------------------------------
@@ -167,7 +178,11 @@ class RunDatabase:
         q = model.select(*fields)
         if subaccount is not None:
             q = q.where(model._meta.fields["subaccount"] == subaccount)
-        order = [model._meta.fields["time_ms"], model._meta.primary_key] if order_by_time else [model._meta.primary_key]
+        order = (
+            [model._meta.fields["time_ms"], model._meta.primary_key]
+            if order_by_time
+            else [model._meta.primary_key]
+        )
         return _tuples(q.order_by(*order))
 
     def fill_records(self, subaccount: str | None = None) -> list[FillRecorded]:
@@ -193,7 +208,9 @@ class RunDatabase:
 
     def selections(self, subaccount: str) -> list[SelectionRecorded]:
         """Optimizer selections of one subaccount, by time."""
-        return [codec.selection_from_row(r) for r in self._select("selection", subaccount, order_by_time=True)]
+        return [
+            codec.selection_from_row(r) for r in self._select("selection", subaccount, order_by_time=True)
+        ]
 
     def status_changes(self, subaccount: str | None = None) -> list[StatusChanged]:
         """Status changes and errors, in recording order."""

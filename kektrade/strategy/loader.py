@@ -44,7 +44,8 @@ def _strategy_classes(tree: ast.Module) -> list[str]:
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             bases = [
-                b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else "" for b in node.bases
+                b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else ""
+                for b in node.bases
             ]
             if any(base.endswith("Strategy") for base in bases):
                 names.append(node.name)
@@ -129,7 +130,9 @@ def strategy_files(config: KektradeConfig) -> dict[str, Path]:
     for index, sub in enumerate(config.subaccounts):
         if sub.strategy not in found:
             listed = ", ".join(found) if found else "no strategy classes"
-            errors.append(f"subaccounts[{index}].strategy: no strategy {sub.strategy!r} in {folder}/; found: {listed}")
+            errors.append(
+                f"subaccounts[{index}].strategy: no strategy {sub.strategy!r} in {folder}/; found: {listed}"
+            )
     if errors:
         raise ConfigError(errors)
     return {sub.strategy: found[sub.strategy] for sub in config.subaccounts}

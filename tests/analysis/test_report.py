@@ -22,7 +22,9 @@ H = 3_600_000
 
 def position(symbol: str, currency: str) -> PositionView:
     """A flat position."""
-    return PositionView(symbol, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 10.0, MarginMode.CROSS, 0.0, currency)
+    return PositionView(
+        symbol, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 10.0, MarginMode.CROSS, 0.0, currency
+    )
 
 
 def linear() -> SubaccountResult:

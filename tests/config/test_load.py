@@ -133,7 +133,9 @@ def test_top_level_must_be_an_object() -> None:
 
 def test_duplicate_keys_are_rejected(config_dict: dict[str, Any]) -> None:
     text = json.dumps(config_dict)[:-1] + ', "metastrategy_id": "again"}'
-    assert errors_of(text) == ["cfg.json: invalid JSON: the key 'metastrategy_id' appears twice in one object"]
+    assert errors_of(text) == [
+        "cfg.json: invalid JSON: the key 'metastrategy_id' appears twice in one object"
+    ]
 
 
 def test_nan_is_not_a_number(config_dict: dict[str, Any]) -> None:
@@ -177,5 +179,6 @@ def test_schema_key_is_allowed(config_dict: dict[str, Any]) -> None:
 def test_file_source_columns_must_be_ours(config_dict: dict[str, Any]) -> None:
     config_dict["data"] = {"files": {"BTC/USDT:USDT": {"path": "a.csv", "columns": {"time": "ts"}}}}
     assert errors_of(config_dict) == [
-        "data.files['BTC/USDT:USDT']: columns: unknown column 'time'; use date, open, high, low, close, volume"
+        "data.files['BTC/USDT:USDT']: columns: unknown column 'time'; "
+        "use date, open, high, low, close, volume"
     ]

@@ -46,15 +46,8 @@ def fake() -> Iterator[FakeBybit]:
 
 def download(fake: FakeBybit, tmp_path: Path, end_min: int, start_min: int = 0, **kw: Any) -> MarketData:
     return download_market_data(
-        "bybit",
-        "BTC/USDT:USDT",
-        "1m",
-        T0 + start_min * M,
-        T0 + end_min * M,
-        tmp_path,
-        api_base=fake.base_url,
-        now_ms=NOW,
-        **kw,
+        "bybit", "BTC/USDT:USDT", "1m", T0 + start_min * M, T0 + end_min * M, tmp_path,
+        api_base=fake.base_url, now_ms=NOW, **kw,
     )
 
 
@@ -66,18 +59,8 @@ def test_download_fills_the_cache_with_candles_mark_and_funding(fake: FakeBybit,
     data = download(fake, tmp_path, 5000)
     assert len(data.candles) == 5000 and data.gaps == ()
     candles = data.candles
-    assert list(candles.columns) == [
-        "date",
-        "open",
-        "high",
-        "low",
-        "close",
-        "volume",
-        "mark_open",
-        "mark_high",
-        "mark_low",
-        "mark_close",
-    ]
+    assert list(candles.columns) == ["date", "open", "high", "low", "close", "volume",
+                                     "mark_open", "mark_high", "mark_low", "mark_close"]
     assert np.allclose(candles["mark_close"], candles["close"] + 1)
     assert len(data.funding) == 11  # 5000 minutes (83.3 h) hold 11
     folder = tmp_path / "bybit" / "BTC_USDT_USDT"
@@ -105,8 +88,7 @@ def test_resume_fetches_only_the_new_tail_and_head(fake: FakeBybit, tmp_path: Pa
     assert kline_starts(fake) == [T0, T0 + 5000 * M]  # the head [0, 1000) and the tail [5000, 6000)
     assert kline_starts(fake, "/v5/market/mark-price-kline") == [T0, T0 + 5000 * M]
     assert [int(r.query["endTime"]) for r in fake.requests_to("/v5/market/funding/history")] == [
-        T0 + 1000 * M - 1,
-        T0 + 6000 * M - 1,
+        T0 + 1000 * M - 1, T0 + 6000 * M - 1,
     ]
     assert len(data.candles) == 6000
     assert np.all(np.diff(date_ms(data.candles)) == M)
@@ -138,10 +120,10 @@ def test_progress_printer_reports_counts_and_percent(fake: FakeBybit, tmp_path: 
 
 
 def test_inverse_symbol_and_testnet_folders(fake: FakeBybit, tmp_path: Path) -> None:
-    fake.state.add_klines("BTCUSD", [[T0 + i * M, 100, 101, 99, 100, 5000, 50] for i in range(10)], category="inverse")
-    data = download_market_data(
-        "bybit", "BTC/USD:BTC", "1m", T0, T0 + 10 * M, tmp_path, api_base=fake.base_url, now_ms=NOW
-    )
+    fake.state.add_klines("BTCUSD", [[T0 + i * M, 100, 101, 99, 100, 5000, 50] for i in range(10)],
+                          category="inverse")
+    data = download_market_data("bybit", "BTC/USD:BTC", "1m", T0, T0 + 10 * M, tmp_path,
+                                api_base=fake.base_url, now_ms=NOW)
     assert data.candles["volume"].tolist() == [50.0] * 10  # coin turnover, as ccxt reports inverse volume
     assert not data.has_mark and data.funding is None
     assert (tmp_path / "bybit" / "BTC_USD_BTC" / "1m.parquet").exists()
@@ -150,19 +132,12 @@ def test_inverse_symbol_and_testnet_folders(fake: FakeBybit, tmp_path: Path) -> 
 
 
 def test_only_closed_candles_and_clear_errors(fake: FakeBybit, tmp_path: Path) -> None:
-    data = download_market_data(
-        "bybit",
-        "BTC/USDT:USDT",
-        "1m",
-        T0 + 5990 * M,
-        T0 + 9000 * M,
-        tmp_path,
-        api_base=fake.base_url,
-        now_ms=T0 + 5995 * M + 30_000,
-    )
+    data = download_market_data("bybit", "BTC/USDT:USDT", "1m", T0 + 5990 * M, T0 + 9000 * M, tmp_path,
+                                api_base=fake.base_url, now_ms=T0 + 5995 * M + 30_000)
     assert date_ms(data.candles).tolist() == [T0 + (5990 + i) * M for i in range(5)]  # 5995 still forming
     with pytest.raises(DataError, match="bybit: no market 'DOGE/USDT:USDT'"):
-        download_market_data("bybit", "DOGE/USDT:USDT", "1m", T0, T0 + M, tmp_path, api_base=fake.base_url, now_ms=NOW)
+        download_market_data("bybit", "DOGE/USDT:USDT", "1m", T0, T0 + M, tmp_path, api_base=fake.base_url,
+                             now_ms=NOW)
     with pytest.raises(DataError, match="empty range"):
         download_market_data("bybit", "BTC/USDT:USDT", "1m", T0, T0, tmp_path, api_base=fake.base_url)
 

@@ -15,16 +15,8 @@ def frame(rows: list[tuple[float, float, float, float, float]], step_ms: int = 6
     """Candles from (open, high, low, close, volume) rows, one minute apart from T0."""
     data = np.array(rows, dtype="float64").reshape(-1, 5)
     dates = ms_to_dates(T0 + step_ms * np.arange(len(rows), dtype="int64"))
-    return pd.DataFrame(
-        {
-            "date": dates,
-            "open": data[:, 0],
-            "high": data[:, 1],
-            "low": data[:, 2],
-            "close": data[:, 3],
-            "volume": data[:, 4],
-        }
-    )
+    return pd.DataFrame({"date": dates, "open": data[:, 0], "high": data[:, 1], "low": data[:, 2],
+                         "close": data[:, 3], "volume": data[:, 4]})
 
 
 def make(candles: pd.DataFrame, funding: pd.DataFrame | None = None) -> MarketData:
@@ -83,12 +75,8 @@ def test_wrong_date_dtype_and_missing_column_are_rejected() -> None:
 
 def test_mark_columns_may_be_nan_but_not_inconsistent() -> None:
     candles = frame([(10, 11, 9, 10, 1), (10, 11, 9, 10, 1)])
-    marks = {
-        "mark_open": [10.0, np.nan],
-        "mark_high": [10.5, np.nan],
-        "mark_low": [9.5, np.nan],
-        "mark_close": [10.1, np.nan],
-    }
+    marks = {"mark_open": [10.0, np.nan], "mark_high": [10.5, np.nan], "mark_low": [9.5, np.nan],
+             "mark_close": [10.1, np.nan]}
     assert make(candles.assign(**marks)).has_mark
     marks["mark_high"] = [10.0, np.nan]  # below mark_close
     with pytest.raises(DataError, match=r"row 0 .*mark candle"):

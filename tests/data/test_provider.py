@@ -39,15 +39,8 @@ def minute_csv(tmp_path: Path, minutes: list[int]) -> Path:
 
 
 def test_synthetic_source_trims_with_warmup() -> None:
-    data = load_market_data(
-        "synthetic",
-        "BTC/USDT:USDT",
-        "5m",
-        T0 + 86_400_000,
-        T0 + 2 * 86_400_000,
-        synthetic={"seed": 3, "start": "2024-01-01", "days": 5},
-        warmup_candles=12,
-    )
+    data = load_market_data("synthetic", "BTC/USDT:USDT", "5m", T0 + 86_400_000, T0 + 2 * 86_400_000,
+                            synthetic={"seed": 3, "start": "2024-01-01", "days": 5}, warmup_candles=12)
     stamps = date_ms(data.candles)
     assert stamps[0] == T0 + 86_400_000 - 12 * 5 * M and stamps[-1] == T0 + 2 * 86_400_000 - 5 * M
     assert data.timeframe == "5m" and data.source == "synthetic(seed=3)"
@@ -55,12 +48,13 @@ def test_synthetic_source_trims_with_warmup() -> None:
     assert date_ms(data.funding).tolist() == [T0 + 86_400_000 + k * H8 for k in range(3)]
 
 
-def test_file_source_is_resampled_and_gets_constant_funding(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_file_source_is_resampled_and_gets_constant_funding(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = minute_csv(tmp_path, [i for i in range(0, 20 * 60) if not 30 <= i < 45])
     with caplog.at_level(logging.WARNING):
-        data = load_market_data(
-            "file", "BTC/USDT:USDT", "15m", None, None, file={"path": str(path)}, funding_rate=0.0002
-        )
+        data = load_market_data("file", "BTC/USDT:USDT", "15m", None, None, file={"path": str(path)},
+                                funding_rate=0.0002)
     stamps = date_ms(data.candles)
     assert len(stamps) == 4 * 20 - 1 and T0 + 30 * M not in stamps  # the empty 00:30 bin is a gap
     assert data.gaps == (data.gaps[0],) and data.gaps[0].start_ms == T0 + 30 * M
@@ -74,17 +68,10 @@ def test_file_source_is_resampled_and_gets_constant_funding(tmp_path: Path, capl
 
 def test_real_futures_file_with_mark_and_funding_files() -> None:
     data = load_market_data(
-        "file",
-        "XRP/USDT:USDT",
-        "1h",
-        None,
-        None,
-        file={
-            "path": str(real("XRP_USDT_USDT-5m-futures.feather")),
-            "timeframe": "5m",
-            "mark_path": str(real("XRP_USDT_USDT-1h-mark.feather")),
-            "funding_path": str(real("XRP_USDT_USDT-8h-funding_rate.feather")),
-        },
+        "file", "XRP/USDT:USDT", "1h", None, None,
+        file={"path": str(real("XRP_USDT_USDT-5m-futures.feather")), "timeframe": "5m",
+              "mark_path": str(real("XRP_USDT_USDT-1h-mark.feather")),
+              "funding_path": str(real("XRP_USDT_USDT-8h-funding_rate.feather"))},
         funding_rate=0.5,  # ignored: the file's series wins
     )
     candles = data.candles
@@ -97,16 +84,9 @@ def test_real_futures_file_with_mark_and_funding_files() -> None:
 def test_download_source_goes_through_the_cache(tmp_path: Path) -> None:
     with FakeBybit() as fake:
         fake.state.add_klines("BTCUSDT", [[T0 + i * M, 100, 101, 99, 100, 1] for i in range(120)])
-        data = load_market_data(
-            "download",
-            "BTC/USDT:USDT",
-            "1m",
-            T0 + 60 * M,
-            T0 + 120 * M,
-            download={"exchange": "bybit", "api_base": fake.base_url},
-            cache_dir=tmp_path,
-            warmup_candles=30,
-        )
+        data = load_market_data("download", "BTC/USDT:USDT", "1m", T0 + 60 * M, T0 + 120 * M,
+                                download={"exchange": "bybit", "api_base": fake.base_url},
+                                cache_dir=tmp_path, warmup_candles=30)
     assert date_ms(data.candles)[0] == T0 + 30 * M and len(data.candles) == 90
     assert (tmp_path / "bybit" / "BTC_USDT_USDT" / "1m.parquet").exists()
     with pytest.raises(DataError, match=r"backtest.start and backtest.end: both are required"):
@@ -119,14 +99,13 @@ def test_errors_name_the_setting(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"data.files\['BTC/USDT:USDT'\].path: required"):
         load_market_data("file", "BTC/USDT:USDT", "1m", None, None, file={})
     path = minute_csv(tmp_path, list(range(10)))
-    with pytest.raises(
-        DataError,
-        match=r"no BTC/USDT:USDT 1m candles in 2025-01-01 00:00 \.\. - "
-        r"\(data covers 2024-01-01 00:00 \.\. 2024-01-01 00:09\)",
-    ):
-        load_market_data("file", "BTC/USDT:USDT", "1m", parse_utc_ms("2025-01-01", "x"), None, file={"path": str(path)})
+    with pytest.raises(DataError, match=r"no BTC/USDT:USDT 1m candles in 2025-01-01 00:00 \.\. - "
+                                        r"\(data covers 2024-01-01 00:00 \.\. 2024-01-01 00:09\)"):
+        load_market_data("file", "BTC/USDT:USDT", "1m", parse_utc_ms("2025-01-01", "x"), None,
+                         file={"path": str(path)})
     with pytest.raises(DataError, match="candles are 1h; cannot make 5m candles"):
-        load_market_data("file", "BTC/USDT:USDT", "5m", None, None, file={"path": str(path), "timeframe": "1h"})
+        load_market_data("file", "BTC/USDT:USDT", "5m", None, None,
+                         file={"path": str(path), "timeframe": "1h"})
     with pytest.raises(DataError, match=r"data.synthetic.start: not an ISO date"):
         load_market_data("synthetic", "BTC/USDT:USDT", "5m", None, None, synthetic={"start": "Jan 1st"})
 
@@ -161,7 +140,9 @@ def provider() -> Iterator[tuple[DataProvider, CountingLoader]]:
 def test_instances_on_the_same_pair_share_one_load(provider: tuple[DataProvider, CountingLoader]) -> None:
     dp, loader = provider
     results: list[MarketData] = []
-    threads = [threading.Thread(target=lambda: results.append(dp.get("BTC/USDT:USDT", "5m", 10))) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: results.append(dp.get("BTC/USDT:USDT", "5m", 10))) for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -172,7 +153,9 @@ def test_instances_on_the_same_pair_share_one_load(provider: tuple[DataProvider,
     assert other.pair == "ETH/USDT:USDT"
     more = dp.get("BTC/USDT:USDT", "5m", 50)  # more warmup: one reload
     assert len(more.candles) == len(results[0].candles) + 40
-    assert loader.calls == [("BTC/USDT:USDT", "5m", 10), ("ETH/USDT:USDT", "5m", 0), ("BTC/USDT:USDT", "5m", 50)]
+    assert loader.calls == [
+        ("BTC/USDT:USDT", "5m", 10), ("ETH/USDT:USDT", "5m", 0), ("BTC/USDT:USDT", "5m", 50)
+    ]
     assert dp.loaded() == [("BTC/USDT:USDT", "5m"), ("ETH/USDT:USDT", "5m")]
 
 

@@ -30,16 +30,8 @@ def minutes(rows: dict[int, tuple[float, float, float, float, float]]) -> pd.Dat
     """1m candles keyed by minute offset from T0: (open, high, low, close, volume)."""
     keys = sorted(rows)
     data = np.array([rows[k] for k in keys], dtype="float64")
-    return pd.DataFrame(
-        {
-            "date": ms_to_dates(T0 + M * np.array(keys, dtype="int64")),
-            "open": data[:, 0],
-            "high": data[:, 1],
-            "low": data[:, 2],
-            "close": data[:, 3],
-            "volume": data[:, 4],
-        }
-    )
+    return pd.DataFrame({"date": ms_to_dates(T0 + M * np.array(keys, dtype="int64")), "open": data[:, 0],
+                         "high": data[:, 1], "low": data[:, 2], "close": data[:, 3], "volume": data[:, 4]})
 
 
 def as_rows(frame: pd.DataFrame) -> list[tuple[int, float, float, float, float, float]]:
@@ -49,23 +41,14 @@ def as_rows(frame: pd.DataFrame) -> list[tuple[int, float, float, float, float, 
 
 
 def test_truth_table_1m_to_5m() -> None:
-    src = minutes(
-        {
-            0: (10, 11, 9, 10.5, 1),
-            1: (10.5, 12, 10, 11, 2),
-            2: (11, 11, 10.2, 10.4, 1),
-            3: (10.4, 10.6, 10.1, 10.5, 1),
-            4: (10.5, 10.9, 10.3, 10.8, 3),  # complete bin 0
-            5: (10.8, 13, 10.7, 12.5, 4),
-            8: (12.5, 12.6, 8, 9, 5),  # bin 5 with minutes 6, 7, 9 missing
-            # bin 10 has no minute at all: it must be absent, not forward-filled
-            15: (9, 9.5, 8.5, 9.2, 1),
-            16: (9.2, 9.3, 9.1, 9.2, 1),
-            17: (9.2, 9.4, 9, 9.3, 1),
-            18: (9.3, 9.3, 9.2, 9.25, 1),
-            19: (9.25, 9.6, 9.2, 9.5, 2),  # complete bin 15 ends the data
-        }
-    )
+    src = minutes({
+        0: (10, 11, 9, 10.5, 1), 1: (10.5, 12, 10, 11, 2), 2: (11, 11, 10.2, 10.4, 1),
+        3: (10.4, 10.6, 10.1, 10.5, 1), 4: (10.5, 10.9, 10.3, 10.8, 3),  # complete bin 0
+        5: (10.8, 13, 10.7, 12.5, 4), 8: (12.5, 12.6, 8, 9, 5),  # bin 5 with minutes 6, 7, 9 missing
+        # bin 10 has no minute at all: it must be absent, not forward-filled
+        15: (9, 9.5, 8.5, 9.2, 1), 16: (9.2, 9.3, 9.1, 9.2, 1), 17: (9.2, 9.4, 9, 9.3, 1),
+        18: (9.3, 9.3, 9.2, 9.25, 1), 19: (9.25, 9.6, 9.2, 9.5, 2),  # complete bin 15 ends the data
+    })
     assert as_rows(resample(src, "5m")) == [
         (0, 10, 12, 9, 10.8, 8),
         (5, 10.8, 13, 8, 9, 9),
@@ -115,16 +98,8 @@ def test_same_timeframe_is_returned_and_coarser_source_rejected() -> None:
 
 
 def test_detect_gaps_truth_table() -> None:
-    src = minutes(
-        {
-            0: (10, 11, 9, 10, 1),
-            1: (10, 11, 9, 10, 1),
-            4: (10, 11, 9, 10, 1),
-            5: (10, 11, 9, 10, 1),
-            6: (10, 11, 9, 10, 1),
-            10: (10, 11, 9, 10, 1),
-        }
-    )
+    src = minutes({0: (10, 11, 9, 10, 1), 1: (10, 11, 9, 10, 1), 4: (10, 11, 9, 10, 1),
+                   5: (10, 11, 9, 10, 1), 6: (10, 11, 9, 10, 1), 10: (10, 11, 9, 10, 1)})
     assert detect_gaps(src, M) == (Gap(T0 + 2 * M, T0 + 4 * M, 2), Gap(T0 + 7 * M, T0 + 10 * M, 3))
     assert detect_gaps(src.iloc[:2], M) == ()
     assert gap_summary(detect_gaps(src, M)) == (

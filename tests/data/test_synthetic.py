@@ -46,13 +46,8 @@ def test_pair_seed_is_stable_across_processes() -> None:
         "print(s('XRP/USDT:USDT', '1h', 1704067200000, 2, 42).candles['close'].tolist())"
     )
     outputs = {
-        subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "PYTHONHASHSEED": salt},
-        ).stdout
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": salt}).stdout
         for salt in ("1", "2")
     }
     here = synthetic_market("XRP/USDT:USDT", "1h", T0, 2, 42).candles["close"].tolist()

@@ -201,7 +201,9 @@ class FakeBybitExchange(FakeBybit):
             status = "Deactivated" if order.reject_reason is None else status
         tif = "PostOnly" if order.post_only else order.time_in_force.value
         filled = abs(order.filled)
-        value = filled / order.avg_fill_price if sim.spec.is_inverse and filled else filled * order.avg_fill_price
+        value = (
+            filled / order.avg_fill_price if sim.spec.is_inverse and filled else filled * order.avg_fill_price
+        )
         return {
             "orderId": order.id,
             "orderLinkId": order.client_id or "",
@@ -221,7 +223,9 @@ class FakeBybitExchange(FakeBybit):
             "reduceOnly": order.reduce_only,
             "triggerPrice": num(order.trigger_price),
             "triggerDirection": order.trigger_direction,
-            "triggerBy": ("MarkPrice" if order.trigger_by is TriggerBy.MARK else "LastPrice") if conditional else "",
+            "triggerBy": ("MarkPrice" if order.trigger_by is TriggerBy.MARK else "LastPrice")
+            if conditional
+            else "",
             "stopOrderType": "Stop" if conditional else "",
             "takeProfit": "",
             "stopLoss": "",
@@ -305,7 +309,9 @@ def order_create(fake: FakeBybitExchange, request: RecordedRequest) -> dict[str,
         if reason is not RejectReason.POST_ONLY_WOULD_TAKE:
             if reason is RejectReason.INVALID_TRIGGER:
                 rising = order.trigger_direction == 1
-                raise BybitError(110092 if rising else 110093, "expect " + ("Rising" if rising else "Falling"))
+                raise BybitError(
+                    110092 if rising else 110093, "expect " + ("Rising" if rising else "Falling")
+                )
             code, message = _REFUSALS.get(reason, (10001, f"params error: {reason.value}"))
             raise BybitError(code, message)
         order.status = OrderStatus.CANCELLED  # Bybit accepts, then cancels it
@@ -330,7 +336,9 @@ def order_amend(fake: FakeBybitExchange, request: RecordedRequest) -> dict[str, 
     sign = 1 if order.contracts > 0 else -1
     qty = _qty(body["qty"]) * sign if body.get("qty") not in (None, "") else None
     price = _qty(body["price"], "price") if body.get("price") not in (None, "") else None
-    trigger = _qty(body["triggerPrice"], "triggerPrice") if body.get("triggerPrice") not in (None, "") else None
+    trigger = (
+        _qty(body["triggerPrice"], "triggerPrice") if body.get("triggerPrice") not in (None, "") else None
+    )
     sim.edit_order(order.id, price=price, contracts=qty, trigger_price=trigger)
     if order.reject_reason and order.reject_reason.startswith("amend refused"):
         refused = order.reject_reason
@@ -384,7 +392,9 @@ def order_realtime(fake: FakeBybitExchange, request: RecordedRequest) -> dict[st
     for symbol in _symbols(fake, request):
         if wanted_id or wanted_link:
             chosen = [
-                o for o in fake.orders[symbol] if o.id == wanted_id or (wanted_link and o.client_id == wanted_link)
+                o
+                for o in fake.orders[symbol]
+                if o.id == wanted_id or (wanted_link and o.client_id == wanted_link)
             ]
         else:
             chosen = _filtered(fake.sims[symbol].get_open_orders(), request.query.get("orderFilter"))
@@ -451,7 +461,9 @@ def position_list(fake: FakeBybitExchange, request: RecordedRequest) -> dict[str
         sim = fake.sims[symbol]
         view = sim.get_position()
         size = abs(view.contracts)
-        entry_value = (size / view.entry_price if sim.spec.is_inverse else size * view.entry_price) if size else 0.0
+        entry_value = (
+            (size / view.entry_price if sim.spec.is_inverse else size * view.entry_price) if size else 0.0
+        )
         rows.append(
             {
                 "symbol": symbol,
@@ -537,7 +549,9 @@ def fee_rate(fake: FakeBybitExchange, request: RecordedRequest) -> dict[str, Any
     rows = []
     for symbol in _symbols(fake, request):
         spec = fake.sims[symbol].spec
-        rows.append({"symbol": symbol, "takerFeeRate": num(spec.taker_fee), "makerFeeRate": num(spec.maker_fee)})
+        rows.append(
+            {"symbol": symbol, "takerFeeRate": num(spec.taker_fee), "makerFeeRate": num(spec.maker_fee)}
+        )
     return {"list": rows}
 
 

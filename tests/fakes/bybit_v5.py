@@ -23,17 +23,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 MINUTE_MS = 60_000
 INTERVALS_MS = {
-    "1": MINUTE_MS,
-    "3": 3 * MINUTE_MS,
-    "5": 5 * MINUTE_MS,
-    "15": 15 * MINUTE_MS,
-    "30": 30 * MINUTE_MS,
-    "60": 60 * MINUTE_MS,
-    "120": 120 * MINUTE_MS,
-    "240": 240 * MINUTE_MS,
-    "360": 360 * MINUTE_MS,
-    "720": 720 * MINUTE_MS,
-    "D": 1440 * MINUTE_MS,
+    "1": MINUTE_MS, "3": 3 * MINUTE_MS, "5": 5 * MINUTE_MS, "15": 15 * MINUTE_MS, "30": 30 * MINUTE_MS,
+    "60": 60 * MINUTE_MS, "120": 120 * MINUTE_MS, "240": 240 * MINUTE_MS, "360": 360 * MINUTE_MS,
+    "720": 720 * MINUTE_MS, "D": 1440 * MINUTE_MS,
 }
 
 
@@ -61,7 +53,9 @@ class RecordedRequest:
 class FakeBybitState:
     """Everything the fake serves; tests fill it through the ``add_*`` helpers."""
 
-    instruments: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {"linear": {}, "inverse": {}})
+    instruments: dict[str, dict[str, dict[str, Any]]] = field(
+        default_factory=lambda: {"linear": {}, "inverse": {}}
+    )
     klines: dict[tuple[str, str, str], dict[int, list[float]]] = field(default_factory=dict)
     mark_klines: dict[tuple[str, str, str], dict[int, list[float]]] = field(default_factory=dict)
     funding: dict[tuple[str, str], dict[int, float]] = field(default_factory=dict)
@@ -69,59 +63,35 @@ class FakeBybitState:
     now_ms: int | None = None  # None: the wall clock
 
     def add_instrument(
-        self,
-        symbol: str,
-        category: str,
-        base: str,
-        quote: str,
-        settle: str,
-        tick: str = "0.1",
-        qty_step: str = "0.001",
-        min_qty: str = "0.001",
-        funding_interval_min: int = 480,
+        self, symbol: str, category: str, base: str, quote: str, settle: str, tick: str = "0.1",
+        qty_step: str = "0.001", min_qty: str = "0.001", funding_interval_min: int = 480,
     ) -> None:
         """Register a perpetual (``LinearPerpetual`` or ``InversePerpetual``)."""
         kind = "LinearPerpetual" if category == "linear" else "InversePerpetual"
         self.instruments[category][symbol] = {
-            "symbol": symbol,
-            "contractType": kind,
-            "status": "Trading",
-            "baseCoin": base,
-            "quoteCoin": quote,
-            "settleCoin": settle,
-            "launchTime": "1585526400000",
-            "deliveryTime": "0",
-            "deliveryFeeRate": "",
-            "priceScale": "2",
+            "symbol": symbol, "contractType": kind,
+            "status": "Trading", "baseCoin": base, "quoteCoin": quote, "settleCoin": settle,
+            "launchTime": "1585526400000", "deliveryTime": "0", "deliveryFeeRate": "", "priceScale": "2",
             "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00", "leverageStep": "0.01"},
             "priceFilter": {"minPrice": tick, "maxPrice": "1999999.80", "tickSize": tick},
             "lotSizeFilter": {
-                "maxOrderQty": "1190.000",
-                "minOrderQty": min_qty,
-                "qtyStep": qty_step,
-                "postOnlyMaxOrderQty": "1190.000",
-                "maxMktOrderQty": "500.000",
-                "minNotionalValue": "5",
+                "maxOrderQty": "1190.000", "minOrderQty": min_qty, "qtyStep": qty_step,
+                "postOnlyMaxOrderQty": "1190.000", "maxMktOrderQty": "500.000", "minNotionalValue": "5",
             },
-            "unifiedMarginTrade": True,
-            "fundingInterval": funding_interval_min,
-            "copyTrading": "both",
-            "upperFundingRate": "0.005",
-            "lowerFundingRate": "-0.005",
+            "unifiedMarginTrade": True, "fundingInterval": funding_interval_min,
+            "copyTrading": "both", "upperFundingRate": "0.005", "lowerFundingRate": "-0.005",
         }
 
     def add_default_instruments(self) -> None:
         """BTCUSDT and ETHUSDT (linear), BTCUSD (inverse)."""
         self.add_instrument("BTCUSDT", "linear", "BTC", "USDT", "USDT")
-        self.add_instrument("ETHUSDT", "linear", "ETH", "USDT", "USDT", tick="0.01", qty_step="0.01", min_qty="0.01")
+        self.add_instrument(
+            "ETHUSDT", "linear", "ETH", "USDT", "USDT", tick="0.01", qty_step="0.01", min_qty="0.01"
+        )
         self.add_instrument("BTCUSD", "inverse", "BTC", "USD", "BTC", tick="0.5", qty_step="1", min_qty="1")
 
     def add_klines(
-        self,
-        symbol: str,
-        rows: Iterable[list[float]],
-        interval: str = "1",
-        category: str = "linear",
+        self, symbol: str, rows: Iterable[list[float]], interval: str = "1", category: str = "linear",
         mark: bool = False,
     ) -> None:
         """Add candles ``[start_ms, open, high, low, close, volume(, turnover)]`` to the kline table."""
@@ -240,22 +210,10 @@ def _ticker_from_klines(state: FakeBybitState, category: str, symbol: str) -> di
     funding = state.funding.get((category, symbol), {})
     rate = _fmt(funding[max(funding)]) if funding else "0.0001"
     return {
-        "symbol": symbol,
-        "lastPrice": last,
-        "markPrice": last,
-        "indexPrice": last,
-        "fundingRate": rate,
-        "nextFundingTime": str((state.time_ms() // 28_800_000 + 1) * 28_800_000),
-        "bid1Price": last,
-        "ask1Price": last,
-        "bid1Size": "1",
-        "ask1Size": "1",
-        "prevPrice24h": last,
-        "highPrice24h": last,
-        "lowPrice24h": last,
-        "volume24h": "0",
-        "turnover24h": "0",
-        "price24hPcnt": "0",
+        "symbol": symbol, "lastPrice": last, "markPrice": last, "indexPrice": last, "fundingRate": rate,
+        "nextFundingTime": str((state.time_ms() // 28_800_000 + 1) * 28_800_000), "bid1Price": last,
+        "ask1Price": last, "bid1Size": "1", "ask1Size": "1", "prevPrice24h": last, "highPrice24h": last,
+        "lowPrice24h": last, "volume24h": "0", "turnover24h": "0", "price24hPcnt": "0",
     }
 
 

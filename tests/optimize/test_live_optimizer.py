@@ -112,7 +112,9 @@ def test_virtual_exchanges_never_see_a_candle_before_the_real_one(tmp_path: Path
     session = controller.build()
     inst, opt = session.instances[0], session.optimizers[0]
     book = opt.executor.book
-    for clock in range(inst.time_of(inst.first_index) + 3_600_000, inst.time_of(inst.length - 1), 5 * 3_600_000):
+    for clock in range(
+        inst.time_of(inst.first_index) + 3_600_000, inst.time_of(inst.length - 1), 5 * 3_600_000
+    ):
         session.engine._advance_all(clock)
         opt.on_time(clock)
         assert book.next_index == inst.next_index

@@ -64,7 +64,9 @@ def test_sigkill_loses_at_most_about_one_batch_and_never_corrupts(tmp_path: Path
         assert db.integrity_check() == "ok"
         samples = db.equity_samples("s")
     sequence = [int(s.wallet_balance) for s in samples]
-    assert sequence == list(range(len(sequence)))  # a prefix: nothing missing in the middle, nothing reordered
+    assert sequence == list(
+        range(len(sequence))
+    )  # a prefix: nothing missing in the middle, nothing reordered
     assert len(sequence) > 20 * 10  # several batches were committed before the kill
     lost_window_ms = killed_ms - samples[-1].time_ms
     # At most one batch interval plus scheduling slack on a busy machine.

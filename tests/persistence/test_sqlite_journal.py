@@ -101,7 +101,9 @@ def test_round_trip_of_every_record_type(db: RunDatabase) -> None:
     assert event == OrderRecorded("a", 1_000, "placed", order)
     assert db.fills("a") == [fill]
     assert db.fill_records() == [FillRecorded("a", fill)]
-    assert db.equity_samples("a") == [EquitySampled("a", 3_000, 1_000.0, 990.0, 991.5, -0.25, 41_990.0, 42_010.0)]
+    assert db.equity_samples("a") == [
+        EquitySampled("a", 3_000, 1_000.0, 990.0, 991.5, -0.25, 41_990.0, 42_010.0)
+    ]
     assert db.equity("a") == ([3_000], [990.0], [991.5])
     assert db.selections("a") == [
         SelectionRecorded("a", 4_000, {"fast": 5, "slow": 20}, 1.5, board),

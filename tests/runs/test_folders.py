@@ -36,7 +36,9 @@ def test_run_id_is_utc_timestamp_and_metastrategy() -> None:
         make_run_id("demo", datetime(2024, 1, 1))  # noqa: DTZ001
 
 
-def test_create_run_writes_the_folder(tmp_path: Path, strategy_dir: Path, config: tuple[KektradeConfig, str]) -> None:
+def test_create_run_writes_the_folder(
+    tmp_path: Path, strategy_dir: Path, config: tuple[KektradeConfig, str]
+) -> None:
     cfg, text = config
     history = tmp_path / "history"
     run = create_run(cfg, text, history, [strategy_dir / "alpha.py", strategy_dir / "beta.py"], NOW)
@@ -69,7 +71,9 @@ def test_resume_and_list(tmp_path: Path, config: tuple[KektradeConfig, str]) -> 
     with pytest.raises(RunNotFoundError) as info:
         resume_run("2020-01-01_00-00-00_nope", tmp_path)
     assert info.value.recent == ids[::-1][:10]
-    assert str(info.value).startswith(f"no run '2020-01-01_00-00-00_nope' in {tmp_path}/; recent runs: {ids[11]}, ")
+    assert str(info.value).startswith(
+        f"no run '2020-01-01_00-00-00_nope' in {tmp_path}/; recent runs: {ids[11]}, "
+    )
     for bad in ("cache", "..", "../x", ""):
         with pytest.raises(RunNotFoundError):
             resume_run(bad, tmp_path)

@@ -16,7 +16,9 @@ def make_run(tmp_path: Path) -> Run:
     return Run.at(tmp_path, resumed=False)
 
 
-def test_file_and_console_handlers_redact_and_tear_down(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_file_and_console_handlers_redact_and_tear_down(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = make_run(tmp_path)
     logger = logging.getLogger("kektrade")
     before = list(logger.handlers)

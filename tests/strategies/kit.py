@@ -81,7 +81,9 @@ class Run:
         """Simulate candle i, then call the strategy's tick for it; ``log[i]`` gets the order events."""
         before = len(self.journal.records)
         self.venue.step(i)
-        self.strategy.tick(self.frame, i, {"pair": self.venue.spec.symbol}, self.parameter, self.variables, self.venue)
+        self.strategy.tick(
+            self.frame, i, {"pair": self.venue.spec.symbol}, self.parameter, self.variables, self.venue
+        )
         self.next_index = i + 1
         self.log[i] = [brief(e) for e in self.events(before)]
 

@@ -118,7 +118,9 @@ class NoAmendSim(SimExchange):
 
 
 def test_a_refused_amendment_falls_back_to_cancel_and_place() -> None:
-    run = make_run("MarketMakerStrategy", [FLAT, FLAT, FLAT, DIP, FLAT], PARAM, venue_cls=NoAmendSim, maker_fee=0.0)
+    run = make_run(
+        "MarketMakerStrategy", [FLAT, FLAT, FLAT, DIP, FLAT], PARAM, venue_cls=NoAmendSim, maker_fee=0.0
+    )
     run.until(3)
     old_ask = quotes(run.venue)["sell"]
     before = len(run.journal.records)

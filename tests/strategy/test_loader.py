@@ -60,7 +60,10 @@ def test_load_imports_only_the_defining_file(strategy_dir: Path, tmp_path: Path)
 def test_unknown_strategy_lists_what_was_found(strategy_dir: Path) -> None:
     with pytest.raises(StrategyNotFoundError) as info:
         load_strategy_class("GammaStrategy", strategy_dir)
-    assert str(info.value) == f"no strategy 'GammaStrategy' in {strategy_dir}/; found: AlphaStrategy, BetaStrategy"
+    assert (
+        str(info.value)
+        == f"no strategy 'GammaStrategy' in {strategy_dir}/; found: AlphaStrategy, BetaStrategy"
+    )
     assert info.value.available == ["AlphaStrategy", "BetaStrategy"]
 
 
@@ -71,7 +74,9 @@ def test_missing_folder_finds_nothing(tmp_path: Path) -> None:
 
 
 def test_syntax_error_in_target_gives_traceback(strategy_dir: Path) -> None:
-    (strategy_dir / "gamma.py").write_text("class GammaStrategy(Strategy):\n    def tick(self:\n        pass\n")
+    (strategy_dir / "gamma.py").write_text(
+        "class GammaStrategy(Strategy):\n    def tick(self:\n        pass\n"
+    )
     with pytest.raises(StrategyImportError) as info:
         load_strategy_class("GammaStrategy", strategy_dir)
     assert info.value.path == strategy_dir / "gamma.py"
@@ -90,7 +95,9 @@ def test_error_at_import_gives_traceback(strategy_dir: Path) -> None:
 
 def test_class_that_is_no_strategy_is_refused(strategy_dir: Path) -> None:
     (strategy_dir / "fake.py").write_text("class FakeStrategy(dict):\n    pass\nclass Base:\n    pass\n")
-    (strategy_dir / "fake2.py").write_text("class MyStrategy:\n    pass\nclass OtherStrategy(MyStrategy):\n    pass\n")
+    (strategy_dir / "fake2.py").write_text(
+        "class MyStrategy:\n    pass\nclass OtherStrategy(MyStrategy):\n    pass\n"
+    )
     with pytest.raises(StrategyImportError, match=r"not a subclass of kektrade\.strategy\.base\.Strategy"):
         load_strategy_class("OtherStrategy", strategy_dir)
 
@@ -108,5 +115,6 @@ def test_config_strategies(strategy_dir: Path, config_dict: dict[str, Any]) -> N
     with pytest.raises(ConfigError) as info:
         strategy_files(parse_config(json.dumps(config_dict)))
     assert info.value.errors == [
-        f"subaccounts[1].strategy: no strategy 'SmaRsii' in {strategy_dir}/; found: AlphaStrategy, BetaStrategy"
+        f"subaccounts[1].strategy: no strategy 'SmaRsii' in {strategy_dir}/; "
+        "found: AlphaStrategy, BetaStrategy"
     ]

@@ -258,7 +258,9 @@ class CcxtSubaccount(Subaccount):
             return self._rejected(draft, RejectReason.ZERO_QTY.value)
         if kind in LIMIT_PRICED_TYPES and (price is None or not price > 0):
             return self._rejected(draft, RejectReason.INVALID_PRICE.value)
-        params = self._order_params(kind, contracts, trigger_price, reduce_only, post_only, tif, client_id, by)
+        params = self._order_params(
+            kind, contracts, trigger_price, reduce_only, post_only, tif, client_id, by
+        )
         bybit_type = "limit" if kind in LIMIT_PRICED_TYPES else "market"
         limit = self._price(price) if kind in LIMIT_PRICED_TYPES and price is not None else None
         side = "buy" if contracts > 0 else "sell"
@@ -307,7 +309,9 @@ class CcxtSubaccount(Subaccount):
         amount = self._amount(contracts) if contracts is not None else None
         limit = self._price(price) if price is not None else None
         try:
-            self._call(self._ex.edit_order, order.id, self.symbol, bybit_type, order.side, amount, limit, params)
+            self._call(
+                self._ex.edit_order, order.id, self.symbol, bybit_type, order.side, amount, limit, params
+            )
         except VenueError as exc:
             reason = order_reject_reason(exc, self._contracts)
             if reason is None:

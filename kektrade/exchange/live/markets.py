@@ -50,7 +50,9 @@ def tiers_from_rows(rows: list[dict[str, Any]], symbol: str) -> tuple[RiskTier, 
         info = row.get("info") or {}
         where = f"leverage tier {n + 1}"
         limit = _number(row.get("maxNotional") or info.get("riskLimitValue"), f"{where}.maxNotional", symbol)
-        mmr = _number(row.get("maintenanceMarginRate") or info.get("maintenanceMargin"), f"{where}.mmr", symbol)
+        mmr = _number(
+            row.get("maintenanceMarginRate") or info.get("maintenanceMargin"), f"{where}.mmr", symbol
+        )
         max_lev = _number(row.get("maxLeverage") or info.get("maxLeverage"), f"{where}.maxLeverage", symbol)
         imr = _optional(info.get("initialMargin")) or 1.0 / max_lev
         ladder.append((limit, mmr, imr, max_lev))

@@ -48,8 +48,12 @@ def test_spec_from_parsed_markets(client: ccxt.Exchange) -> None:
     assert inverse.settle == "BTC" and inverse.lot_step == 1.0
 
 
-def test_spec_uses_venue_tiers_fees_and_funding_interval(fake: FakeBybitExchange, client: ccxt.Exchange) -> None:
-    fake.state.add_instrument("SOLUSDT", "linear", "SOL", "USDT", "USDT", tick="0.01", funding_interval_min=240)
+def test_spec_uses_venue_tiers_fees_and_funding_interval(
+    fake: FakeBybitExchange, client: ccxt.Exchange
+) -> None:
+    fake.state.add_instrument(
+        "SOLUSDT", "linear", "SOL", "USDT", "USDT", tick="0.01", funding_interval_min=240
+    )
     fake.open_account("BTCUSDT", 1000)
     client.load_markets()
     rows = client.fetch_leverage_tiers([SYMBOL])[SYMBOL]
@@ -141,7 +145,9 @@ def test_reduce_only_and_close_position(fake: FakeBybitExchange, client: ccxt.Ex
     assert acc.get_wallet().cumulative_realized_pnl == pytest.approx(1.0)
 
 
-def test_conditional_orders_listed_triggered_and_cancelled(fake: FakeBybitExchange, client: ccxt.Exchange) -> None:
+def test_conditional_orders_listed_triggered_and_cancelled(
+    fake: FakeBybitExchange, client: ccxt.Exchange
+) -> None:
     acc = account(fake, client)
     stop = acc.open_order(OrderType.STOP_MARKET, 1.0, trigger_price=105.0, trigger_by=TriggerBy.MARK)
     take = acc.open_order(OrderType.TAKE_PROFIT_LIMIT, 1.0, price=94.0, trigger_price=95.0)

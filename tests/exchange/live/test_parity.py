@@ -108,17 +108,21 @@ def test_sim_and_live_adapter_give_the_same_fills_position_and_wallet(
         (f.kind, f.contracts, f.price, f.is_maker) for f in sim_fills
     ]
     assert [f.fee for f in live_fills] == pytest.approx([f.fee for f in sim_fills], abs=1e-12)
-    assert [f.realized_pnl for f in live_fills] == pytest.approx([f.realized_pnl for f in sim_fills], abs=1e-12)
+    assert [f.realized_pnl for f in live_fills] == pytest.approx(
+        [f.realized_pnl for f in sim_fills], abs=1e-12
+    )
     assert [f.time_ms for f in live_fills] == [f.time_ms for f in sim_fills]
     assert sim.get_position().liquidation_price > 0
     assert live.get_position() == sim.get_position()
     _assert_same(live.get_wallet(), sim.get_wallet())
     open_orders = [
-        (o.id, o.type, o.contracts, o.price, o.trigger_price, o.status, o.client_id) for o in sim.get_open_orders()
+        (o.id, o.type, o.contracts, o.price, o.trigger_price, o.status, o.client_id)
+        for o in sim.get_open_orders()
     ]
     assert len(open_orders) == 2
     assert [
-        (o.id, o.type, o.contracts, o.price, o.trigger_price, o.status, o.client_id) for o in live.get_open_orders()
+        (o.id, o.type, o.contracts, o.price, o.trigger_price, o.status, o.client_id)
+        for o in live.get_open_orders()
     ] == open_orders
     live.refresh()
     assert (live.contracts, live.last_price) == (sim.contracts, sim.last_price)
