@@ -3,7 +3,7 @@
 # type check (mypy) and tests (pytest). Extra arguments go to pytest.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-"$ROOT/scripts/bootstrap.sh"
+"$ROOT/scripts/bootstrap.sh" dev
 cd "$ROOT"
 BIN="$ROOT/.venv/bin"
 echo "== ruff"; "$BIN/ruff" check kektrade tests strategies bench

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,11 +14,16 @@ from typing import Any
 from kektrade import __version__
 from kektrade.analysis.report import format_results_table
 from kektrade.config import ConfigError, KektradeConfig, SecretRedactor, Secrets, parse_config, schema_text
+from kektrade.control.catalog import runs_table, summarize_run
+from kektrade.control.download import DownloadFailed, download_config_data, network_cause
 from kektrade.control.facade import RunController, RunPaths
-from kektrade.control.headless import HeadlessRunner
+from kektrade.control.headless import HeadlessRunner, failed_subaccounts
 from kektrade.control.live import LiveRunController, is_realtime_config
+from kektrade.control.notices import data_notices
+from kektrade.control.stored import StoredRunController, StoredRunError
 from kektrade.data.market import DataError
 from kektrade.engine.build import BuildError
+from kektrade.exchange.sim.exchange import SimError
 from kektrade.optimize.space import OptimizationConfigError
 from kektrade.optimize.validation import setup_errors
 from kektrade.persistence.database import open_run_database
@@ -38,7 +44,7 @@ log = logging.getLogger("kektrade.cli")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-SUBCOMMANDS = ("validate", "schema", "runs", "check")
+SUBCOMMANDS = ("validate", "schema", "runs", "check", "show", "download")
 
 
 class UsageError(Exception):
@@ -50,11 +56,14 @@ def _run_parser() -> argparse.ArgumentParser:
         prog="kektrade",
         description="Run a kektrade meta-strategy described by one JSON config file.",
         epilog="other commands: kektrade validate CONFIG.json | kektrade check CONFIG.json | kektrade schema | "
-        "kektrade runs",
+        "kektrade runs | kektrade show RUNID | kektrade download CONFIG.json",
     )
     parser.add_argument("config", type=Path, metavar="CONFIG.json", help="the meta-strategy config file")
     parser.add_argument("--no-tui", action="store_true", help="run without the terminal UI (logs to stderr)")
     parser.add_argument("--run-id", metavar="ID", help="continue an existing run (same folder and database)")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 when a subaccount's strategy raised (shown as FAILED)"
+    )
     parser.add_argument(
         "--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="log level (default INFO)"
     )
@@ -79,8 +88,16 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("config", type=Path, metavar="CONFIG.json", help="the config file to check")
     elif command == "schema":
         parser.description = "Print the JSON Schema of kektrade configs."
+    elif command == "download":
+        parser.description = "Download the candles, mark prices and funding a download-source config needs."
+        parser.add_argument("config", type=Path, metavar="CONFIG.json", help="a config with data.source 'download'")
+        parser.add_argument("--api-base", metavar="URL", help="replace the exchange's API hosts (default: config)")
+    elif command == "show":
+        parser.description = "Open the TUI on a stored run (panes, detail, results); read-only."
+        parser.add_argument("run_id", metavar="RUNID", help="the run folder's name (see kektrade runs)")
+        parser.add_argument("--history-dir", type=Path, default=Path("history"), help="default: history")
     else:
-        parser.description = "List recent runs, most recent first."
+        parser.description = "List recent runs, most recent first: status, period, venue, subaccounts, return."
         parser.add_argument("--history-dir", type=Path, default=Path("history"), help="default: history")
         parser.add_argument("--limit", type=int, default=20, help="how many runs to list (default 20)")
     return parser
@@ -112,7 +129,13 @@ def _check_strategies(config: KektradeConfig) -> list[Path]:
 def _open_run(config: KektradeConfig, text: str, files: list[Path], run_id: str | None) -> Run:
     """Resume ``run_id`` or create a new run folder."""
     if run_id is None:
-        return create_run(config, text, config.history_path, files, datetime.now(tz=UTC))
+        try:
+            return create_run(config, text, config.history_path, files, datetime.now(tz=UTC))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise UsageError(
+                f"history_dir: cannot create a run folder in {str(config.history_path)!r}: {reason}"
+            ) from None
     try:
         run = resume_run(run_id, config.history_path)
     except RunNotFoundError as exc:
@@ -142,7 +165,24 @@ def _build(config: KektradeConfig, run: Run | None = None, redactor: SecretRedac
         controller.build()
     except (BuildError, OptimizationConfigError, DataError, StrategyLoadError) as exc:
         raise UsageError(str(exc)) from None
+    except SimError as exc:  # the venue refused a setting (leverage above the risk tier's limit, ...)
+        raise UsageError(_name_subaccounts(config, str(exc))) from None
+    except Exception as exc:
+        if type(exc).__module__.startswith("ccxt"):  # a download or live venue unreachable: say why
+            where = config.data.download.api_base or config.data.download.exchange
+            raise RuntimeError(f"cannot reach {where}: {network_cause(exc)} ({type(exc).__name__})") from exc
+        raise
     return controller
+
+
+def _name_subaccounts(config: KektradeConfig, message: str) -> str:
+    """``subaccounts[i] (id).leverage: <message>`` for the subaccounts whose leverage the message names."""
+    found = re.match(r"leverage ([0-9.]+) ", message)
+    if found is None:
+        return f"subaccounts: {message}"
+    value = float(found.group(1))
+    places = [f"subaccounts[{i}] ({s.id}).leverage" for i, s in enumerate(config.subaccounts) if s.leverage == value]
+    return f"{', '.join(places) or 'subaccounts'}: {message}"
 
 
 def _finished_results(run: Run) -> dict[str, object] | None:
@@ -167,7 +207,7 @@ def _show_finished(run: Run, results: dict[str, object], text: str, args: argpar
         teardown_logging()
 
 
-def _start_faces(controller: RunController, secrets: Secrets | None) -> list[Any]:
+def _start_faces(controller: RunController, secrets: Secrets | None, config_path: Path | None = None) -> list[Any]:
     """The web page and the Telegram bot, when the config enables them (each has start/stop)."""
     config = controller.config
     faces: list[Any] = []
@@ -184,14 +224,21 @@ def _start_faces(controller: RunController, secrets: Secrets | None) -> list[Any
         from kektrade.telegram.bot import TelegramBot
 
         bot = TelegramBot(
-            controller, secrets.telegram_token, list(config.telegram.chat_ids), list(config.telegram.notify)
+            controller,
+            secrets.telegram_token,
+            list(config.telegram.chat_ids),
+            list(config.telegram.notify),
+            config_path=config_path,
+            secrets=secrets.values(),
         )
         bot.start()
         faces.append(bot)
     return faces
 
 
-def start_main_job(controller: RunController, run: Run, no_tui: bool, secrets: Secrets | None = None) -> int:
+def start_main_job(
+    controller: RunController, run: Run, no_tui: bool, secrets: Secrets | None = None, config_path: Path | None = None
+) -> int:
     """Attach the run folder and database, start the enabled faces, run headless or in the TUI.
 
     A reopened backtest that did not finish starts over into its emptied database (see docs/runs.md);
@@ -201,7 +248,7 @@ def start_main_job(controller: RunController, run: Run, no_tui: bool, secrets: S
     controller.attach(RunPaths(run.run_id, run.folder, run.db_path, restart=restart))
     faces: list[Any] = []
     try:
-        faces = _start_faces(controller, secrets)
+        faces = _start_faces(controller, secrets, config_path)
         if no_tui:
             return HeadlessRunner(controller, out=sys.stderr).run()  # sys.stderr now: the redacting stream
         from kektrade.tui.app import run_tui
@@ -252,7 +299,14 @@ def _run(args: argparse.Namespace) -> int:
         log.info("%s run %s (kektrade %s)", verb, run.run_id, __version__)
         if run.resumed and run.config_path.read_text(encoding="utf-8") != text:
             log.warning("%s differs from the run's config.json; running with %s", args.config, args.config)
-        return start_main_job(controller, run, args.no_tui, secrets)
+        for notice in data_notices(config):
+            log.warning("%s", notice)
+        code = start_main_job(controller, run, args.no_tui, secrets, args.config)
+        failed = failed_subaccounts(controller.results)
+        if code == EXIT_OK and failed and args.strict:
+            print(f"error: --strict: the strategy of {', '.join(failed)} raised (FAILED)", file=sys.stderr)
+            return EXIT_FAILURE
+        return code
     except Exception as exc:
         log.exception("run %s failed", run.run_id)
         print(f"error: {exc} (traceback in {run.log_path})", file=sys.stderr)
@@ -293,10 +347,49 @@ def _runs(args: argparse.Namespace) -> int:
     ids = list_runs(args.history_dir)
     if not ids:
         print(f"no runs in {args.history_dir}/")
-    for run_id in ids[: args.limit]:
-        db = args.history_dir / run_id / "run.sqlite"
-        size = f"{db.stat().st_size / 1e6:.1f} MB" if db.is_file() else "no database"
-        print(f"{run_id}  {size}")
+        return EXIT_OK
+    print(runs_table([summarize_run(args.history_dir / run_id) for run_id in ids[: args.limit]]))
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace) -> int:
+    folder = args.history_dir / args.run_id
+    try:
+        if "/" in args.run_id or not (folder / "config.json").is_file():
+            raise RunNotFoundError(args.run_id, args.history_dir, list_runs(args.history_dir)[:10])
+        controller = StoredRunController(folder)
+    except (RunNotFoundError, StoredRunError, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+    from kektrade.tui.app import run_tui
+
+    return run_tui(controller, start_run=False)
+
+
+def _download(args: argparse.Namespace) -> int:
+    config, _text = _read_config(args.config)
+    if args.api_base:
+        download = config.data.download.model_copy(update={"api_base": args.api_base})
+        config = config.model_copy(update={"data": config.data.model_copy(update={"download": download})})
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+                   TimeRemainingColumn(), transient=False)  # fmt: skip
+
+    def progress(label: str) -> Any:
+        task = bar.add_task(label, total=1)
+        return lambda done, total: bar.update(task, completed=done, total=max(total, done, 1))
+
+    try:
+        with bar:
+            found = download_config_data(config, progress)
+    except DownloadFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+    for data in found:
+        extras = (", mark prices" if data.has_mark else "") + (", funding" if data.funding is not None else "")
+        print(f"{data.pair} {data.timeframe}: {len(data.candles):,} candles{extras}")
     return EXIT_OK
 
 
@@ -308,6 +401,10 @@ def _dispatch(argv: list[str]) -> int:
             return EXIT_OK
         if argv[0] == "check":
             return _check(args)
+        if argv[0] == "show":
+            return _show(args)
+        if argv[0] == "download":
+            return _download(args)
         return _validate(args) if argv[0] == "validate" else _runs(args)
     return _run(_run_parser().parse_args(argv))
 

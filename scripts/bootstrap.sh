@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Shared set-up for ./run.sh and ./test.sh: find Python >= 3.12, create .venv, install the project.
+# ./run.sh installs what running needs; ./test.sh passes "dev" to add the test and lint tools
+# (pytest, ruff, mypy, import-linter, ...). A dev install also serves ./run.sh.
 # Idempotent: reinstalls only when pyproject.toml, setup.py or native-modules.txt changed since the last
 # install, when a compiled module's source is newer than its extension (setup.py compiles the simulator
 # with mypyc, in place), or when KEKTRADE_PURE=1 (pure Python, no compiler needed) is switched on or off.
@@ -30,7 +32,13 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 STAMP="$VENV/.kektrade-installed"
 MODE="compiled"; [ "${KEKTRADE_PURE:-}" = 1 ] && MODE="pure"
-WANT="$(cat "$ROOT/pyproject.toml" "$ROOT/setup.py" "$ROOT/native-modules.txt" | sha256sum | cut -d' ' -f1) $MODE"
+EXTRAS="${1:-runtime}"  # runtime | dev
+BASE="$(cat "$ROOT/pyproject.toml" "$ROOT/setup.py" "$ROOT/native-modules.txt" | sha256sum | cut -d' ' -f1) $MODE"
+WANT="$BASE $EXTRAS"
+HAVE="$(cat "$STAMP" 2>/dev/null || true)"
+if [ "$EXTRAS" = runtime ] && [ "$HAVE" = "$BASE dev" ]; then
+    WANT="$HAVE"  # the dev install holds everything running needs
+fi
 
 native_outdated() {  # a listed module not compiled, or a source newer than the compiled code
     PYTHONPATH="$ROOT" "$VENV/bin/python" -c \
@@ -43,10 +51,22 @@ clean_native() {
     rm -f "$ROOT"/kektrade_native__mypyc*.so
 }
 
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ] || { [ "$MODE" = compiled ] && native_outdated; }; then
-    echo "installing kektrade ($MODE) and its dependencies into .venv" >&2
+dev_requirements() {  # the "dev" extra of pyproject.toml, one requirement a line
+    "$VENV/bin/python" -c 'import sys, tomllib; print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]["dev"]))' "$ROOT/pyproject.toml"
+}
+
+if [ "$EXTRAS" = dev ] && [ "$HAVE" = "$BASE runtime" ] && ! { [ "$MODE" = compiled ] && native_outdated; }; then
+    echo "adding the test and lint tools to .venv" >&2  # the package itself is installed and current
+    dev_requirements | xargs -d '\n' "$VENV/bin/python" -m pip install -q >&2
+    echo "$WANT" > "$STAMP"
+    HAVE="$WANT"
+fi
+
+if [ "$HAVE" != "$WANT" ] || { [ "$MODE" = compiled ] && native_outdated; }; then
+    echo "installing kektrade ($MODE, $EXTRAS) and its dependencies into .venv" >&2
     clean_native
     "$VENV/bin/python" -m pip install -q --upgrade pip >&2
-    KEKTRADE_PURE="${KEKTRADE_PURE:-}" "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]" >&2
+    SPEC="$ROOT"; [ "$EXTRAS" = dev ] && SPEC="$ROOT[dev]"
+    KEKTRADE_PURE="${KEKTRADE_PURE:-}" "$VENV/bin/python" -m pip install -q -e "$SPEC" >&2
     echo "$WANT" > "$STAMP"
 fi

@@ -139,7 +139,7 @@ def test_live_config_without_credentials_exits_2(project: Path, capsys: pytest.C
 def test_runtime_failure_exits_1_with_traceback_in_log(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def failing(controller: object, run: Run, no_tui: bool, secrets: object = None) -> int:
+    def failing(controller: object, run: Run, no_tui: bool, secrets: object = None, config: object = None) -> int:
         raise RuntimeError("engine exploded")
 
     monkeypatch.setattr(cli, "start_main_job", failing)

@@ -276,7 +276,8 @@ def _cell(value: Any, kind: str, width: int) -> str:
 
 def format_results_table(doc: dict[str, Any]) -> str:
     """Fixed-width console table of a results document: one row per subaccount plus an ACCOUNT row."""
-    rows = [(s["id"], s["metrics"]) for s in doc["subaccounts"]]
+    failed = {s["id"] for s in doc["subaccounts"] if s.get("status") == "failed"}  # the strategy raised
+    rows = [(s["id"] + (" FAILED" if s["id"] in failed else ""), s["metrics"]) for s in doc["subaccounts"]]
     rows.append(("ACCOUNT", doc["account"]["metrics"]))
     name_width = max(7, *(len(name) for name, _ in rows))
     header = "subaccount".ljust(name_width + 3) + " ".join(h.rjust(w) for h, _, w, _ in _COLUMNS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,40 @@ def decode_json(text: str, source: str) -> Any:
         ) from None
     except RecursionError:
         raise ConfigError([f"{source}: invalid JSON: nested too deeply"]) from None
+    except ValueError as exc:  # an integer literal longer than Python converts (sys.get_int_max_str_digits)
+        raise ConfigError([f"{source}{_long_number_place(text)}: invalid JSON: {_first_line(exc)}"]) from None
+
+
+MAX_DEPTH = 100  # nesting levels a config may use (real ones use under 10); deeper is refused, naming the place
+
+
+def check_depth(data: Any, source: str, limit: int = MAX_DEPTH) -> None:
+    """ConfigError naming the first place nested deeper than ``limit`` (walked without recursion)."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > limit:
+            where = path if len(path) <= 60 else path[:60] + "…"
+            raise ConfigError([f"{source}: {where}: nested deeper than {limit} levels"])
+        if isinstance(value, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).split(";")[0]
+    return text.replace("Exceeds the limit", "a number exceeds the limit")
+
+
+def _long_number_place(text: str) -> str:
+    """``:line:col`` of the first number with more than 4,300 digits, or nothing."""
+    found = re.search(r"\d{4301,}", text)
+    if found is None:
+        return ""
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    return f":{line}:{column}"
 
 
 def _relocator(defaults: Mapping[str, Any], subaccounts: list[Any]) -> Any:
@@ -99,6 +134,7 @@ def _raw_cross_field_errors(subaccounts: Any) -> list[str]:
 def parse_config(text: str, source: str = "<config>") -> KektradeConfig:
     """Validate config JSON text into a KektradeConfig; every problem is collected into one ConfigError."""
     data = decode_json(text, source)
+    check_depth(data, source)
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: the top level must be a JSON object (got {show(data)})"])
     errors: list[str] = []

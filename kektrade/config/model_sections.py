@@ -130,6 +130,10 @@ class DownloadConfig(StrictModel):
 
     exchange: str = Field(default="bybit", description="ccxt exchange id to download from.")
     testnet: bool = Field(default=False, description="Download from the exchange's testnet.")
+    api_base: str | None = Field(
+        default=None,
+        description="Base URL replacing the exchange's API hosts (a mirror, a proxy or a local fake); null = default.",
+    )
 
 
 class DataConfig(StrictModel):

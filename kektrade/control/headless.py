@@ -1,4 +1,10 @@
-"""The headless face (``--no-tui``): a progress bar, periodic status lines, clean shutdown on signals."""
+"""The headless face (``--no-tui``): progress, status lines, results, clean shutdown on signals.
+
+On a terminal the progress is a rich bar pinned under the log: log lines of the console handler are
+printed through the same rich console, above the bar, so the two never interleave. When the candles are
+done the bar gives way to a "writing results" stage until the results are stored. Elsewhere (a pipe, a
+file, CI) it writes plain progress lines through the log every ``status_every_s``.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,20 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from kektrade.control.facade import RunController
 from kektrade.domain.timeframes import format_ms
 from kektrade.engine.snapshot import EngineSnapshot
 
 log = logging.getLogger("kektrade.control")
+ENDED = ("finished", "stopped", "failed")
 
 
 def progress_line(snap: EngineSnapshot, width: int = 30) -> str:
@@ -35,15 +47,67 @@ def status_line(snap: EngineSnapshot) -> str:
     return f"account {total:,.2f} | " + " | ".join(parts)
 
 
+def stage(snap: EngineSnapshot, finished: bool) -> str:
+    """What the run is doing: ``simulating``, ``writing results`` (candles done, results not stored) or ``done``."""
+    if finished:
+        return "done"
+    return "writing results" if snap.state in ENDED else "simulating"
+
+
+def failed_subaccounts(results: Mapping[str, Any] | None) -> list[str]:
+    """Ids of the subaccounts whose strategy failed (status ``failed`` in the results document)."""
+    return [str(s.get("id")) for s in (results or {}).get("subaccounts", []) if s.get("status") == "failed"]
+
+
+class _ConsoleStream:
+    """A text stream writing through a rich console (so lines go above a live progress bar)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def write(self, text: str) -> int:
+        """Print ``text`` as it is (no markup, no highlighting)."""
+        self.console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing to flush: the console writes at once."""
+
+
+@contextmanager
+def _logs_through(console: Console, stream: TextIO) -> Iterator[None]:
+    """Point the kektrade logger's handlers that write to ``stream`` at ``console`` for the block."""
+    moved = [
+        h
+        for h in logging.getLogger("kektrade").handlers
+        if type(h) is logging.StreamHandler and getattr(h, "stream", None) is stream
+    ]
+    for handler in moved:
+        handler.setStream(_ConsoleStream(console))
+    try:
+        yield
+    finally:
+        for handler in moved:
+            handler.setStream(stream)
+
+
 class HeadlessRunner:
     """Runs a controller to the end, drawing progress on a terminal (or plain lines elsewhere)."""
 
-    def __init__(self, controller: RunController, out: TextIO = sys.stderr, status_every_s: float = 10.0):
+    def __init__(
+        self,
+        controller: RunController,
+        out: TextIO | None = None,
+        status_every_s: float = 10.0,
+        interactive: bool | None = None,
+    ):
         self.controller = controller
+        out = out if out is not None else sys.stderr  # looked up now: tests and rich may replace sys.stderr
         self.out = out
         self.status_every_s = status_every_s
         self._last_status = 0.0
-        self._interactive = out.isatty()
+        self._interactive = out.isatty() if interactive is None else interactive
+        self.stages: list[str] = []  # stages shown, in order (tests read it)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         log.warning("signal %d: stopping after the current chunk, results will be written", signum)
@@ -54,9 +118,10 @@ class HeadlessRunner:
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self.controller.start()
-            while not self.controller.wait(0.25):
-                self._draw(self.controller.snapshot())
-            self._draw(self.controller.snapshot(), final=True)
+            if self._interactive:
+                self._run_rich()
+            else:
+                self._run_plain()
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
@@ -64,15 +129,58 @@ class HeadlessRunner:
             print(f"\nerror: {self.controller.error}", file=self.out)
             return 1
         print("\n" + self.controller.results_text(), file=sys.stdout, flush=True)
+        failed = failed_subaccounts(self.controller.results)
+        if failed:
+            print(f"FAILED: {', '.join(failed)} (their strategy raised; see the log)", file=self.out, flush=True)
         return 0
 
-    def _draw(self, snap: EngineSnapshot, final: bool = False) -> None:
-        line = progress_line(snap)
-        if self._interactive:
-            print("\r" + line, end="\n" if final else "", file=self.out, flush=True)
+    def _note(self, name: str) -> None:
+        if not self.stages or self.stages[-1] != name:
+            self.stages.append(name)
+
+    def _run_rich(self) -> None:
+        console = Console(file=self.out, force_terminal=True)
+        bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>5.1f}%  {task.completed:,.0f}/{task.total:,.0f} candles"),
+            TextColumn("{task.fields[speed]}"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[when]}"),
+            console=console,
+            transient=False,
+        )
+        with _logs_through(console, self.out), bar:
+            task = bar.add_task("simulating", total=1, speed="", when="")
+            while not self.controller.wait(0.25):
+                self._update(bar, task, self.controller.snapshot(), finished=False)
+            self._update(bar, task, self.controller.snapshot(), finished=True)
+
+    def _update(self, bar: Progress, task: TaskID, snap: EngineSnapshot, finished: bool) -> None:
+        p = snap.progress
+        name = stage(snap, finished)
+        self._note(name)
+        speed = f"{p.candles_per_s:,.0f} c/s" if name == "simulating" else ""
+        when = format_ms(snap.now_ms) if snap.now_ms else ""
+        bar.update(task, description=name, completed=p.done, total=max(p.total, 1), speed=speed, when=when)
+        self._maybe_status(snap, finished)
+
+    def _run_plain(self) -> None:
+        while not self.controller.wait(0.25):
+            snap = self.controller.snapshot()
+            name = stage(snap, False)
+            if name != (self.stages[-1] if self.stages else None) and name == "writing results":
+                log.info("candles done; writing results")
+            self._note(name)
+            self._maybe_status(snap, False, plain=True)
+        self._note("done")
+        self._maybe_status(self.controller.snapshot(), True, plain=True)
+
+    def _maybe_status(self, snap: EngineSnapshot, final: bool, plain: bool = False) -> None:
         now = time.monotonic()
         if final or now - self._last_status >= self.status_every_s:
             self._last_status = now
-            if not self._interactive:
-                print(line, file=self.out, flush=True)
-            log.info("%s | %s", line, status_line(snap))
+            if plain:
+                log.info("%s | %s", progress_line(snap), status_line(snap))
+            else:
+                log.info("%s", status_line(snap))

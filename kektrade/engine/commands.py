@@ -96,23 +96,9 @@ EngineCommand = (
 )
 
 
-_VERBS = {
-    PauseInstance: "pause",
-    ResumeInstance: "resume",
-    FlattenPosition: "flatten",
-    CancelOrders: "cancel_orders",
-    StopRun: "stop",
-    ApplyParameters: "apply_parameters",
-    StandAside: "stand_aside",
-}
-
-
 def describe(command: EngineCommand) -> str:
-    """A short human description for logs and notices ("pause sma_btc", "stop_entries all", "stop")."""
-    if isinstance(command, AllowEntries):
-        verb = "allow_entries" if command.allowed else "stop_entries"
-    else:
-        verb = _VERBS[type(command)]
+    """A short description for logs and notices: the command's name and target ("PauseInstance sma_btc")."""
+    name = type(command).__name__
     if isinstance(command, StopRun):
-        return verb
-    return f"{verb} {command.subaccount or 'all'}"
+        return name
+    return f"{name} {command.subaccount or 'all'}"

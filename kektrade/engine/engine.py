@@ -25,7 +25,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import replace
 from typing import Protocol
 
 from kektrade.domain.journal import Journal
@@ -304,7 +303,8 @@ class Engine:
         for inst in targets:
             with inst.operator_actions() if operator else nullcontext():
                 self._apply_to(inst, command)
-            log.info("%s applied", describe(replace(command, subaccount=inst.id)))
+        if targets:
+            log.info("%s applied", describe(command))
 
     @staticmethod
     def _apply_to(inst: StrategyInstance, command: EngineCommand) -> None:

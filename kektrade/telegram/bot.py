@@ -6,16 +6,19 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
 from telegram.error import InvalidToken, RetryAfter, TelegramError
-from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from kektrade.control.facade import RunController
 from kektrade.engine.snapshot import EngineSnapshot
-from kektrade.telegram.commands import COMMANDS, ChatCommands
-from kektrade.telegram.formatting import split_message
+from kektrade.telegram.commands import COMMANDS, ChatCommands, Reply
+from kektrade.telegram.formatting import split_html
+from kektrade.telegram.logtail import LogTail
 from kektrade.telegram.notifier import EventTracker, Outbox
 
 log = logging.getLogger("kektrade.telegram")
@@ -29,6 +32,11 @@ TOKEN_LOGGERS = (
     "telegram.ext.Application",
     "telegram.request.BaseRequest",
 )
+
+
+def keyboard(buttons: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """One row of inline buttons (label, callback data)."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in buttons]])
 
 
 class TelegramStartError(RuntimeError):
@@ -48,9 +56,7 @@ class _TokenRedactor(logging.Filter):
         if self.token in message:
             record.msg, record.args = message.replace(self.token, REDACTED), None
         if record.exc_info and record.exc_text is None and record.exc_info[0] is not None:
-            record.exc_text = (
-                logging.Formatter().formatException(record.exc_info).replace(self.token, REDACTED)
-            )
+            record.exc_text = logging.Formatter().formatException(record.exc_info).replace(self.token, REDACTED)
         return True
 
     def install(self) -> None:
@@ -76,12 +82,16 @@ class TelegramBot:
         base_url: str | None = None,
         min_interval_s: float = 2.0,
         poll_timeout_s: float = 10.0,
+        config_path: Path | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
         if not token:
             raise TelegramStartError("the Telegram bot needs a token (KEKTRADE_TELEGRAM_TOKEN)")
         self.controller = controller
         self.chat_ids = frozenset(chat_ids)
-        self.commands = ChatCommands(controller)
+        self.log_tail = LogTail(secrets=[token, *secrets])
+        self.commands = ChatCommands(controller, self.log_tail, config_path)
+        self.commands.reloader.apply_notify = self._set_notify
         self.tracker = EventTracker(notify)
         self.outbox = Outbox(sorted(self.chat_ids), min_interval_s)
         self.base_url = base_url
@@ -107,6 +117,7 @@ class TelegramBot:
         if self._thread is not None:
             raise RuntimeError("the Telegram bot is already started")
         self._redactor.install()
+        self.log_tail.attach()
         self._thread = threading.Thread(target=self._run, name="kektrade-telegram", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout_s):
@@ -115,6 +126,7 @@ class TelegramBot:
         if self.error is not None:
             self._thread.join(timeout_s)
             self._redactor.remove()
+            self.log_tail.detach()
             raise TelegramStartError(self._describe(self.error)) from None
         with self._tracker_lock:  # the baseline: notifications are about what changes from now on
             self.tracker.update(self.controller.snapshot())
@@ -133,6 +145,7 @@ class TelegramBot:
             if self._thread.is_alive():
                 log.warning("the Telegram bot did not stop within %g s", timeout_s)
         self._redactor.remove()
+        self.log_tail.detach()
 
     @property
     def running(self) -> bool:
@@ -188,6 +201,7 @@ class TelegramBot:
         for name, _ in COMMANDS:
             app.add_handler(CommandHandler(name, self._on_command))
         app.add_handler(MessageHandler(filters.COMMAND, self._on_command))
+        app.add_handler(CallbackQueryHandler(self._on_button))
         return app
 
     # -- commands --------------------------------------------------------------------------------
@@ -203,9 +217,36 @@ class TelegramBot:
         words = message.text.split()
         command = words[0].lstrip("/").split("@", 1)[0].lower()
         log.info("telegram command /%s from chat %d", command, chat.id)
-        reply = self.commands.answer(command, words[1:])
-        for piece in split_message(reply):
-            await message.reply_text(piece)
+        reply = await asyncio.to_thread(self.commands.answer, command, words[1:])  # may read the history
+        await self._send_reply(message, reply)
+
+    async def _send_reply(self, message: Message, reply: Reply) -> None:
+        if reply.photo is not None:
+            await message.reply_photo(reply.photo, caption=reply.html[:1024], parse_mode=ParseMode.HTML)
+            return
+        pieces = split_html(reply.html)
+        for n, piece in enumerate(pieces, 1):
+            markup = keyboard(reply.buttons) if n == len(pieces) and reply.buttons else None
+            await message.reply_text(piece, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An inline button (a confirmation): act through the controller, then edit the question."""
+        query, chat = update.callback_query, update.effective_chat
+        if query is None or chat is None:
+            return
+        if chat.id not in self.chat_ids:
+            log.warning("refused a button from chat %d (not in telegram.chat_ids)", chat.id)
+            await query.answer("Not authorized")
+            return
+        log.info("telegram button %s from chat %d", query.data, chat.id)
+        outcome = await asyncio.to_thread(self.commands.press, str(query.data or ""))
+        await query.answer()
+        await query.edit_message_text(outcome, parse_mode=ParseMode.HTML)
+
+    def _set_notify(self, kinds: Sequence[str]) -> None:
+        """/reload: new notification kinds from the next snapshot on."""
+        with self._tracker_lock:
+            self.tracker.notify = set(kinds)
 
     # -- notifications ---------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
-"""Plain-text messages of the Telegram bot, built from engine snapshots (pure functions)."""
+"""Message texts of the Telegram bot, built from engine snapshots (pure functions), and message splitting."""
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +10,11 @@ from kektrade.engine.snapshot import EngineSnapshot, FillRow, OrderRow, Subaccou
 
 MAX_MESSAGE_CHARS = 4000  # Telegram's limit is 4096; leave room for a continuation marker
 FILLS_SHOWN = 10
+
+
+def escape(text: str) -> str:
+    """Text made safe for Telegram's HTML (``&``, ``<``, ``>``; quotes stay readable)."""
+    return html.escape(text, quote=False)
 
 
 def fmt_time(time_ms: int) -> str:
@@ -43,9 +49,7 @@ def account_equity(snap: EngineSnapshot) -> float:
 def subaccount_line(row: SubaccountRow) -> str:
     """One subaccount: id, status, pair, position and equity."""
     if row.contracts:
-        position = (
-            f"pos {fmt_qty(row.contracts)} @ {fmt_num(row.entry_price)} uPnL {fmt_num(row.unrealized_pnl)}"
-        )
+        position = f"pos {fmt_qty(row.contracts)} @ {fmt_num(row.entry_price)} uPnL {fmt_num(row.unrealized_pnl)}"
     else:
         position = "flat"
     line = f"{row.id} [{row.status}] {row.pair} {position} eq {fmt_num(row.equity, 4)} {row.settle_currency}"
@@ -133,4 +137,15 @@ def split_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
             current = candidate
     if current or not pieces:
         pieces.append(current)
+    return pieces
+
+
+def split_html(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """``split_message`` for HTML replies: a ``<pre>`` block cut in two is closed and reopened."""
+    pieces: list[str] = []
+    inside = False
+    for piece in split_message(text, limit - 12):
+        body = ("<pre>" if inside else "") + piece
+        inside = body.count("<pre>") > body.count("</pre>")
+        pieces.append(body + ("</pre>" if inside else ""))
     return pieces

@@ -15,6 +15,7 @@ from textual.theme import BUILTIN_THEMES, Theme
 from textual.widgets import DataTable, Footer
 
 from kektrade.control.facade import RunController
+from kektrade.control.notices import data_notices
 from kektrade.engine.snapshot import EngineSnapshot
 from kektrade.tui.logview import QueueLogHandler, attach_handler, detach_handler
 from kektrade.tui.panes.equity import EquityPane
@@ -28,7 +29,7 @@ from kektrade.tui.screens.help import HelpScreen
 from kektrade.tui.screens.results import ResultsScreen
 from kektrade.tui.themes import ThemeError, check_theme_name, discover_themes
 
-PAUSABLE = ("running", "standing_aside")
+PAUSABLE = ("running", "standing_aside", "aside")
 RESUMABLE = ("paused", "failed")
 
 
@@ -44,6 +45,8 @@ class KektradeApp(App[int]):
         Binding("f", "flatten_selected", "flatten"),
         Binding("F", "flatten_all", "all", key_display="F"),
         Binding("c", "cancel_orders", "cancel orders"),
+        Binding("e", "entries(False)", "no new positions", show=False),
+        Binding("E", "entries(True)", "allow entries", show=False),
         Binding("enter", "detail", "detail"),
         Binding("slash", "search_log", "search", key_display="/"),
         Binding("l", "log_level", "level", show=False),
@@ -98,6 +101,8 @@ class KektradeApp(App[int]):
         attach_handler(self.log_handler)
         if self.start_run:
             self.controller.start()
+        for notice in data_notices(self.controller.config):
+            self.notify(notice, severity="warning", timeout=15)
         self.tick()
         self.set_interval(1.0 / self.controller.config.tui.refresh_hz, self.tick)
         self.query_one(SubaccountsTable).focus()
@@ -124,7 +129,7 @@ class KektradeApp(App[int]):
 
     def _draw(self, snap: EngineSnapshot) -> None:
         table = self.query_one(SubaccountsTable)
-        table.show(snap.subaccounts)
+        table.show(snap.subaccounts, snap.equity_by_subaccount)
         if self.selected is None:
             self.selected = table.selected_id
         self._draw_dependents(snap)
@@ -236,13 +241,23 @@ class KektradeApp(App[int]):
         self.controller.cancel_orders(sid)
         self.notify(f"cancel orders of {sid} sent")
 
+    def action_entries(self, allowed: bool) -> None:
+        """Refuse (``e``) or allow again (``E``) new positions on the selected subaccount; exits still work."""
+        sid = self.selected
+        if sid is None or not self._commandable():
+            return
+        self.controller.allow_entries(sid, allowed)
+        self.notify(f"{'allow entries' if allowed else 'no new positions'} on {sid} sent")
+
     # -- views -------------------------------------------------------------------------------------
 
     def action_detail(self) -> None:
         """Open the detail screen of the selected subaccount."""
         if self.selected is None or isinstance(self.screen, DetailScreen):
             return
-        self.push_screen(DetailScreen(self.selected, self.controller.snapshot(), self.controller.results))
+        paths = self.controller.paths
+        db_path = paths.db_path if paths is not None else None
+        self.push_screen(DetailScreen(self.selected, self.controller.snapshot(), self.controller.results, db_path))
 
     def action_help(self) -> None:
         """Show the key reference."""

@@ -20,6 +20,12 @@ def drawdown_pct(values: Sequence[float]) -> list[float]:
     return out
 
 
+def returns_pct(values: Sequence[float]) -> list[float]:
+    """Each value as a return in percent from the first one (0 when the first is not positive)."""
+    first = values[0] if values else 0.0
+    return [100.0 * (v / first - 1.0) if first > 0 else 0.0 for v in values]
+
+
 def days_since(times_ms: Sequence[int], origin_ms: int) -> list[float]:
     """Times as fractional days since ``origin_ms`` (a compact numeric x axis)."""
     return [(t - origin_ms) / DAY_MS for t in times_ms]

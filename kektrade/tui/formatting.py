@@ -24,6 +24,13 @@ def fmt_signed(value: float, digits: int = 2) -> str:
     return f"{value:+,.{digits}f}"
 
 
+def fmt_pct(value: float, digits: int = 1) -> str:
+    """A signed percentage (``+1.2%``, ``-3.0%``; ``0.0%``)."""
+    if math.isnan(value):
+        return "-"
+    return f"{value:+.{digits}f}%" if round(value, digits) else f"{0:.{digits}f}%"
+
+
 def fmt_price(value: float | None) -> str:
     """A price with about six significant digits; ``-`` for none or zero."""
     if value is None or value == 0 or math.isnan(value) or math.isinf(value):
@@ -73,6 +80,15 @@ def fmt_rate(per_s: float) -> str:
     return f"{per_s:,.0f}"
 
 
+def fmt_count(n: int) -> str:
+    """``950``, ``12.3k``, ``2.94M``."""
+    if n >= 1_000_000:
+        return f"{n / 1e6:.2f}M"
+    if n >= 10_000:
+        return f"{n / 1e3:.1f}k"
+    return f"{n:,}"
+
+
 def progress_bar(fraction: float, width: int = 12) -> str:
     """A text bar like ``█████░░░░░░░``."""
     fraction = min(max(fraction, 0.0), 1.0)
@@ -80,12 +96,17 @@ def progress_bar(fraction: float, width: int = 12) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def progress_text(progress: Progress, state: str) -> str:
-    """Progress while running (bar, %, candles, speed, ETA); candles done once the run has ended."""
+def progress_text(progress: Progress, state: str, compact: bool = False) -> str:
+    """Progress while running (bar, %, candles, speed, ETA); candles done once the run has ended.
+
+    ``compact`` (narrow terminals): a short bar, the percentage and the ETA only.
+    """
     done = f"{progress.done:,}/{progress.total:,}"
     if state != "running":
-        return f"{done} candles"
+        return f"{fmt_count(progress.done)} candles" if compact else f"{done} candles"
     eta = fmt_duration(progress.eta_s) if progress.eta_s is not None else "-"
+    if compact:
+        return f"{progress_bar(progress.fraction, 8)} {100 * progress.fraction:.0f}% ETA {eta}"
     return (
         f"{progress_bar(progress.fraction)} {100 * progress.fraction:5.1f}% {done}"
         f" · {fmt_rate(progress.candles_per_s)} c/s · ETA {eta}"
@@ -105,14 +126,19 @@ def mode_markup(snap: EngineSnapshot) -> str:
 STATE_STYLE = {"running": "$success", "finished": "$primary", "failed": "$error", "stopped": "$warning"}
 
 
-def status_parts(snap: EngineSnapshot, uptime_s: float, web_url: str | None) -> list[str]:
-    """The status bar's parts in markup, most important first (narrow screens drop the tail)."""
+def status_parts(snap: EngineSnapshot, uptime_s: float, web_url: str | None, compact: bool = False) -> list[str]:
+    """The status bar's parts in markup, most important first (narrow screens drop the tail).
+
+    ``compact`` (under 100 columns): progress before the candle time, both shortened, so an 80-column
+    terminal shows mode, state, progress, time and uptime.
+    """
     state = STATE_STYLE.get(snap.state, "$foreground")
+    when = f"{fmt_utc(snap.now_ms)[5:]}" if compact else f"{fmt_utc(snap.now_ms)} UTC"
+    progress = progress_text(snap.progress, snap.state, compact)
     parts = [
         mode_markup(snap),
         f"[b {state}]{snap.state}[/]",
-        f"{fmt_utc(snap.now_ms)} UTC",
-        progress_text(snap.progress, snap.state),
+        *((progress, when) if compact else (when, progress)),
         f"up {fmt_duration(uptime_s)}",
     ]
     if web_url:

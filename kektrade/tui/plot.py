@@ -20,14 +20,38 @@ class Line:
     right_axis: bool = False
 
 
+def spread_labels(labels: Sequence[str], width: int) -> str:
+    """The labels spread evenly over ``width`` cells: first at the left edge, last at the right.
+
+    Used as the x-axis line: plotext drops tick labels that collide, differently from render to render.
+    """
+    if not labels:
+        return ""
+    if len(labels) == 1 or width <= sum(len(label) + 1 for label in labels):
+        return f"{labels[0]} → {labels[-1]}"
+    cells = [" "] * width
+    for i, label in enumerate(labels):
+        centre = round(i * (width - 1) / (len(labels) - 1))
+        start = min(max(centre - len(label) // 2, 0), width - len(label))
+        cells[start : start + len(label)] = label
+    return "".join(cells).rstrip()
+
+
 class SeriesPlot(PlotextPlot):
-    """Set ``lines`` and ``ticks`` with ``show``; the figure is rebuilt from them on each render."""
+    """Set ``lines`` and ``ticks`` with ``show``; the figure is rebuilt from them on each render.
+
+    The x axis reads as clock times (``ticks``' labels spread under the plot) rather than plotext's
+    numbers. Series labels are left to the caller (a legend
+    outside the data, e.g. in the border) unless ``legend`` is set.
+    """
 
     def __init__(self, **kwargs: str) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.lines: tuple[Line, ...] = ()
         self.ticks: tuple[list[float], list[str]] = ([], [])
         self.empty_title = ""
+        self.y_label = ""
+        self.legend = False
 
     def show(self, lines: Sequence[Line], ticks: tuple[list[float], list[str]], empty_title: str = "") -> None:
         """Replace the series and repaint."""
@@ -44,8 +68,11 @@ class SeriesPlot(PlotextPlot):
             plt.title(self.empty_title)
         for line in self.lines:
             side = "right" if line.right_axis else "left"
-            plt.plot(list(line.x), list(line.y), label=line.label, color=line.color, yside=side)
-        labels = self.ticks[1]
-        if labels:  # the axis counts days; its ends are named below (plotext's tick placement varies)
-            plt.xlabel(f"days since {labels[0]} → {labels[-1]}")
+            label = line.label if self.legend else None
+            plt.plot(list(line.x), list(line.y), label=label, color=line.color, yside=side)
+        if self.lines:
+            plt.xticks([], [])
+            plt.xlabel(spread_labels(self.ticks[1], self.size.width - 8))
+        if self.y_label and self.lines:
+            plt.ylabel(self.y_label)
         return super().render()

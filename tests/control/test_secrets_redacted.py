@@ -121,8 +121,8 @@ def test_snapshots_web_telegram_results_and_database_never_show_a_secret(
     for path in ("/", "/api/snapshot", "/api/results", "/plot/equity.svg", "/plot/price/leak.svg"):
         assert_clean(route(controller, path).body.decode(), f"web {path}")
     chat = ChatCommands(controller)
-    for command in ("status", "orders", "fills", "results", "help"):
-        assert_clean(chat.answer(command, []), f"telegram /{command}")
+    for command in ("status", "orders", "fills", "results", "help", "balance", "profit", "trades", "live", "logs"):
+        assert_clean(chat.answer(command, []).html, f"telegram /{command}")
     tracker = EventTracker(NOTIFY_KINDS)
     for s in published:
         for event in tracker.update(s):

@@ -1,18 +1,23 @@
 """A local fake of the Telegram Bot API (the subset a polling command bot uses), on 127.0.0.1.
 
 Methods: getMe, setMyCommands, getMyCommands, deleteWebhook, getUpdates (a queue with offset semantics and
-a short long-poll), sendMessage (recorded). Requests are ``POST /bot<token>/<method>`` with form or JSON
-bodies; answers are ``{"ok": true, "result": ...}`` or an error envelope with the matching HTTP status
+a short long-poll), sendMessage and sendPhoto (recorded, with parse mode, inline keyboard and the photo's
+bytes), answerCallbackQuery and editMessageText (inline buttons). HTML text is checked the way Telegram
+does: only its tags, properly nested. Requests are ``POST /bot<token>/<method>`` with form, JSON or
+multipart bodies; answers are ``{"ok": true, "result": ...}`` or an error envelope with the matching HTTP status
 (401 for a wrong token, 400 for bad parameters, 404 for an unknown method).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -49,6 +54,7 @@ class FakeBotApi:
         self.sent: list[dict[str, Any]] = []
         self.rejected: list[tuple[int, str]] = []  # (HTTP status, method) of requests refused
         self.commands: list[dict[str, str]] = []
+        self.answered_callbacks: list[str] = []
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1
         self._next_message_id = 1
@@ -114,8 +120,12 @@ class FakeBotApi:
         if prefix.removeprefix("/bot") != self.token:
             raise ApiError(401, "Unauthorized")
         length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length).decode() if length else ""
-        if "json" in (handler.headers.get("Content-Type") or ""):
+        body = handler.rfile.read(length) if length else b""
+        content_type = handler.headers.get("Content-Type") or ""
+        if content_type.startswith("multipart/form-data"):
+            return method, _multipart(content_type, body)
+        raw = body.decode()
+        if "json" in content_type:
             return method, json.loads(raw or "{}")
         return method, {k: _value(v[-1]) for k, v in parse_qs(raw).items()}
 
@@ -127,6 +137,9 @@ class FakeBotApi:
             "deleteWebhook": lambda p: True,
             "getUpdates": self._get_updates,
             "sendMessage": self._send_message,
+            "sendPhoto": self._send_photo,
+            "answerCallbackQuery": self._answer_callback,
+            "editMessageText": self._edit_message,
         }
         if method not in handlers:
             raise ApiError(404, f"Not Found: method {method!r}")
@@ -156,18 +169,53 @@ class FakeBotApi:
     def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         if "chat_id" not in params or not str(params.get("text") or ""):
             raise ApiError(400, "Bad Request: chat_id and text are required")
+        return self._record(params, text=str(params["text"]))
+
+    def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
+        photo = params.get("photo")
+        if "chat_id" not in params or not isinstance(photo, bytes):
+            raise ApiError(400, "Bad Request: chat_id and an uploaded photo are required")
+        return self._record(params, text=str(params.get("caption") or ""), photo=photo)
+
+    def _record(self, params: dict[str, Any], text: str, photo: bytes | None = None) -> dict[str, Any]:
+        if len(text) > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        if params.get("parse_mode") == "HTML":
+            _check_html(text)
         with self._cond:
             message = {
                 "message_id": self._next_message_id,
                 "date": int(time.time()),
                 "chat": {"id": int(params["chat_id"]), "type": "private"},
                 "from": BOT_USER,
-                "text": str(params["text"]),
+                "text": text,
+                "parse_mode": params.get("parse_mode"),
+                "reply_markup": params.get("reply_markup"),
+                "photo": photo,
             }
             self._next_message_id += 1
             self.sent.append(message)
             self._cond.notify_all()
-        return message
+        return {k: v for k, v in message.items() if k not in ("photo", "parse_mode") and v is not None}
+
+    def _answer_callback(self, params: dict[str, Any]) -> bool:
+        with self._cond:
+            self.answered_callbacks.append(str(params.get("callback_query_id")))
+            self._cond.notify_all()
+        return True
+
+    def _edit_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("parse_mode") == "HTML":
+            _check_html(str(params.get("text") or ""))
+        with self._cond:
+            found = [m for m in self.sent if m["message_id"] == int(params.get("message_id") or 0)]
+            if not found:
+                raise ApiError(400, "Bad Request: message to edit not found")
+            found[0]["text"] = str(params.get("text") or "")
+            found[0]["reply_markup"] = params.get("reply_markup")
+            found[0]["edits"] = found[0].get("edits", 0) + 1
+            self._cond.notify_all()
+            return {k: v for k, v in found[0].items() if k not in ("photo", "parse_mode", "edits") and v is not None}
 
     # -- test helpers ----------------------------------------------------------------------------
 
@@ -189,6 +237,29 @@ class FakeBotApi:
             self._cond.notify_all()
         return update_id
 
+    def press_button(self, chat_id: int, message_id: int, data: str) -> str:
+        """Queue a callback query: the user pressed the inline button ``data`` under ``message_id``."""
+        with self._cond:
+            update_id = self._next_update_id
+            self._next_update_id += 1
+            message = next(m for m in self.sent if m["message_id"] == message_id)
+            query_id = f"cb{update_id}"
+            shown = {k: v for k, v in message.items() if k not in ("photo", "parse_mode", "edits") and v is not None}
+            self._updates.append({
+                "update_id": update_id,
+                "callback_query": {
+                    "id": query_id, "chat_instance": "ci", "data": data, "message": shown,
+                    "from": {"id": chat_id, "is_bot": False, "first_name": "tester"},
+                },
+            })  # fmt: skip
+            self._cond.notify_all()
+        return query_id
+
+    def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
+        """The messages sent to ``chat_id`` so far (text, parse mode, keyboard, photo, edits)."""
+        with self._cond:
+            return [m for m in self.sent if m["chat"]["id"] == chat_id]
+
     def messages_to(self, chat_id: int) -> list[str]:
         """Texts sent to ``chat_id`` so far."""
         with self._cond:
@@ -199,7 +270,7 @@ class FakeBotApi:
         with self._cond:
             return self._acked
 
-    def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 60.0) -> None:
         """Wait until ``predicate()`` holds (checked whenever a message is sent, and every 50 ms)."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
@@ -218,3 +289,54 @@ def _value(text: str) -> Any:
         except json.JSONDecodeError:
             return text
     return text
+
+
+ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "tg-spoiler",
+    "blockquote",
+}
+
+
+def _check_html(text: str) -> None:
+    """Telegram's HTML rules: only its tags, nested properly, ``&`` and ``<`` escaped elsewhere."""
+    stack: list[str] = []
+    for match in re.finditer(r"<(/?)([a-zA-Z-]*)[^>]*>|&(#?\w+);|<|&", text):
+        closing, tag, entity = match.group(1), match.group(2), match.group(3)
+        if match.group(0) in ("<", "&"):
+            raise ApiError(400, f"Bad Request: can't parse entities: unescaped {match.group(0)!r}")
+        if entity is not None:
+            if entity not in ("lt", "gt", "amp", "quot") and not entity.startswith("#"):
+                raise ApiError(400, f"Bad Request: can't parse entities: unsupported entity &{entity};")
+            continue
+        if tag.lower() not in ALLOWED_TAGS:
+            raise ApiError(400, f"Bad Request: can't parse entities: unsupported start tag {tag!r}")
+        if closing:
+            if not stack or stack.pop() != tag.lower():
+                raise ApiError(400, f"Bad Request: can't parse entities: unexpected end tag {tag!r}")
+        else:
+            stack.append(tag.lower())
+    if stack:
+        raise ApiError(400, f"Bad Request: can't parse entities: unclosed tag {stack[-1]!r}")
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """Fields of a multipart/form-data body: files as bytes, other fields as form values."""
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        fields[str(name)] = payload if part.get_filename() else _value(payload.decode())
+    return fields

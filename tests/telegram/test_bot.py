@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -60,7 +62,7 @@ def test_pause_reaches_the_engine(
 ) -> None:
     caplog.set_level(logging.INFO, logger="kektrade")
     assert ask(api, "/pause sma_btc") == "pause sma_btc: sent"
-    assert "command pause sma_btc" in caplog.text
+    assert "command PauseInstance sma_btc" in caplog.text
     controller.start()
     assert controller.wait(60)
     status = {row.id: row.status for row in controller.snapshot().subaccounts}
@@ -68,15 +70,66 @@ def test_pause_reaches_the_engine(
     assert ask(api, "/resume sma_btc") == "the run has ended; nothing to resume"
 
 
-def test_flatten_needs_confirmation(bot: TelegramBot, api: FakeBotApi, caplog: pytest.LogCaptureFixture) -> None:
+def last_to(api: FakeBotApi, chat: int = CHAT) -> dict[str, Any]:
+    """The latest message sent to ``chat`` (with its keyboard)."""
+    return api.sent_to(chat)[-1]
+
+
+def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, callback data) of a message's inline keyboard."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return [(b["text"], b["callback_data"]) for row in rows for b in row]
+
+
+def press(api: FakeBotApi, message: dict[str, Any], data: str) -> str:
+    """Press an inline button and return the message text after the bot edited it."""
+    edits = message.get("edits", 0)
+    api.press_button(CHAT, message["message_id"], data)
+    api.wait_for(lambda: message.get("edits", 0) > edits)
+    return str(message["text"])
+
+
+def test_flatten_asks_with_buttons(bot: TelegramBot, api: FakeBotApi, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="kektrade")
     reply = ask(api, "/flatten sma_btc")
-    assert "/flatten sma_btc confirm" in reply
-    assert "command flatten" not in caplog.text
+    assert "Flatten sma_btc?" in reply
+    question = last_to(api)
+    assert question["parse_mode"] == "HTML"
+    assert buttons(question) == [("Flatten sma_btc", "flatten:sma_btc"), ("No", "cancel")]
+    assert "command FlattenPosition" not in caplog.text
+    assert press(api, question, "cancel") == "cancelled; nothing was sent"
+    assert "command FlattenPosition" not in caplog.text
     assert ask(api, "/flatten").startswith("name a subaccount or 'all'")
-    assert "command flatten" not in caplog.text
-    assert ask(api, "/flatten sma_btc confirm") == "flatten sma_btc: sent"
-    assert "command flatten sma_btc" in caplog.text
+    ask(api, "/flatten all")
+    question = last_to(api)
+    assert press(api, question, "flatten:all") == "flatten all: sent"
+    assert "command FlattenPosition all" in caplog.text
+    assert api.answered_callbacks, "the button press was acknowledged"
+    assert ask(api, "/flatten sma_btc confirm") == "flatten sma_btc: sent"  # typed confirmation still works
+    assert "command FlattenPosition sma_btc" in caplog.text
+
+
+def test_stop_asks_then_stops_the_run(bot: TelegramBot, api: FakeBotApi, controller: RunController) -> None:
+    assert "Stop the run?" in ask(api, "/stop")
+    question = last_to(api)
+    assert [data for _, data in buttons(question)] == ["stop", "cancel"]
+    assert press(api, question, "stop").startswith("stop: sent")
+    controller.start()
+    assert controller.wait(60)
+    assert controller.snapshot().state == "stopped"
+    assert ask(api, "/stop") == "the run has ended; nothing to stop"
+
+
+def test_stopentry_and_startentry_reach_the_engine(
+    bot: TelegramBot, api: FakeBotApi, controller: RunController, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="kektrade")
+    assert ask(api, "/stopentry sma_btc") == "stopentry sma_btc: sent"
+    assert ask(api, "/startentry") == "startentry all: sent"
+    controller.start()
+    assert controller.wait(60)
+    assert "command AllowEntries sma_btc" in caplog.text and "AllowEntries sma_btc applied" in caplog.text
+    assert "AllowEntries all applied" in caplog.text
 
 
 def test_bad_arguments_are_explained(bot: TelegramBot, api: FakeBotApi) -> None:
@@ -102,7 +155,11 @@ def test_results_after_the_run(bot: TelegramBot, api: FakeBotApi, controller: Ru
     controller.start()
     assert controller.wait(60)
     reply = ask(api, "/results")
-    assert reply == controller.results_text()[: len(reply)]
+    assert reply.startswith("<pre>") and reply.endswith("</pre>")
+    assert (
+        html.unescape(reply.removeprefix("<pre>").removesuffix("</pre>"))
+        == controller.results_text()[: len(reply) - 11]
+    )
     assert "sma_btc" in reply
 
 
@@ -112,8 +169,8 @@ def test_orders_and_fills_after_the_run(bot: TelegramBot, api: FakeBotApi, contr
     snap = controller.snapshot()
     orders = ask(api, "/orders mm_eth")
     count = sum(1 for o in snap.orders if o.subaccount == "mm_eth")
-    assert orders.startswith(f"{count} open order(s) on mm_eth:")
-    fills = ask(api, "/fills sma_btc")
+    assert orders.startswith(f"<pre>{count} open order(s) on mm_eth:")
+    fills = ask(api, "/fills sma_btc").removeprefix("<pre>").removesuffix("</pre>")
     assert fills.startswith("latest ") and all(" sma_btc " in line for line in fills.splitlines()[1:])
 
 

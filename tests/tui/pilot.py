@@ -12,8 +12,8 @@ from kektrade.tui.panes.log import LogPane
 from kektrade.tui.panes.subaccounts import SubaccountsTable
 
 
-async def wait_for(pilot: Pilot[int], condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
-    """Let the app run until ``condition()`` holds; AssertionError after ``timeout_s``."""
+async def wait_for(pilot: Pilot[int], condition: Callable[[], bool], timeout_s: float = 90.0) -> None:
+    """Let the app run until ``condition()`` holds; AssertionError after ``timeout_s`` (a hang guard only)."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < deadline, f"condition not met in {timeout_s}s"

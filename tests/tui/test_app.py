@@ -5,19 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
 
 from kektrade.control.facade import RunController
 from kektrade.engine.commands import StopRun
 from kektrade.tui.app import KektradeApp
+from kektrade.tui.panes.log import LogPane
 from kektrade.tui.panes.orders import OrdersTable
 from kektrade.tui.panes.status import StatusBar
+from kektrade.tui.panes.subaccounts import SubaccountsTable
 from kektrade.tui.screens.confirm import ConfirmScreen
-from kektrade.tui.screens.detail import DetailScreen
 from kektrade.tui.screens.help import HelpScreen
 from kektrade.tui.screens.results import ResultsScreen
+from tests.frontkit import StepGate
 
-from .conftest import REPO_ROOT, make_controller
+from .conftest import make_controller
 from .pilot import log_has, status_of, wait_for
 
 SIZE = (120, 40)
@@ -49,50 +50,52 @@ async def test_finished_run_fills_panes_and_shows_results(finished: RunControlle
 
 
 @pytest.mark.asyncio
-async def test_pause_is_applied_by_the_engine(controller: RunController) -> None:
-    app = app_for(controller)
+async def test_pause_is_applied_by_the_engine(stepped: StepGate) -> None:
+    app = app_for(stepped.controller)
     async with app.run_test(size=SIZE) as pilot:
-        assert status_of(app, "sma_btc") == "running"
+        stepped.start()
+        await wait_for(pilot, lambda: status_of(app, "sma_btc") == "running")
         await pilot.press("p")
-        await wait_for(pilot, lambda: log_has(app, "command pause sma_btc"))
-        controller.start()
+        await wait_for(pilot, lambda: log_has(app, "command PauseInstance sma_btc"))
+        stepped.step()  # the engine applies the pause, then simulates one step
+        await wait_for(pilot, lambda: status_of(app, "sma_btc") == "paused")
+        assert status_of(app, "mm_eth") == "running"
+        stepped.finish()
         await wait_for(pilot, lambda: app.ended)
         await pilot.press("escape")
         assert status_of(app, "sma_btc") == "paused"
         assert status_of(app, "mm_eth") == "finished"
-        assert log_has(app, "pause sma_btc")
         await pilot.press("p")  # the run has ended: nothing is sent
-        await pilot.pause(0.3)
-        assert not log_has(app, "command resume")
+        await pilot.pause()
+        assert not log_has(app, "command ResumeInstance")
 
 
 @pytest.mark.asyncio
-async def test_pause_then_resume_while_running(tmp_path: Path, info_logging: None) -> None:
-    # 8 engine chunks (1m candles), the market maker keeps the engine busy while sma_btc is paused,
-    # and a 30 Hz UI: time to see the pause and send the resume before the end
-    tui = {"themes_dir": str(REPO_ROOT / "themes"), "refresh_hz": 30}
-    controller = make_controller(tmp_path, days=300.0, timeframe="1m", tui=tui)
-    try:
-        app = KektradeApp(controller, clock=lambda: 0.0)  # starts the run itself
-        async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: controller.snapshot().state == "running")
-            await pilot.press("p")
-            await wait_for(pilot, lambda: status_of(app, "sma_btc") == "paused" or app.ended)
-            assert status_of(app, "sma_btc") == "paused", "the run ended before the pause was applied"
-            await pilot.press("p")
-            await wait_for(pilot, lambda: log_has(app, "command resume sma_btc"))
-            await wait_for(pilot, lambda: app.ended, timeout_s=60)
-            assert log_has(app, "resume sma_btc")
-            await pilot.press("escape")
-            assert status_of(app, "sma_btc") == "finished"  # resumed, then ran to the end
-    finally:
-        controller.close()
+async def test_pause_then_resume_while_running(stepped: StepGate) -> None:
+    app = app_for(stepped.controller)
+    async with app.run_test(size=SIZE) as pilot:
+        stepped.start()
+        await wait_for(pilot, lambda: status_of(app, "sma_btc") == "running")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: log_has(app, "command PauseInstance sma_btc"))
+        stepped.step()
+        await wait_for(pilot, lambda: status_of(app, "sma_btc") == "paused")
+        await pilot.press("p")  # paused: p resumes
+        await wait_for(pilot, lambda: log_has(app, "command ResumeInstance sma_btc"))
+        stepped.step()
+        await wait_for(pilot, lambda: status_of(app, "sma_btc") == "running")
+        stepped.finish()
+        await wait_for(pilot, lambda: app.ended)
+        await pilot.press("escape")
+        assert status_of(app, "sma_btc") == "finished"  # resumed, then ran to the end
 
 
 @pytest.mark.asyncio
-async def test_flatten_asks_first(controller: RunController) -> None:
+async def test_flatten_asks_first(stepped: StepGate) -> None:
+    controller = stepped.controller
     app = app_for(controller)
     async with app.run_test(size=SIZE) as pilot:
+        stepped.start()
         await pilot.press("f")
         assert isinstance(app.screen, ConfirmScreen)
         assert "Flatten sma_btc?" in app.screen.question
@@ -100,33 +103,72 @@ async def test_flatten_asks_first(controller: RunController) -> None:
         assert not isinstance(app.screen, ConfirmScreen)
         await pilot.press("enter")  # focus starts on "No" inside the dialog; here enter opens the detail
         await pilot.press("escape")
-        await pilot.pause(0.3)
-        assert not log_has(app, "command flatten")
+        assert not log_has(app, "command FlattenPosition")
+        assert controller.session is not None and controller.session.engine.commands.empty()
         await pilot.press("f")
         await pilot.press("y")
-        await wait_for(pilot, lambda: log_has(app, "command flatten sma_btc"))
+        await wait_for(pilot, lambda: log_has(app, "command FlattenPosition sma_btc"))
         await pilot.press("F")
         assert "ALL" in app.screen.question  # type: ignore[attr-defined]
         await pilot.click("#confirm-yes")
-        await wait_for(pilot, lambda: log_has(app, "command flatten all"))
-        controller.start()
+        await wait_for(pilot, lambda: log_has(app, "command FlattenPosition all"))
+        stepped.step()
+        await wait_for(pilot, lambda: log_has(app, "FlattenPosition all applied"))
+        assert log_has(app, "instance mm_eth: flattened") and log_has(app, "instance sma_btc: flattened")
+        stepped.finish()
         await wait_for(pilot, lambda: app.ended)
-        await wait_for(pilot, lambda: log_has(app, "flatten mm_eth"))
-        await pilot.press("escape")
-        assert app.query_one(OrdersTable).shown_orders() == []  # flatten cancels the orders too
 
 
 @pytest.mark.asyncio
-async def test_cancel_orders_of_the_selected_subaccount(controller: RunController) -> None:
-    app = app_for(controller)
+async def test_no_new_positions_then_allow_again(stepped: StepGate) -> None:
+    app = app_for(stepped.controller)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("down", "c")
-        await wait_for(pilot, lambda: log_has(app, "command cancel_orders mm_eth"))
-        controller.start()
+        stepped.start()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: log_has(app, "command AllowEntries sma_btc"))
+        stepped.step()
+        await wait_for(pilot, lambda: log_has(app, "AllowEntries sma_btc applied"))
+        await pilot.press("E")
+        await wait_for(
+            pilot, lambda: sum("command AllowEntries sma_btc" in line for line in app.query_one(LogPane).shown) == 2
+        )
+        stepped.finish()
         await wait_for(pilot, lambda: app.ended)
-        await pilot.press("escape")
-        assert log_has(app, "cancel_orders mm_eth applied")  # before the first candle: the maker quotes again
-        assert app.selected == "mm_eth"
+        await pilot.press("escape", "e")  # ended: refused
+        assert sum("command AllowEntries" in line for line in app.query_one(LogPane).shown) == 2
+
+
+def mm_order_ids(controller: RunController) -> set[str]:
+    """Ids of the market maker's open orders in the latest snapshot."""
+    return {o.order_id for o in controller.snapshot().orders if o.subaccount == "mm_eth"}
+
+
+@pytest.mark.asyncio
+async def test_cancel_orders_of_the_selected_subaccount(tmp_path: Path, info_logging: None) -> None:
+    controller = make_controller(tmp_path)
+    gate = StepGate(controller, step_candles=1)  # one candle a step: quotes are amended in place, not replaced
+    try:
+        app = app_for(controller)
+        async with app.run_test(size=SIZE) as pilot:
+            gate.start()
+            while not mm_order_ids(controller):
+                gate.step()
+            await pilot.press("down")
+            await wait_for(pilot, lambda: app.selected == "mm_eth")
+            await wait_for(pilot, lambda: len(app.query_one(OrdersTable).shown_orders()) == 2)
+            before = mm_order_ids(controller)
+            await pilot.press("c")
+            await wait_for(pilot, lambda: log_has(app, "command CancelOrders mm_eth"))
+            assert mm_order_ids(controller) == before  # held: nothing happens until the engine steps
+            gate.step()
+            await wait_for(pilot, lambda: log_has(app, "CancelOrders mm_eth applied"))
+            assert not before & mm_order_ids(controller), "the cancelled quotes are still open"
+            gate.finish()
+            await wait_for(pilot, lambda: app.ended)
+            assert app.selected == "mm_eth"
+    finally:
+        gate.open()
+        controller.close()
 
 
 @pytest.mark.asyncio
@@ -141,25 +183,6 @@ async def test_theme_cycles_through_theme_files(finished: RunController) -> None
         assert app.theme_variables["background"].lower() == "#f5f7fa" != dark_background
         await pilot.press("t")
         assert app.theme == "kektrade-dark"
-
-
-@pytest.mark.asyncio
-async def test_detail_screen_shows_position_fills_and_leaderboard(finished: RunController) -> None:
-    app = app_for(finished)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("escape", "down", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
-        screen = app.screen
-        assert isinstance(screen, DetailScreen) and screen.sub_id == "mm_eth"
-        await pilot.pause(0.2)
-        position = str(screen.query_one("#position").render())
-        assert "MarketMakerStrategy" in position and "half_spread_bps=10" in position
-        fills = next(s for s in finished.results["subaccounts"] if s["id"] == "mm_eth")["fills"]  # type: ignore[index]
-        assert screen.query_one("#fills", DataTable).row_count == len(fills) > 0
-        board = screen.query_one("#leaderboard", DataTable)
-        assert board.row_count == 0 and "fixed parameters" in str(board.border_subtitle)
-        await pilot.press("escape")
-        assert not isinstance(app.screen, DetailScreen)
 
 
 @pytest.mark.asyncio
@@ -192,20 +215,18 @@ async def test_log_search_and_level(controller: RunController) -> None:
     app = app_for(controller)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("c", "down", "c")
-        await wait_for(pilot, lambda: log_has(app, "command cancel_orders mm_eth"))
+        await wait_for(pilot, lambda: log_has(app, "command CancelOrders mm_eth"))
         await pilot.press("slash")
         await pilot.press(*"mm_eth")
-        await pilot.pause(0.1)
-        assert log_has(app, "mm_eth") and not log_has(app, "sma_btc")
+        await wait_for(pilot, lambda: not log_has(app, "sma_btc"))
+        assert log_has(app, "mm_eth")
         await pilot.press("enter")  # keep the filter, back to the panes
         await pilot.press("escape")
         assert not log_has(app, "sma_btc")
         await pilot.press("slash", "escape")  # clear
-        await pilot.pause(0.1)
-        assert log_has(app, "command cancel_orders sma_btc")
+        await wait_for(pilot, lambda: log_has(app, "command CancelOrders sma_btc"))
         await pilot.press("l")  # ≥ WARNING: the INFO command lines go
-        await pilot.pause(0.1)
-        assert not log_has(app, "command cancel_orders")
+        await wait_for(pilot, lambda: not log_has(app, "command CancelOrders"))
 
 
 @pytest.mark.asyncio
@@ -220,3 +241,11 @@ async def test_small_terminal_keeps_every_pane_legible(finished: RunController) 
         assert app.query_one("#subaccounts").region.height >= 5
         assert app.query_one("#equity").region.height >= 6
         assert app.screen.has_class("-narrow")
+        table = app.query_one(SubaccountsTable)
+        visible = table.scrollable_content_region.width
+        needed = sum(
+            table.columns[key].get_render_width(table) for key in ("id", "status", "pos", "upnl", "equity", "ret", "dd")
+        )
+        assert needed <= visible, "equity, UPNL, PnL% or DD% cut off at 80 columns"
+        status = app.query_one(StatusBar).text
+        assert "candles" in status and "01-04 00:00" in status

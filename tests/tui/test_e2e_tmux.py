@@ -66,7 +66,7 @@ def tmux_session(tmp_path: Path) -> Iterator[str]:
 
 
 def test_kektrade_in_tmux_pauses_and_quits(tmux_session: str) -> None:
-    screen = wait_screen(tmux_session, lambda s: "Subaccounts" in s and "running" in s)
+    screen = wait_screen(tmux_session, lambda s: "BACKTEST" in s and "running" in s)
     for pane in ("Subaccounts", "Open orders", "Meta-strategy equity", "Log", "BACKTEST"):
         assert pane in screen
     send(tmux_session, "p")

@@ -1,17 +1,18 @@
-"""The meta-strategy equity pane: account equity, drawdown and toggleable per-subaccount series."""
+"""The meta-strategy equity pane: returns in % per series, drawdown, toggleable series, legend in the border."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import SelectionList
 
 from kektrade.engine.snapshot import EngineSnapshot
-from kektrade.tui.charts import days_since, drawdown_pct, optimization_curves, time_ticks
+from kektrade.tui.charts import days_since, drawdown_pct, optimization_curves, returns_pct, time_ticks
 from kektrade.tui.palette import series_rgb, theme_rgb
 from kektrade.tui.plot import Line, SeriesPlot
 
@@ -72,7 +73,6 @@ class EquityPane(Horizontal):
         """Use a new snapshot; replots only when its equity or the selection changed."""
         self._snap = snap
         self.selected = selected
-        self.border_subtitle = f"selected: {selected}" if selected else ""
         self._replot()
 
     def _replot(self, force: bool = False) -> None:
@@ -94,24 +94,27 @@ class EquityPane(Horizontal):
         self._draw(snap)
 
     def _draw(self, snap: EngineSnapshot) -> None:
+        """Every series as a return in % from its own start (account ~30k and subaccounts ~10k compare)."""
         plot = self.query_one(SeriesPlot)
         times = snap.equity_times_ms
         if not times:
             plot.show([], ([], []), "no equity yet")
+            self.border_subtitle = ""
             return
         x = days_since(times, times[0])
         enabled = set(self.enabled)
         lines: list[Line] = []
         if ACCOUNT in enabled:
-            lines.append(Line(x, snap.equity_total, "account", theme_rgb(self.app, "primary")))
+            lines.append(Line(x, returns_pct(snap.equity_total), "account", theme_rgb(self.app, "primary")))
         for n, (sid, series) in enumerate(sorted(snap.equity_by_subaccount.items())):
             if sid in enabled or sid == self.selected:
-                lines.append(Line(x, series, sid, series_rgb(self.app, n + 1)))
+                lines.append(Line(x, returns_pct(series), sid, series_rgb(self.app, n + 1)))
         lines += self._curve_lines(times[0], enabled)
         if DRAWDOWN in enabled:
             dd = drawdown_pct(snap.equity_total)
-            lines.append(Line(x, dd, "drawdown %", theme_rgb(self.app, "error"), right_axis=True))
+            lines.append(Line(x, dd, "drawdown", theme_rgb(self.app, "error")))
         plot.show(lines, time_ticks(times))
+        self.border_subtitle = legend_markup(lines)
 
     def _curve_lines(self, origin_ms: int, enabled: set[str]) -> list[Line]:
         lines: list[Line] = []
@@ -121,7 +124,13 @@ class EquityPane(Horizontal):
                 continue
             x = days_since(curves.times_ms, origin_ms)
             if f"{sid}:live" in enabled:
-                lines.append(Line(x, curves.live, f"{sid} live-opt", theme_rgb(self.app, "success")))
+                lines.append(Line(x, returns_pct(curves.live), f"{sid} live-opt", theme_rgb(self.app, "success")))
             if f"{sid}:best" in enabled:
-                lines.append(Line(x, curves.best, f"{sid} best fixed", theme_rgb(self.app, "warning")))
+                lines.append(Line(x, returns_pct(curves.best), f"{sid} best", theme_rgb(self.app, "warning")))
         return lines
+
+
+def legend_markup(lines: list[Line]) -> str:
+    """``■ account ■ mm_eth …`` in each series' colour: the legend sits in the border, off the data."""
+    parts = [f"[rgb({r},{g},{b})]■[/] {escape(line.label or '')}" for line in lines for r, g, b in [line.color]]
+    return " ".join(parts) + " (%)" if parts else ""

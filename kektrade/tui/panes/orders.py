@@ -11,15 +11,15 @@ from textual.widgets import DataTable
 from kektrade.engine.snapshot import OrderRow
 from kektrade.tui.formatting import fmt_duration, fmt_price, fmt_qty
 
-COLUMNS = (
-    ("sub", "subaccount"),
+COLUMNS = (  # what a narrow pane (39 columns at 80) must show first
     ("side", "side"),
-    ("type", "type"),
     ("price", "price/trigger"),
     ("qty", "qty"),
-    ("filled", "filled"),
+    ("type", "type"),
     ("flags", "flags"),
     ("age", "age"),
+    ("filled", "filled"),
+    ("sub", "subaccount"),
 )
 RIGHT = {"price", "qty", "filled", "age"}
 

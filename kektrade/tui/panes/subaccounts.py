@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
 
+from kektrade.control.history import pnl_summary
 from kektrade.engine.snapshot import SubaccountRow
-from kektrade.tui.formatting import fmt_num, fmt_params, fmt_price, fmt_qty, fmt_signed
+from kektrade.tui.formatting import fmt_num, fmt_params, fmt_pct, fmt_price, fmt_qty, fmt_signed
 from kektrade.tui.palette import theme_style
 
-COLUMNS = (  # most important first: narrow terminals scroll sideways for the rest
+COLUMNS = (  # most important first: at 80 columns id..DD fit, the rest scrolls sideways
     ("id", "id"),
     ("status", "status"),
+    ("pos", "pos"),
+    ("upnl", "UPNL"),
+    ("equity", "equity"),
+    ("ret", "PnL%"),
+    ("dd", "DD%"),
     ("pair", "pair"),
-    ("pos", "position"),
     ("entry", "entry"),
     ("mark", "mark"),
     ("liq", "liq price"),
-    ("upnl", "UPNL"),
-    ("equity", "equity"),
     ("strategy", "strategy"),
     ("params", "parameters"),
     ("venue", "venue"),
@@ -31,15 +34,20 @@ STATUS_VARIABLE = {
     "paused": "warning",
     "failed": "error",
     "standing_aside": "secondary",
+    "aside": "secondary",
     "finished": "primary",
 }
 PARAMS_WIDTH = 24  # the detail screen shows them all
-RIGHT = {"pos", "entry", "mark", "liq", "upnl", "equity"}
+RIGHT = {"pos", "entry", "mark", "liq", "upnl", "equity", "ret", "dd"}
+STATUS_SHORT = {"standing_aside": "aside"}
 
 
-def row_cells(row: SubaccountRow) -> dict[str, str]:
-    """Plain text of each column of a row."""
+def row_cells(row: SubaccountRow, equity: Sequence[float] = ()) -> dict[str, str]:
+    """Plain text of each column of a row; ``equity`` (quote) gives the return and drawdown so far."""
+    summary = pnl_summary(equity)
     return {
+        "ret": fmt_pct(summary.return_pct) if equity else "-",
+        "dd": fmt_pct(summary.drawdown_pct) if equity else "-",
         "id": row.id,
         "venue": row.venue.replace("backtest_perpetual", "backtest"),
         "pair": row.pair,
@@ -51,7 +59,7 @@ def row_cells(row: SubaccountRow) -> dict[str, str]:
         "liq": fmt_price(row.liquidation_price),
         "upnl": fmt_signed(row.unrealized_pnl, 4 if row.settle_currency in ("BTC", "ETH") else 2),
         "equity": f"{fmt_num(row.equity, 4 if row.settle_currency in ('BTC', 'ETH') else 2)} {row.settle_currency}",
-        "status": row.status + (" !" if row.error else ""),
+        "status": STATUS_SHORT.get(row.status, row.status) + (" !" if row.error else ""),
     }
 
 
@@ -73,17 +81,17 @@ class SubaccountsTable(DataTable[Text]):
         if key == "status":
             variable = STATUS_VARIABLE.get(text.split(maxsplit=1)[0] if text else "", "foreground")
             return Text(text, style=theme_style(self.app, variable, bold=True))
-        if key == "upnl" and text.startswith(("+", "-")):
+        if key in ("upnl", "ret") and text.startswith(("+", "-")):
             return Text(text, style=theme_style(self.app, "success" if text[0] == "+" else "error"), justify="right")
         return Text(text, justify="right" if key in RIGHT else "left")
 
-    def show(self, rows: Sequence[SubaccountRow]) -> int:
+    def show(self, rows: Sequence[SubaccountRow], equity: Mapping[str, Sequence[float]] | None = None) -> int:
         """Add, update and remove rows to match ``rows``; the number of cells changed."""
         changed = 0
         seen = set()
         for row in rows:
             seen.add(row.id)
-            cells = row_cells(row)
+            cells = row_cells(row, (equity or {}).get(row.id, ()))
             old = self._cells.get(row.id)
             if old is None:
                 self.add_row(*(self._styled(k, cells[k]) for k, _ in COLUMNS), key=row.id)

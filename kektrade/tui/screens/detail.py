@@ -1,84 +1,72 @@
-"""The detail screen of one subaccount: position, optimizer leaderboard, fills and equity curves."""
+"""The detail screen of one subaccount: position and PnL, leaderboard, and tabs for chart, fills, trades, equity.
+
+The full history (every fill, the closed trades) is loaded by a thread worker, never on the UI thread:
+a market maker with 20k fills opens at once, and Escape works while it loads.
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
-from kektrade.domain.timeframes import format_ms
+from kektrade.control.history import (
+    PnlSummary,
+    TradeRow,
+    closed_trades,
+    fill_row,
+    pnl_summary,
+    subaccount_fills,
+)
 from kektrade.engine.snapshot import EngineSnapshot, FillRow, SubaccountRow
-from kektrade.tui.charts import days_since, optimization_curves, subaccount_result, time_ticks
-from kektrade.tui.formatting import fmt_num, fmt_params, fmt_price, fmt_qty, fmt_signed
+from kektrade.tui.candles import CandlePlot
+from kektrade.tui.charts import days_since, optimization_curves, time_ticks
+from kektrade.tui.formatting import fmt_num, fmt_params, fmt_pct, fmt_price, fmt_qty, fmt_signed
 from kektrade.tui.palette import theme_rgb
+from kektrade.tui.panes.history import (
+    FILL_COLUMNS,
+    FILL_RIGHT,
+    TRADE_COLUMNS,
+    TRADE_RIGHT,
+    PagedTable,
+    fill_cells,
+    trade_cells,
+)
 from kektrade.tui.plot import Line, SeriesPlot
 
-FILL_COLUMNS = ("time", "side", "qty", "price", "fee", "pnl", "kind", "pos after")
-INDICATOR_COLORS = ("warning", "secondary", "accent", "success")
+INDICATOR_COLORS = ("warning", "secondary", "accent", "foreground")
+RELOAD_EVERY_S = 5.0  # while a run goes on, the history is read again at most this often
 
 
-def _cells(cells: tuple[str, ...]) -> list[Text]:
-    return [Text(c, justify="right" if i in (2, 3, 4, 5, 7) else "left") for i, c in enumerate(cells)]
-
-
-def _finite(x: list[float], values: tuple[float, ...]) -> tuple[list[float], list[float]]:
-    """Drop the warm-up NaNs of an indicator (plotext cannot draw them)."""
-    pairs = [(a, b) for a, b in zip(x, values, strict=False) if not math.isnan(b)]
-    return [a for a, _ in pairs], [b for _, b in pairs]
-
-
-def live_fill_cells(fill: FillRow) -> tuple[str, ...]:
-    """One snapshot fill as table cells."""
-    return (
-        format_ms(fill.time_ms),
-        fill.side,
-        fmt_qty(fill.qty),
-        fmt_price(fill.price),
-        fmt_num(fill.fee, 4),
-        fmt_signed(fill.realized_pnl, 4),
-        fill.kind,
-        fmt_qty(fill.position_after),
-    )
-
-
-def position_text(row: SubaccountRow) -> str:
-    """The position box's lines."""
+def position_text(row: SubaccountRow, summary: PnlSummary | None) -> str:
+    """The position box's lines, short enough for half of an 80-column terminal."""
     cur = row.settle_currency
-    return "\n".join(
-        [
-            f"{row.pair} on {row.venue} · {row.strategy}",
-            f"status      {row.status}" + (f"  ({row.error})" if row.error else ""),
-            f"parameters  {fmt_params(row.parameters)}",
-            f"position    {fmt_qty(row.contracts)} contracts",
-            f"entry       {fmt_price(row.entry_price)}",
-            f"mark        {fmt_price(row.mark_price)}",
-            f"liq price   {fmt_price(row.liquidation_price)}",
-            f"UPNL        {fmt_signed(row.unrealized_pnl, 4)} {cur}",
-            f"equity      {fmt_num(row.equity, 4)} {cur}  ({fmt_num(row.equity_quote)} quote)",
-            f"fills       {row.fills}",
-        ]
-    )
-
-
-def fill_cells(fill: Mapping[str, Any]) -> tuple[str, ...]:
-    """One results-document fill as table cells."""
-    return (
-        str(fill.get("time", ""))[:19].replace("T", " "),
-        str(fill.get("side", "")),
-        fmt_qty(float(fill.get("qty", 0.0))),
-        fmt_price(fill.get("price")),
-        fmt_num(float(fill.get("fee", 0.0)), 4),
-        fmt_signed(float(fill.get("realized_pnl", 0.0)), 4),
-        str(fill.get("kind", "")),
-        fmt_qty(float(fill.get("position_after", 0.0))),
-    )
+    digits = 4 if cur in ("BTC", "ETH") else 2
+    lines = [
+        f"{row.pair} · {row.strategy.removesuffix('Strategy')} · {row.status}" + (" !" if row.error else ""),
+        f"pos {fmt_qty(row.contracts)} @ {fmt_price(row.entry_price)} · mark {fmt_price(row.mark_price)}",
+        f"liq {fmt_price(row.liquidation_price)} · UPNL {fmt_signed(row.unrealized_pnl, digits)} {cur}",
+        f"equity {fmt_num(row.equity, digits)} {cur}"
+        + (f" ({fmt_num(row.equity_quote)} quote)" if cur != "USDT" else ""),
+    ]
+    if summary is not None:
+        lines.append(
+            f"PnL {fmt_signed(summary.pnl)} ({fmt_pct(summary.return_pct)})"
+            f" · DD {fmt_pct(summary.drawdown_pct)} max {fmt_pct(summary.max_drawdown_pct)}"
+        )
+        lines.append(f"trades {summary.trades} closed, {summary.win_rate_pct:.0f}% won · fills {row.fills}")
+    if row.error:
+        lines.append(f"error {row.error}")
+    lines.append(f"params {fmt_params(row.parameters)}")
+    return "\n".join(lines)
 
 
 class DetailScreen(Screen[None]):
@@ -86,57 +74,129 @@ class DetailScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape,backspace", "app.pop_screen", "back"),
-        Binding("q", "app.quit_app", "quit"),
-        Binding("question_mark", "app.help", "help", key_display="?"),
+        Binding("1", "tab('chart')", "chart"),
+        Binding("2", "tab('fills')", "fills"),
+        Binding("3", "tab('trades')", "trades"),
+        Binding("4", "tab('equity')", "equity"),
+        Binding("plus,equals_sign", "zoom(0.67)", "zoom in", key_display="+"),
+        Binding("minus", "zoom(1.5)", "out", key_display="-"),
+        Binding("left_square_bracket", "pan(1)", "earlier", key_display="["),
+        Binding("right_square_bracket", "pan(-1)", "later", key_display="]"),
+        Binding("q", "app.quit_app", "quit", show=False),
+        Binding("question_mark", "app.help", "help", key_display="?", show=False),
     ]
 
     def __init__(
-        self, sub_id: str, snap: EngineSnapshot | None = None, results: Mapping[str, Any] | None = None
+        self,
+        sub_id: str,
+        snap: EngineSnapshot | None = None,
+        results: Mapping[str, Any] | None = None,
+        db_path: Path | None = None,
     ) -> None:
         super().__init__()
         self.sub_id = sub_id
+        self.db_path = db_path  # the run database, read while the run has no results yet
         self._initial = (snap, results)
         self._board: list[tuple[dict[str, Any], float]] | None = None
-        self._fills_from_results = False
         self._plotted: tuple[Any, ...] | None = None
-        self._priced: tuple[Any, ...] | None = None
-        self._live_fills: tuple[Any, ...] | None = None
+        self._snap: EngineSnapshot | None = None
+        self.fills: tuple[FillRow, ...] = ()
+        self.trades: tuple[TradeRow, ...] = ()
+        self.summary: PnlSummary | None = None
+        self.loads = 0  # history loads finished (tests wait for it)
+        self._loaded_key: object = None
+        self._last_load = float("-inf")
 
     def compose(self) -> ComposeResult:
-        """Position and leaderboard on top, fills and the equity plot below."""
+        """Position and leaderboard on top, the tabs below."""
         with Horizontal(id="detail-top"):
             yield Static("", id="position", markup=False, classes="pane")
             yield DataTable[str](id="leaderboard", cursor_type="row", zebra_stripes=True, classes="pane")
-        yield SeriesPlot(id="price-plot", classes="pane")
-        with Horizontal(id="detail-bottom"):
-            yield DataTable[Text](id="fills", cursor_type="row", zebra_stripes=True, classes="pane")
-            yield SeriesPlot(id="detail-plot", classes="pane")
+        with TabbedContent(id="detail-tabs"):
+            with TabPane("1 Chart", id="chart"):
+                yield CandlePlot(id="price-plot")
+            with TabPane("2 Fills", id="fills-tab"):
+                yield PagedTable[FillRow](FILL_COLUMNS, FILL_RIGHT, fill_cells, id="fills")
+            with TabPane("3 Trades", id="trades-tab"):
+                yield PagedTable[TradeRow](TRADE_COLUMNS, TRADE_RIGHT, trade_cells, id="trades")
+            with TabPane("4 Equity", id="equity-tab"):
+                yield SeriesPlot(id="detail-plot")
         yield Footer()
 
     def on_mount(self) -> None:
-        """Columns and titles."""
+        """Titles; the first draw and history load."""
         self.query_one("#position").border_title = f"Subaccount {self.sub_id}"
         board = self.query_one("#leaderboard", DataTable)
         board.border_title = "Optimizer leaderboard"
         board.add_columns("#", "score", "parameters")
-        fills = self.query_one("#fills", DataTable)
-        fills.border_title = "Fills"
-        for name in FILL_COLUMNS:
-            fills.add_column(name, key=name)
         snap, results = self._initial
         if snap is not None:
             self.call_after_refresh(self.show, snap, results)
+
+    # -- keys ----------------------------------------------------------------------------------------
+
+    def action_tab(self, name: str) -> None:
+        """Switch to a tab."""
+        ids = {"chart": "chart", "fills": "fills-tab", "trades": "trades-tab", "equity": "equity-tab"}
+        self.query_one(TabbedContent).active = ids[name]
+
+    def action_zoom(self, factor: float) -> None:
+        """Show fewer (factor < 1) or more candles."""
+        plot = self.query_one(CandlePlot)
+        plot.set_window(plot.window.zoom(factor, plot.length))
+
+    def action_pan(self, direction: int) -> None:
+        """Move the window a quarter of its width back (1) or forward (-1) in time."""
+        plot = self.query_one(CandlePlot)
+        plot.set_window(plot.window.pan(direction * max(plot.window.size // 4, 1), plot.length))
+
+    # -- data ----------------------------------------------------------------------------------------
 
     def show(self, snap: EngineSnapshot, results: Mapping[str, Any] | None) -> None:
         """Refresh from a snapshot and (once finished) the results document."""
         row = next((r for r in snap.subaccounts if r.id == self.sub_id), None)
         if row is None or not self.is_mounted:
             return
-        self.query_one("#position", Static).update(position_text(row))
+        self._snap = snap
+        self.query_one("#position", Static).update(position_text(row, self.summary))
         self._show_board(snap.leaderboards.get(self.sub_id, []))
-        self._show_fills(row, snap, results)
+        self._maybe_load(row, snap, results)
         self._plot(snap, results)
         self._price(snap)
+
+    def _maybe_load(self, row: SubaccountRow, snap: EngineSnapshot, results: Mapping[str, Any] | None) -> None:
+        key = ("results" if results else "live", row.fills)
+        if key == self._loaded_key:
+            return
+        now = time.monotonic()
+        if results is None and now - self._last_load < RELOAD_EVERY_S and self._loaded_key is not None:
+            return
+        self._loaded_key, self._last_load = key, now
+        self._load(key, snap, results, self.db_path if results is None else None)
+
+    @work(thread=True, exclusive=True, group="history")
+    def _load(self, key: object, snap: EngineSnapshot, results: Mapping[str, Any] | None, db_path: Path | None) -> None:
+        """Read every fill, build the rows and the closed trades (worker thread), then hand them over."""
+        fills = subaccount_fills(self.sub_id, results, db_path, snap)
+        rows = [fill_row(f) for f in reversed(fills)]
+        trades = closed_trades(fills)
+        summary = pnl_summary(snap.equity_by_subaccount.get(self.sub_id, ()), trades)
+        self.app.call_from_thread(self._loaded, key, rows, trades, summary)
+
+    def _loaded(self, key: object, rows: Sequence[FillRow], trades: Sequence[TradeRow], summary: PnlSummary) -> None:
+        if not self.is_mounted:
+            return
+        self.fills, self.trades, self.summary = tuple(rows), tuple(trades), summary
+        fills_table = self.query_one("#fills", PagedTable)
+        fills_table.load(self.fills, key)
+        fills_table.border_subtitle = f"{len(rows):,} fills, newest first"
+        self.query_one("#trades", PagedTable).load(self.trades, key)
+        self.loads += 1
+        if self._snap is not None:
+            self._price(self._snap, force=True)
+            row = next((r for r in self._snap.subaccounts if r.id == self.sub_id), None)
+            if row is not None:
+                self.query_one("#position", Static).update(position_text(row, summary))
 
     def _show_board(self, board: list[tuple[dict[str, Any], float]]) -> None:
         if board == self._board:
@@ -147,54 +207,26 @@ class DetailScreen(Screen[None]):
         for rank, (params, score) in enumerate(board, 1):
             table.add_row(str(rank), fmt_num(score, 4), fmt_params(params))
         table.border_subtitle = f"{len(board)} kept" if board else "no optimization (fixed parameters)"
+        table.set_class(not board, "-empty")
 
-    def _show_fills(self, row: SubaccountRow, snap: EngineSnapshot, results: Mapping[str, Any] | None) -> None:
-        table = self.query_one("#fills", DataTable)
-        entry = subaccount_result(results, self.sub_id)
-        if entry is None:  # while running: the snapshot's latest fills
-            fills = snap.recent_fills.get(self.sub_id, ())
-            key = (len(fills), fills[-1:])
-            if key == self._live_fills:
-                return
-            self._live_fills = key
-            table.clear()
-            for fill in fills:
-                table.add_row(*_cells(live_fill_cells(fill)))
-            table.border_subtitle = f"latest {len(fills)} of {row.fills}" if fills else "no fills yet"
-            return
-        if self._fills_from_results:
-            return
-        self._fills_from_results = True
-        table.clear()
-        fills = entry.get("fills", [])
-        for fill in fills:
-            table.add_row(*_cells(fill_cells(fill)))
-        table.border_subtitle = f"{len(fills)} fills"
-
-    def _price(self, snap: EngineSnapshot) -> None:
-        """The latest candles' close with the strategy's plot indicators (panels on the right axis)."""
+    def _price(self, snap: EngineSnapshot, force: bool = False) -> None:
+        """Candles, indicators and fill markers of the latest snapshot's chart."""
         chart = snap.charts.get(self.sub_id)
-        key = (chart.times_ms[-1:] if chart else None, len(chart.times_ms) if chart else 0, self.app.theme)
-        if key == self._priced:
+        plot = self.query_one(CandlePlot)
+        if chart is plot.chart and not force:
             return
-        self._priced = key
-        widget = self.query_one("#price-plot", SeriesPlot)
-        widget.border_title = "Price and indicators"
-        if chart is None or not chart.times_ms:
-            widget.show([], ([], []), "no candles yet")
-            return
-        x = days_since(chart.times_ms, chart.times_ms[0])
-        lines = [Line(x, chart.close, "close", theme_rgb(self.app, "primary"))]
-        for (name, overlay, values), var in zip(chart.indicators, INDICATOR_COLORS, strict=False):
-            xs, ys = _finite(x, values)
-            if ys:
-                lines.append(
-                    Line(
-                        xs, ys, name if overlay else f"{name} (right)", theme_rgb(self.app, var), right_axis=not overlay
-                    )
-                )
-        widget.border_subtitle = ", ".join(n for n, _, _ in chart.indicators) or "no plot indicators"
-        widget.show(lines, time_ticks(list(chart.times_ms)))
+        colors = {
+            "up": theme_rgb(self.app, "success"),
+            "down": theme_rgb(self.app, "error"),
+            "buy": theme_rgb(self.app, "primary"),
+            "sell": theme_rgb(self.app, "warning"),
+        }
+        for n, var in enumerate(INDICATOR_COLORS):
+            colors[f"ind{n}"] = theme_rgb(self.app, var)
+        fills = self.fills or tuple(reversed(snap.recent_fills.get(self.sub_id, ())))
+        if snap.message.startswith("stored run"):
+            plot.empty_text = "the candles of this stored run could not be loaded again (see the log)"
+        plot.show(chart, fills, colors)
 
     def _plot(self, snap: EngineSnapshot, results: Mapping[str, Any] | None) -> None:
         curves = optimization_curves(results, self.sub_id)
@@ -204,8 +236,8 @@ class DetailScreen(Screen[None]):
             return
         self._plotted = key
         widget = self.query_one("#detail-plot", SeriesPlot)
+        widget.legend = curves is not None
         if curves is not None:
-            widget.border_title = "Live-optimized vs fixed parameters"
             x = days_since(curves.times_ms, curves.times_ms[0])
             named = (
                 ("live-opt", curves.live, "success"),
@@ -216,7 +248,6 @@ class DetailScreen(Screen[None]):
             lines = [Line(x, values, name, theme_rgb(self.app, var)) for name, values, var in named]
             widget.show(lines, time_ticks(curves.times_ms))
             return
-        widget.border_title = "Equity (quote)"
         times = snap.equity_times_ms
         if not times:
             widget.show([], ([], []), "no equity yet")

@@ -20,6 +20,7 @@ HELP_TEXT = """\
 | `f` | flatten the selected subaccount (asks first) |
 | `F` | flatten all subaccounts (asks first) |
 | `c` | cancel the selected subaccount's open orders |
+| `e` / `E` | no new positions on the selected subaccount (exits and reduce-only orders still work) / allow them again |
 | `a` | open orders: all subaccounts / the selected one |
 | `t` | next theme |
 | `/` | search the log (`enter` keeps the filter, `esc` clears it) |
@@ -28,6 +29,14 @@ HELP_TEXT = """\
 | `tab` | next pane (the equity series list toggles with `space` or a click) |
 | `?` | this help |
 | `q` | quit (asks first while the run is going; stops the run, results are still written) |
+
+On the detail screen: `1` chart (candles, plot indicators, ▲ buy / ▼ sell at the fill prices),
+`2` fills and `3` closed trades (newest first; more rows load as you scroll), `4` equity;
+`+` / `-` zoom the chart, `[` / `]` move it earlier / later, `esc` goes back.
+
+The subaccounts table shows the return (PnL%) and the drawdown from the peak (DD%) of each
+subaccount's quote equity; the equity pane plots every series as a return in %, its legend in
+the pane's lower border.
 
 Commands act between engine chunks; a finished run no longer takes commands.
 """
