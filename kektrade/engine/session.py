@@ -25,6 +25,7 @@ from kektrade.engine.build import (
 )
 from kektrade.engine.instance import StrategyInstance
 from kektrade.engine.results import build_results
+from kektrade.engine.tagging import TradeTags
 
 log = logging.getLogger("kektrade.engine")
 
@@ -42,6 +43,7 @@ class Session:
     engine: BacktestEngine
     optimizers: list[Any] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    tags: TradeTags | None = None  # exit reasons and parameter selections for the trade analysis
 
     def results(self) -> dict[str, Any]:
         """The results document of the run so far."""
@@ -51,7 +53,7 @@ class Session:
         }
         for opt in self.optimizers:
             extra.setdefault("optimization", {})[opt.instance.id] = opt.report()
-        return build_results(self.run_id, self.config.metastrategy_id, self.instances, extra)
+        return build_results(self.run_id, self.config.metastrategy_id, self.instances, extra, self.tags)
 
 
 def equity_sample_ms(config: KektradeConfig, timeframe_ms: int) -> int:
@@ -72,6 +74,8 @@ def build_session(
         from kektrade.engine.live_build import build_live_session  # paper and live: the live loop
 
         return build_live_session(config, run_id, journal, on_snapshot)
+    tags = TradeTags(journal)  # forwards everything; remembers stop/take-profit orders and selections
+    journal = tags
     provider = make_provider(config)
     strategies_dir = Path(config.strategies_dir)
     instances: list[StrategyInstance] = []
@@ -110,4 +114,4 @@ def build_session(
         )
     hooks = optimizers
     engine = BacktestEngine(instances, run_id, journal, on_snapshot=on_snapshot, hooks=hooks)
-    return Session(config, run_id, instances, engine, optimizers)
+    return Session(config, run_id, instances, engine, optimizers, tags=tags)
