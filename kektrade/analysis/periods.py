@@ -11,6 +11,7 @@ root mean square of the negative daily returns (target 0). NaN (``None`` in JSON
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -54,7 +55,8 @@ def period_table(
             continue
         label = period_label(int(trade["exit_time_ms"]), period)
         row = rows.setdefault(
-            label, {"period": label, "start_equity": start, "end_equity": start, "trades": 0, "wins": 0, "trade_pnl": 0.0}
+            label,
+            {"period": label, "start_equity": start, "end_equity": start, "trades": 0, "wins": 0, "trade_pnl": 0.0},
         )
         row["trades"] += 1
         row["wins"] += 1 if trade[pnl_key] > 0 else 0
@@ -104,13 +106,12 @@ def compact_series(times_ms: Sequence[int], columns: Mapping[str, Sequence[float
     the picture; the series' first and last samples are always kept.
     """
     n = len(times_ms)
-    if n <= max_points:
-        keep = np.arange(n)
-    else:
+    keep: Any = np.arange(n)
+    if n > max_points:
         first = np.asarray(next(iter(columns.values())), dtype=np.float64)
         edges = np.linspace(0, n, max_points // 2 + 1).astype(np.int64)
         picks = {0, n - 1}
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        for lo, hi in itertools.pairwise(edges.tolist()):
             if hi > lo:
                 picks.add(int(lo))
                 picks.add(int(lo + np.argmin(first[lo:hi])))

@@ -8,6 +8,7 @@ Money: a subaccount's ``pnl``/equity are in its settle currency (the coin for in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,7 +34,7 @@ def _exposure(intervals: Sequence[Sequence[tuple[int, int | None]]], times_ms: S
     t = np.asarray(times_ms, dtype=np.int64)
     share = exposure(intervals, t)
     span = int(t[-1] - t[0]) if len(t) > 1 else 0
-    return {"share": share, "time_in_market_ms": int(share * span) if span and share == share else 0}
+    return {"share": share, "time_in_market_ms": int(share * span) if span and not math.isnan(share) else 0}
 
 
 def _returns(sub: SubaccountResult) -> dict[str, Any]:
@@ -78,7 +79,9 @@ def subaccount_analysis(sub: SubaccountResult, rows: Sequence[Mapping[str, Any]]
     }
 
 
-def account_analysis(subs: Sequence[SubaccountResult], rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
+def account_analysis(
+    subs: Sequence[SubaccountResult], rows: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> dict[str, Any]:
     """The account's tables in the quote currency: every subaccount's trades pooled by quote PnL."""
     times, equity = combine_equity({s.id: (s.times_ms, s.equity_quote) for s in subs if len(s.times_ms)})
     pooled = [dict(r, subaccount=sid, pnl=r["pnl_quote"]) for sid, sub_rows in rows.items() for r in sub_rows]

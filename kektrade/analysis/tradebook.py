@@ -65,7 +65,9 @@ def trade_rows(
     for n, t in enumerate(trades, start=1):
         exit_price = t.exit_price if not t.is_open else (last_price or t.entry_price)
         value_price = exit_price or t.entry_price
-        notional = (t.entry_qty / t.entry_price if t.entry_price else 0.0) if is_inverse else t.entry_qty * t.entry_price
+        notional = (
+            (t.entry_qty / t.entry_price if t.entry_price else 0.0) if is_inverse else t.entry_qty * t.entry_price
+        )
         rows.append(
             {
                 "n": n,
