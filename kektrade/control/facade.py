@@ -105,8 +105,8 @@ class RunController:
             state = session.engine.run()
             self.results = session.results()
             if self.db is not None and self.paths is not None:
+                write_results(self.paths.folder, self.results)  # moves the round trips to trades.json
                 self.db.save_results(self.results)
-                write_results(self.paths.folder, self.results)
                 self.db.set_meta("status", state)
                 log.info("run %s %s; results in %s", self.run_id, state, self.paths.folder / "results.json")
         except BaseException as exc:  # reported to the front end, which decides the exit code

@@ -84,6 +84,14 @@ def equity_block(times: Sequence[int], values: Sequence[float], max_points: int)
     return compact_series(times, {"equity": values, "drawdown": drawdown_series(values)}, max_points)
 
 
+def _read_json(path: Path) -> Any:
+    """The parsed file, None when it is missing or not (yet) valid JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def is_inverse_pair(pair: str) -> bool:
     """``BTC/USD:BTC`` (settled in the base coin) is inverse; ``BTC/USDT:USDT`` is not."""
     base = pair.split("/", maxsplit=1)[0]
@@ -176,11 +184,15 @@ class LiveView:
         return combine_equity(series)
 
     def trades(self, sub_id: str) -> list[dict[str, Any]]:
-        """Rows from the results once finished, else rebuilt from the fills so far."""
+        """Rows of the results (or of trades.json once written), else rebuilt from the fills so far."""
         if self.controller.results is not None:
             for s in self.controller.results["subaccounts"]:
-                if s["id"] == sub_id:
-                    return list(s.get("trades", []))
+                if s["id"] == sub_id and "trades" in s:
+                    return list(s["trades"])
+            paths = self.controller.paths
+            stored = _read_json(paths.folder / TRADES_FILE) if paths is not None else None
+            if stored is not None:
+                return list(stored.get("subaccounts", {}).get(sub_id, []))
         inst = self._instances().get(sub_id)
         if inst is None:
             return []
@@ -244,11 +256,7 @@ class StoredView:
         self._markets: dict[str, MarketColumns | None] = {}
 
     def _read_json(self, name: str) -> Any:
-        path = self.run.folder / name
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        return _read_json(self.run.folder / name)
 
     def _db(self) -> Any:
         return open_run_database(self.run.db_path)

@@ -100,9 +100,15 @@ def _write_atomically(path: Path, data: Any, indent: int | None) -> None:
 
 
 def write_results(folder: Path, document: dict[str, Any]) -> Path:
-    """Write results.json (and the round trips to trades.json) atomically into the run folder."""
+    """Write results.json atomically into the run folder, moving the round trips out into trades.json.
+
+    The subaccounts' ``trades`` rows leave ``document`` (which then equals results.json): a busy strategy's
+    round trips would make results.json heavy; the web page and the report read them by range.
+    """
     compact, trades = split_trades(document)
     _write_atomically(folder / TRADES_FILE, trades, None)
+    for entry in document["subaccounts"]:
+        entry.pop("trades", None)
     path = folder / "results.json"
     _write_atomically(path, compact, 1)
     return path

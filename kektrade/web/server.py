@@ -258,10 +258,14 @@ class WebServer:
 
     async def _bind(self) -> None:
         self._runner = web.AppRunner(
-            self.app.build(), access_log=None, handler_cancellation=True, keepalive_timeout=self.keepalive_s
+            self.app.build(),
+            access_log=None,
+            handler_cancellation=True,
+            keepalive_timeout=self.keepalive_s,
+            shutdown_timeout=2.0,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, backlog=256, shutdown_timeout=2.0)
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=256)
         await site.start()
         server = getattr(site, "_server", None)
         if server is not None and server.sockets:
