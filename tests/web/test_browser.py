@@ -69,7 +69,9 @@ def tab(browser: Any) -> Iterator[Page]:
     page.context.close()
 
 
-WIDTH = "(() => { const r = window.kektrade.charts.price.timeScale().getVisibleLogicalRange(); return r.to - r.from; })()"
+WIDTH = (
+    "(() => { const r = window.kektrade.charts.price.timeScale().getVisibleLogicalRange(); return r.to - r.from; })()"
+)
 
 
 def visible_width(page: Any) -> float:
@@ -107,7 +109,11 @@ def test_markers_tables_sorting_and_filter(tab: Page, server: WebServer, finishe
     texts = page.evaluate("window.kektrade.price.markers.markers().map(m => m.text)")
     assert "B" in texts and "S" in texts
     page.select_option("#sub-select", "opt_btc")
-    texts = tab.poll("(window.kektrade.price && window.kektrade.price.markers) ? window.kektrade.price.markers.markers().map(m => m.text) : []", lambda t: "opt" in t)
+    texts = tab.poll(
+        "(() => { const p = window.kektrade.price;"
+        " return p && p.markers ? p.markers.markers().map(m => m.text) : []; })()",
+        lambda t: "opt" in t,
+    )
     assert "opt" in texts  # the live optimizer's switches
     stored = json.loads((finished.paths.folder / "trades.json").read_text())["subaccounts"]
     total = sum(len(rows) for rows in stored.values())
@@ -115,7 +121,10 @@ def test_markers_tables_sorting_and_filter(tab: Page, server: WebServer, finishe
     page.click("#trade-table th[data-sort=pnl_quote]")  # ascending
     page.click("#trade-table th[data-sort=pnl_quote]")  # descending
     best = max(r["pnl_quote"] for rows in stored.values() for r in rows)
-    first = tab.poll("document.querySelector('#trade-table th.sorted') && document.querySelector('#trade-table th.sorted').textContent", lambda t: t and "▼" in t)
+    first = tab.poll(
+        "(() => { const th = document.querySelector('#trade-table th.sorted'); return th && th.textContent; })()",
+        lambda t: t and "▼" in t,
+    )
     assert first and "▼" in first
     cell = page.locator("#trade-table tbody tr").first.locator("td").nth(9).inner_text()
     assert cell == f"{best:,.2f}"
@@ -125,11 +134,15 @@ def test_markers_tables_sorting_and_filter(tab: Page, server: WebServer, finishe
     assert set(page.locator("#trade-table tbody tr td:nth-child(2)").all_inner_texts()) == {"opt_btc"}
     assert "opt_btc: 42 combinations" in page.locator("#optimization-body").inner_text()
     page.select_option("#period-select", "day")
-    assert page.locator("#period-table tbody tr").count() == len(finished.results["account"]["analysis"]["periods"]["day"])
+    assert page.locator("#period-table tbody tr").count() == len(
+        finished.results["account"]["analysis"]["periods"]["day"]
+    )
     assert tab.problems() == []
 
 
-def test_finished_run_browsable_after_its_process_ended(tab: Page, stored_server: WebServer, ended_run: tuple[Path, str]) -> None:
+def test_finished_run_browsable_after_its_process_ended(
+    tab: Page, stored_server: WebServer, ended_run: tuple[Path, str]
+) -> None:
     _history, run_id = ended_run
     listing = tab.open(stored_server.url)  # one run: straight to it
     assert listing.url.endswith(f"/runs/{run_id}/")
@@ -144,3 +157,31 @@ def test_finished_run_browsable_after_its_process_ended(tab: Page, stored_server
     times = page.evaluate("window.kektrade.price.candles.map(c => c.time)")
     assert times == sorted(set(times))
     assert tab.problems() == []
+
+
+def test_page_of_a_run_that_has_not_ended(tab: Page, tmp_path: Path) -> None:
+    """Built, not finished: the page draws candles and says results come at the end (it polls the state)."""
+    from kektrade.config import parse_config
+    from kektrade.control.facade import RunController
+    from kektrade.control.viewing import LiveView, RunCatalog
+
+    from .conftest import web_config
+
+    config = web_config(tmp_path)
+    del config["subaccounts"][1]
+    controller = RunController(parse_config(json.dumps(config), source="web.json"))
+    controller.build()
+    controller.run_id = "going"
+    web = WebServer(RunCatalog([LiveView(controller)]), port=0)
+    web.start()
+    try:
+        page = tab.open(f"{web.url}runs/going/")
+        assert page.locator("#state").inner_text() == "starting"
+        assert "results appear when the run ends" in page.locator("#account-cards").inner_text()
+        assert page.evaluate(DRAWN_PIXELS, "#price-chart") > 2000
+        assert page.locator("#sub-table tbody tr").count() == 1
+        assert tab.poll("window.kektrade.refreshes", lambda n: n >= 1) >= 1  # a refresh round while still going
+        assert page.locator("#state").inner_text() == "starting" and tab.problems() == []
+    finally:
+        web.stop()
+        controller.close()

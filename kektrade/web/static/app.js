@@ -3,7 +3,7 @@
   "use strict";
   var LC = window.LightweightCharts;
   var COLORS = ["#58a6ff", "#d29922", "#bc8cff", "#39c5cf", "#ff7b72", "#e3b341", "#3fb950"];
-  var state = { sub: null, trades: { sort: "entry_time_ms", desc: false, offset: 0, q: "", scope: "" }, charts: {} };
+  var state = { sub: null, refreshes: 0, trades: { sort: "entry_time_ms", desc: false, offset: 0, q: "", scope: "" }, charts: {} };
   window.kektrade = state;
 
   // ---- formatting ---------------------------------------------------------------------------------
@@ -344,9 +344,10 @@
       ["end equity", function (r) { return money(r.end_equity); }], ["PnL " + cur, function (r) { return signed(r.pnl); }],
       ["return", function (r) { return signed(r["return"], pct); }], ["trades", "trades"], ["wins", "wins"],
       ["trade PnL", function (r) { return signed(r.trade_pnl); }]], (a.periods || {})[period], "no equity samples");
-    table($("exit-table"), [["reason", "reason", "l"], ["trades", "trades"], ["wins", "wins"],
-      ["PnL " + cur, function (r) { return signed(r.pnl); }], ["PnL quote", function (r) { return signed(r.pnl_quote); }],
-      ["mean duration", function (r) { return dur(r.avg_duration_ms); }]], a.exit_reasons, "no trades");
+    var exitColumns = [["reason", "reason", "l"], ["trades", "trades"], ["wins", "wins"], ["PnL " + cur, function (r) { return signed(r.pnl); }]];
+    if (cur !== "quote") exitColumns.push(["PnL quote", function (r) { return signed(r.pnl_quote); }]);
+    exitColumns.push(["mean duration", function (r) { return dur(r.avg_duration_ms); }]);
+    table($("exit-table"), exitColumns, a.exit_reasons, "no trades");
     table($("best-table"), SMALL_TRADES, a.best, "no closed trades");
     table($("worst-table"), SMALL_TRADES, a.worst, "no closed trades");
     var rows = [["Sharpe", num(a.daily.sharpe)], ["Sortino", num(a.daily.sortino)], ["days", a.daily.days], ["basis", a.daily.basis],
@@ -437,7 +438,7 @@
       renderOrders().catch(showError);
       drawEquity($("equity-select").value).catch(showError);
       if (state.trades.offset === 0) loadTrades().catch(showError);
-    }).catch(showError).then(function () { if (state.info.live) setTimeout(refresh, 3000); });
+    }).catch(showError).then(function () { state.refreshes += 1; if (state.info.live) setTimeout(refresh, 3000); });
   }
   function runPage(app) {
     state.run = app.dataset.run;
