@@ -134,3 +134,18 @@ def test_stored_run_after_its_process_ended(stored_server: WebServer, ended_run:
         trades = json.loads((history / run_id / "trades.json").read_text())["subaccounts"]
         page = http.get(f"/api/runs/{run_id}/trades", params={"sub": "opt_btc", "limit": 1000}).json()
         assert [r["n"] for r in page["rows"]] == [r["n"] for r in trades["opt_btc"]]
+
+
+def test_round_trips_carry_the_parameters_in_force(stored_server: WebServer, ended_run: tuple[Path, str]) -> None:
+    """Each optimized trade's parameters are the optimizer's last pick before its entry (from the database)."""
+    history, run_id = ended_run
+    with open_run_database(history / run_id / "run.sqlite") as db:
+        picks = [(s.time_ms, s.parameters) for s in db.selections("opt_btc")]
+    trades = json.loads((history / run_id / "trades.json").read_text())["subaccounts"]
+    assert trades["opt_btc"], "the optimized subaccount traded"
+    for row in trades["opt_btc"]:
+        before = [p for t, p in picks if t <= row["entry_time_ms"]]
+        assert row["parameters"] == (before[-1] if before else None)
+    assert {r["parameters"]["rsi"] for r in trades["sma_btc"]} == {7}
+    reasons = {r["exit_reason"] for rows in trades.values() for r in rows}
+    assert reasons <= {"strategy", "stop", "take_profit", "liquidation", "flatten", "optimizer_switch", "open"}
