@@ -31,7 +31,7 @@ class MarketColumns:
     volume: Sequence[float]
     timeframe_ms: int
     indicators: list[tuple[str, bool]] = field(default_factory=list)  # (name, overlay)
-    indicator_values: dict[str, Sequence[float]] = field(default_factory=dict)
+    frame: Any = None  # the indicator frame (row k = candle k); columns are read per window, never whole
     error: str = ""
 
     def window(self, lo: int, hi: int) -> dict[str, Any]:
@@ -44,11 +44,12 @@ class MarketColumns:
             "close": list(self.close[lo:hi]),
             "volume": list(self.volume[lo:hi]) if len(self.volume) >= hi else [],
         }
-        out["indicators"] = {
-            name: [None if not math.isfinite(v) else v for v in self.indicator_values[name][lo:hi]]
-            for name, _ in self.indicators
-        }
+        out["indicators"] = {name: self._column(name, lo, hi) for name, _ in self.indicators}
         return out
+
+    def _column(self, name: str, lo: int, hi: int) -> list[float | None]:
+        values = self.frame[name].to_numpy(dtype=float)[lo:hi].tolist()
+        return [v if math.isfinite(v) else None for v in values]
 
 
 def _plot_spec(strategy: Any, frame: Any, parameters: dict[str, Any] | None) -> list[tuple[str, bool]]:
@@ -79,7 +80,7 @@ def _columns(arrays: Any, frame: Any, spec: list[tuple[str, bool]]) -> MarketCol
         arrays.volume,
         arrays.timeframe_ms,
         spec,
-        {name: frame[name].to_numpy(dtype=float).tolist() for name, _ in spec},
+        frame,
     )
 
 

@@ -84,12 +84,30 @@ def equity_block(times: Sequence[int], values: Sequence[float], max_points: int)
     return compact_series(times, {"equity": values, "drawdown": drawdown_series(values)}, max_points)
 
 
+_PARSED: dict[Path, tuple[tuple[int, int], Any]] = {}
+_PARSED_LOCK = threading.Lock()
+
+
 def _read_json(path: Path) -> Any:
-    """The parsed file, None when it is missing or not (yet) valid JSON."""
+    """The parsed file (parsed again only when its size or time changed), None when missing or invalid.
+
+    Callers must not change what they get: the parsed document is shared between requests.
+    """
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        stat = path.stat()
+        key = (stat.st_mtime_ns, stat.st_size)
+        with _PARSED_LOCK:
+            cached = _PARSED.get(path)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    with _PARSED_LOCK:
+        if len(_PARSED) > 64:
+            _PARSED.clear()
+        _PARSED[path] = (key, data)
+    return data
 
 
 def is_inverse_pair(pair: str) -> bool:
