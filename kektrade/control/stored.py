@@ -16,6 +16,8 @@ from kektrade.runs.folders import CONFIG_FILE, Run, RunNotFoundError, list_runs
 
 log = logging.getLogger("kektrade.control")
 
+ENDED = ("finished", "stopped", "failed")
+
 
 class StoredView:
     """A run folder read from disk (finished, stopped, failed, or being written by another process)."""
@@ -25,6 +27,7 @@ class StoredView:
         self.run_id = run.run_id
         self._lock = threading.Lock()
         self._markets: dict[str, MarketColumns | None] = {}
+        self._ended: dict[tuple[str, str | None], Any] = {}  # fills and equity of an ended run, read once
 
     def _read_json(self, name: str) -> Any:
         return read_json(self.run.folder / name)
@@ -79,8 +82,22 @@ class StoredView:
                 return s.get("parameters")
         return None
 
+    def _once_ended(self, key: tuple[str, str | None], read: Any) -> Any:
+        """``read()``, kept once the run has ended (a run still being written is read every time)."""
+        with self._lock:
+            if key in self._ended:
+                return self._ended[key]
+        value = read()
+        if self._meta()[0] in ENDED:
+            with self._lock:
+                self._ended[key] = value
+        return value
+
     def fills(self, sub_id: str) -> list[Any]:
         """Fills from the run database."""
+        return list(self._once_ended(("fills", sub_id), lambda: self._read_fills(sub_id)))
+
+    def _read_fills(self, sub_id: str) -> list[Any]:
         if not self.run.db_path.is_file():
             return []
         with self._db() as db:
@@ -88,6 +105,10 @@ class StoredView:
 
     def equity(self, sub_id: str | None) -> tuple[list[int], list[float]]:
         """From the run database (the account: every subaccount's quote equity combined)."""
+        times, values = self._once_ended(("equity", sub_id), lambda: self._read_equity(sub_id))
+        return list(times), list(values)
+
+    def _read_equity(self, sub_id: str | None) -> tuple[list[int], list[float]]:
         if not self.run.db_path.is_file():
             return [], []
         with self._db() as db:
