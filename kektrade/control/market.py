@@ -106,13 +106,8 @@ def market_of_prepared(run: Run, sub_id: str, parameters: dict[str, Any] | None)
 
 
 def stored_trades(
-    fills: Sequence[Any],
-    is_inverse: bool,
-    conditional: dict[str, str],
-    selections: Sequence[tuple[int, dict[str, Any] | None]],
-    parameters: dict[str, Any] | None,
+    fills: Sequence[Any], is_inverse: bool, context: ExitContext, last_price: float | None = None
 ) -> list[dict[str, Any]]:
-    """Round-trip rows rebuilt from fills (a run still going: no flatten tags yet)."""
-    context = ExitContext(conditional=conditional, selections=selections, parameters=parameters)
-    last = fills[-1].price if fills else None
+    """Round-trip rows rebuilt from fills; an open trade is valued at ``last_price`` (default: the last fill's)."""
+    last = last_price if last_price is not None else (fills[-1].price if fills else None)
     return trade_rows(round_trips(fills, include_open=True), context, is_inverse, last)

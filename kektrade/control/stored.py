@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kektrade.analysis.account import combine_equity
+from kektrade.analysis.tradebook import ExitContext
 from kektrade.control.market import MarketColumns, market_of_prepared, stored_trades
 from kektrade.control.viewrows import compact_results, is_inverse_pair, order_row, read_json, sub_info
 from kektrade.engine.results import TRADES_FILE
@@ -134,7 +135,7 @@ class StoredView:
             picks = [(s.time_ms, s.parameters) for s in db.selections(sub_id)]
             fills = db.fills(sub_id)
         inverse = any(i.subaccount == sub_id and is_inverse_pair(i.pair) for i in self._meta()[1])
-        return stored_trades(fills, inverse, conditional, picks, None)
+        return stored_trades(fills, inverse, ExitContext(conditional=conditional, selections=picks))
 
     def orders(self) -> list[dict[str, Any]]:
         """Open orders as the database last recorded them."""

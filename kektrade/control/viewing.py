@@ -28,7 +28,7 @@ from kektrade.control.viewrows import (
     sub_info,
     time_slice,
 )
-from kektrade.engine.results import TRADES_FILE
+from kektrade.engine.results import TRADES_FILE, exit_context
 from kektrade.runs.folders import Run, list_runs
 
 log = logging.getLogger("kektrade.control")
@@ -114,7 +114,10 @@ class LiveView:
         inst = self._instances().get(sub_id)
         if inst is None:
             return []
-        return stored_trades(list(inst.venue.fills), inst.is_inverse, {}, [], dict(inst.parameter))
+        tags = getattr(self.controller.session, "tags", None)  # stop/take-profit ids and picks seen so far
+        venue = inst.venue
+        last = venue.market.close[venue.candle_index] if venue.candle_index >= 0 else None
+        return stored_trades(list(venue.fills), inst.is_inverse, exit_context(inst, tags), last)
 
     def orders(self) -> list[dict[str, Any]]:
         """Open orders from the snapshot."""

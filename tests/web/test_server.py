@@ -149,3 +149,16 @@ def test_round_trips_carry_the_parameters_in_force(stored_server: WebServer, end
     assert {r["parameters"]["rsi"] for r in trades["sma_btc"]} == {7}
     reasons = {r["exit_reason"] for rows in trades.values() for r in rows}
     assert reasons <= {"strategy", "stop", "take_profit", "liquidation", "flatten", "optimizer_switch", "open"}
+
+
+def test_trades_while_running_are_rebuilt_like_the_results(finished: RunController) -> None:
+    """The running path (no results yet) rebuilds round trips from the fills and tags seen so far."""
+    from types import SimpleNamespace
+
+    from kektrade.control.viewing import LiveView
+
+    going = SimpleNamespace(run_id="going", results=None, session=finished.session, paths=None)
+    view = LiveView(going)  # type: ignore[arg-type]
+    stored = json.loads((finished.paths.folder / "trades.json").read_text())["subaccounts"]  # type: ignore[union-attr]
+    for sub_id, rows in stored.items():
+        assert json.loads(json.dumps(view.trades(sub_id))) == rows
