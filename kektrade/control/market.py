@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kektrade.analysis.tradebook import ExitContext, trade_rows
@@ -33,6 +33,7 @@ class MarketColumns:
     indicators: list[tuple[str, bool]] = field(default_factory=list)  # (name, overlay)
     frame: Any = None  # the indicator frame (row k = candle k); columns are read per window, never whole
     error: str = ""
+    available: int | None = None  # candles the engine has reached (a run going); None: all of them
 
     def window(self, lo: int, hi: int) -> dict[str, Any]:
         """Columns [lo, hi) as JSON-ready lists (NaN as None)."""
@@ -87,7 +88,8 @@ def _columns(arrays: Any, frame: Any, spec: list[tuple[str, bool]]) -> MarketCol
 def market_of_instance(inst: Any) -> MarketColumns:
     """The running instance's venue columns and its current plot indicators."""
     spec = inst.plot_indicators(PLOT_LIMIT)
-    return _columns(inst.venue.market, inst.frame, spec)
+    columns = _columns(inst.venue.market, inst.frame, spec)
+    return replace(columns, available=max(inst.venue.candle_index + 1, 0))
 
 
 def market_of_prepared(run: Run, sub_id: str, parameters: dict[str, Any] | None) -> MarketColumns | None:

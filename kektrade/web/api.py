@@ -77,6 +77,8 @@ def candles(view: RunView, query: Mapping[str, str]) -> dict[str, Any]:
         return {"sub": sub, "error": market.error if market else "no candles", "time_ms": [], "more": False}
     limit = int_param(query, "limit", DEFAULT_CANDLES, 1, MAX_CANDLES) or DEFAULT_CANDLES
     n = min(len(market.time_ms), len(market.close), len(market.open), len(market.high), len(market.low))
+    if market.available is not None:  # a run going: only the candles it has reached
+        n = min(n, market.available)
     times = market.time_ms[:n] if n < len(market.time_ms) else market.time_ms
     lo, hi = time_slice(times, int_param(query, "start", None), int_param(query, "end", None))
     lo = max(lo, hi - limit)

@@ -178,9 +178,18 @@ def test_page_of_a_run_that_has_not_ended(tab: Page, tmp_path: Path) -> None:
         page = tab.open(f"{web.url}runs/going/")
         assert page.locator("#state").inner_text() == "starting"
         assert "results appear when the run ends" in page.locator("#account-cards").inner_text()
-        assert page.evaluate(DRAWN_PIXELS, "#price-chart") > 2000
         assert page.locator("#sub-table tbody tr").count() == 1
-        assert tab.poll("window.kektrade.refreshes", lambda n: n >= 1) >= 1  # a refresh round while still going
+        assert page.evaluate("window.kektrade.price.candles.length") == 0  # the engine reached none yet
+        inst = controller.session.instances[0]  # type: ignore[union-attr]
+        inst.advance(inst.first_index + 300)  # the engine moves on (driven here, step by step)
+        reached = inst.first_index + 300
+        got = tab.poll("window.kektrade.price.candles.length", lambda n: n == reached)
+        assert got == reached  # the refresh drew the candles reached so far
+        assert page.evaluate(DRAWN_PIXELS, "#price-chart") > 2000
+        inst.advance(reached + 50)
+        got = tab.poll("window.kektrade.price.candles.length", lambda n: n == reached + 50)
+        assert got == reached + 50  # new candles appended, not redrawn from scratch
+        assert tab.poll("window.kektrade.refreshes", lambda n: n >= 2) >= 2
         assert page.locator("#state").inner_text() == "starting" and tab.problems() == []
     finally:
         web.stop()

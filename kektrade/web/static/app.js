@@ -245,6 +245,22 @@
       applyWindow(ps, c, true); setSeries(ps); return loadMarkers(ps);
     }).catch(showError).then(function () { ps.loading = false; ps.loads += 1; });
   }
+  function appendNew(ps) {
+    if (ps.loading) return Promise.resolve();
+    var last = ps.candles[ps.candles.length - 1].time * 1000;
+    return api("candles", { sub: ps.sub, start: last + 1, limit: 5000 }).then(function (c) {
+      if (!c.time_ms || !c.time_ms.length || ps !== state.price) return null;
+      var fresh = { candles: [], volume: [], lines: {} };
+      applyWindow(fresh, c, false);
+      fresh.candles.forEach(function (bar) { ps.candleSeries.update(bar); ps.candles.push(bar); });
+      if (ps.volumeSeries) fresh.volume.forEach(function (v) { ps.volumeSeries.update(v); ps.volume.push(v); });
+      Object.keys(fresh.lines).forEach(function (n) {
+        if (!ps.lineSeries[n]) return;
+        fresh.lines[n].forEach(function (p) { ps.lineSeries[n].update(p); ps.lines[n].push(p); });
+      });
+      return loadMarkers(ps);
+    });
+  }
   function drawPrice(sub) {
     if (state.charts.price) { state.charts.price.remove(); state.charts.price = null; }
     var el = $("price-chart"), ps = priceState(sub);
@@ -438,6 +454,9 @@
       renderOrders().catch(showError);
       drawEquity($("equity-select").value).catch(showError);
       if (state.trades.offset === 0) loadTrades().catch(showError);
+      var ps = state.price;
+      if (ps && ps.candleSeries && ps.candles.length) appendNew(ps).catch(showError);
+      else if (state.sub) drawPrice(state.sub).catch(showError);
     }).catch(showError).then(function () { state.refreshes += 1; if (state.info.live) setTimeout(refresh, 3000); });
   }
   function runPage(app) {
