@@ -45,6 +45,7 @@ log = logging.getLogger("kektrade.cli")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 SUBCOMMANDS = ("validate", "schema", "runs", "check", "show", "download")
+WEB_COMMANDS = ("serve", "report")  # kektrade.web.commands
 
 
 class UsageError(Exception):
@@ -56,7 +57,8 @@ def _run_parser() -> argparse.ArgumentParser:
         prog="kektrade",
         description="Run a kektrade meta-strategy described by one JSON config file.",
         epilog="other commands: kektrade validate CONFIG.json | kektrade check CONFIG.json | kektrade schema | "
-        "kektrade runs | kektrade show RUNID | kektrade download CONFIG.json",
+        "kektrade runs | kektrade show RUNID | kektrade download CONFIG.json | kektrade serve [RUNID ...] | "
+        "kektrade report RUNID",
     )
     parser.add_argument("config", type=Path, metavar="CONFIG.json", help="the meta-strategy config file")
     parser.add_argument("--no-tui", action="store_true", help="run without the terminal UI (logs to stderr)")
@@ -212,13 +214,15 @@ def _start_faces(controller: RunController, secrets: Secrets | None, config_path
     config = controller.config
     faces: list[Any] = []
     if config.web.enabled:
-        from kektrade.web.server import WebServer
+        from kektrade.web.commands import live_server
 
-        server = WebServer(controller, config.web.host, config.web.port)
+        server = live_server(controller, config.web.host, config.web.port)
         try:
             server.start()
         except OSError as exc:
             raise RuntimeError(f"web.port: cannot serve on {config.web.host}:{config.web.port} ({exc})") from None
+        if server.guard.needs_token:  # printed once: remote viewing needs it
+            print(f"web page {server.url} token: {server.guard.token} one-time link: {server.login_url()}")
         faces.append(server)
     if config.telegram.enabled and secrets is not None and secrets.telegram_token:
         from kektrade.telegram.bot import TelegramBot
@@ -393,7 +397,23 @@ def _download(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _web_command(argv: list[str]) -> int:
+    """``kektrade serve [RUNID ...]`` and ``kektrade report RUNID`` (kektrade.web.commands)."""
+    from kektrade.runs import RunNotFoundError
+    from kektrade.web import commands
+
+    parser = argparse.ArgumentParser(prog=f"kektrade {argv[0]}")
+    (commands.add_serve_arguments if argv[0] == "serve" else commands.add_report_arguments)(parser)
+    args = parser.parse_args(argv[1:])
+    try:
+        return commands.serve(args) if argv[0] == "serve" else commands.report(args)
+    except RunNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _dispatch(argv: list[str]) -> int:
+    if argv and argv[0] in WEB_COMMANDS:
+        return _web_command(argv)
     if argv and argv[0] in SUBCOMMANDS:
         args = _sub_parser(argv[0]).parse_args(argv[1:])
         if argv[0] == "schema":

@@ -36,6 +36,8 @@ class Trade:
     pnl: float  # gross_pnl - fees - funding
     liquidated: bool
     fills: int  # trade and liquidation fills that belong to it
+    entry_qty: float = 0.0  # contracts opened over the trade
+    exit_order_id: str = ""  # the order of the fill that closed it (its exit reason)
 
     @property
     def is_open(self) -> bool:
@@ -65,6 +67,7 @@ class _Open:
     funding: float = 0.0
     liquidated: bool = False
     fills: int = 0
+    exit_order_id: str = ""
 
     def finish(self, exit_time_ms: int | None) -> Trade:
         """Freeze into a Trade."""
@@ -82,6 +85,8 @@ class _Open:
             pnl=self.gross_pnl - self.fees - self.funding,
             liquidated=self.liquidated,
             fills=self.fills,
+            entry_qty=self.opened_qty,
+            exit_order_id=self.exit_order_id,
         )
 
 
@@ -119,6 +124,7 @@ def round_trips(fills: Sequence[Fill], include_open: bool = False) -> list[Trade
             current.fees += fill.fee * closing / total
             current.fills += 1
             current.liquidated |= fill.kind == FillKind.LIQUIDATION
+            current.exit_order_id = fill.order_id
             if _sign(after) != _sign(before):
                 trades.append(current.finish(fill.time_ms))
                 current = None

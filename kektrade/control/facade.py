@@ -183,8 +183,8 @@ class RunController:
             return
         try:
             if self.results is not None:
-                self.db.save_results(self.results)
-                write_results(self.paths.folder, self.results)
+                write_results(self.paths.folder, self.results)  # moves the round trips to trades.json
+                self.db.save_results(self.results)  # so the database holds what results.json holds
             self.db.set_meta("status", state)
             if self.error is not None:
                 self.db.set_meta("error", f"{type(self.error).__name__}: {self.error}")

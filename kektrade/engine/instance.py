@@ -84,6 +84,8 @@ class StrategyInstance:
         #: False while the operator refuses new exposure (the strategy then trades through an EntryGuard)
         self.entries_allowed = True
         self.account: Any = venue  # what the strategy's tick receives
+        #: order id -> exit reason of the engine's own closing orders ("flatten", "optimizer_switch")
+        self.exit_tags: dict[str, str] = {}
 
     def plot_indicators(self, limit: int = 4) -> list[tuple[str, bool]]:
         """(column, overlay) pairs of the strategy's plot spec that exist, narrowed to the parameters in use.
@@ -220,7 +222,7 @@ class StrategyInstance:
     def apply_parameters(self, parameters: Mapping[str, Any], flatten_first: bool, reason: str = "") -> None:
         """Trade ``parameters`` from the next candle on (the optimizer's pick); fresh strategy variables."""
         if flatten_first:
-            self.flatten()
+            self.flatten("optimizer_switch")
         else:
             self.venue.cancel_all_orders()
         self.parameter = dict(parameters)
@@ -231,7 +233,7 @@ class StrategyInstance:
     def stand_aside(self, flatten: bool, reason: str = "") -> None:
         """Stop trading for now: flatten, or cancel the orders that are not reduce-only (stops stay)."""
         if flatten:
-            self.flatten()
+            self.flatten("optimizer_switch")
         else:
             for order in self.venue.get_open_orders():
                 if not order.reduce_only or self.venue.contracts == 0.0:
@@ -240,8 +242,10 @@ class StrategyInstance:
         if self.status is InstanceStatus.RUNNING:
             self.set_status(InstanceStatus.STANDING_ASIDE, reason or "no combination qualifies")
 
-    def flatten(self) -> None:
-        """Cancel every order and close the position with a reduce-only market order."""
+    def flatten(self, reason: str = "flatten") -> None:
+        """Cancel every order and close the position with a reduce-only market order (tagged ``reason``)."""
         self.venue.cancel_all_orders()
-        self.venue.close_position()
+        order = self.venue.close_position()
+        if order is not None:
+            self.exit_tags[order.id] = reason
         log.info("instance %s: flattened (orders cancelled, position closing at the next price)", self.id)

@@ -260,8 +260,10 @@ class LiveSource:
         poll_interval_s: float = 5.0,
         save_every: int = 1,
         cancel_orders_on_exit: bool = True,
+        save_points: SavePointJournal | None = None,
     ) -> None:
         self.slots = list(slots)
+        self.save_points = save_points  # committed after each round of saved states
         self.feeds = list(feeds)
         self.mode, self.testnet = mode, testnet
         self.poll_interval_s = poll_interval_s
@@ -326,8 +328,8 @@ class LiveSource:
             if engine.journal is not None:
                 state = capture_state(slot.inst, (id(v) for v in slot.cache.values()), slot.warned)
                 engine.journal.record(state_record(slot.inst, state))
-        if isinstance(engine.journal, SavePointJournal):
-            engine.journal.commit()
+        if self.save_points is not None:
+            self.save_points.commit()
 
     def close(self, engine: Engine) -> None:
         """Stop the feeds; cancel live orders if configured; save every instance's state."""

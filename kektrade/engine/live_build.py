@@ -45,6 +45,7 @@ from kektrade.engine.live import (
 from kektrade.engine.live_venue import LiveVenue
 from kektrade.engine.resume import ResumeRecord, apply_resume
 from kektrade.engine.session import OptimizerFactory, Session, equity_sample_ms
+from kektrade.engine.tagging import TradeTags
 from kektrade.engine.venues import live_venue, simulated_venue
 from kektrade.exchange.live.errors import check_credentials
 from kektrade.exchange.live.ohlcv import exchange_clock_offset_ms, fetch_ohlcv_range, make_exchange
@@ -109,8 +110,11 @@ def build_live_session(
     """Paper and live instances on recent candles, positioned after the history (or at the resume point)."""
     factory = exchange_factory or public_exchange_factory(config)
     resume = resume or {}
-    if journal is not None:  # the run database moves from resume point to resume point (engine/live.py);
-        journal = SavePointJournal(journal, immediate=(IntentRecorded,))  # order intents are written ahead
+    # the run database moves from resume point to resume point (engine/live.py), order intents written ahead;
+    # in front of it the trade analysis remembers stop/take-profit orders and selections
+    save_points = SavePointJournal(journal, immediate=(IntentRecorded,)) if journal is not None else None
+    tags = TradeTags(save_points)
+    journal = tags
     subs = [(i, s) for i, s in enumerate(config.subaccounts) if s.enabled]
     _check_subaccounts(subs)
     clients: dict[ClientKey, Any] = {}
@@ -150,11 +154,11 @@ def build_live_session(
     source = LiveSource(
         slots, feeds, mode="live" if live else "paper", testnet=any(s.testnet for _, s in subs),
         poll_interval_s=config.live.poll_interval_s, save_every=config.live.save_state_every,
-        cancel_orders_on_exit=config.live.cancel_orders_on_exit,
+        cancel_orders_on_exit=config.live.cancel_orders_on_exit, save_points=save_points,
     )  # fmt: skip
     instances = [s.inst for s in slots]
     engine = Engine(instances, source, run_id=run_id, journal=journal, on_snapshot=on_snapshot, hooks=optimizers)
-    return Session(config, run_id, instances, engine, optimizers)
+    return Session(config, run_id, instances, engine, optimizers, tags=tags)
 
 
 def _check_subaccounts(subs: list[tuple[int, SubaccountConfig]]) -> None:

@@ -7,8 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kektrade.analysis.report import SubaccountResult, format_results_table, results_document
+from kektrade.analysis.report import SubaccountResult, format_results_table, json_safe, results_document
+from kektrade.analysis.study import account_analysis, subaccount_analysis, subaccount_trades
+from kektrade.analysis.tradebook import ExitContext
 from kektrade.engine.instance import StrategyInstance
+from kektrade.engine.tagging import TradeTags
+
+TRADES_FILE = "trades.json"
 
 
 def subaccount_result(inst: StrategyInstance) -> SubaccountResult:
@@ -46,18 +51,53 @@ def initial_quote(inst: StrategyInstance) -> float:
     return balance * inst.venue.market.open[inst.first_index]
 
 
+def exit_context(inst: StrategyInstance, tags: TradeTags | None) -> ExitContext:
+    """What tells the instance's exits apart and which parameters were in force when."""
+    selections = tags.selections.get(inst.id, []) if tags is not None else []
+    return ExitContext(
+        conditional=tags.conditional.get(inst.id, {}) if tags is not None else {},
+        tagged=inst.exit_tags,
+        selections=selections,
+        parameters=None if selections else dict(inst.parameter),  # optimized: none before the first pick
+    )
+
+
 def build_results(
     run_id: str,
     metastrategy_id: str,
     instances: Sequence[StrategyInstance],
     extra: dict[str, Any] | None = None,
+    tags: TradeTags | None = None,
 ) -> dict[str, Any]:
-    """The results document (schema: kektrade.analysis.report)."""
+    """The results document (schema: kektrade.analysis.report) with the trade analysis added.
+
+    Each subaccount gains ``analysis`` (kektrade.analysis.study) and ``trades`` (every round trip; written
+    to trades.json beside results.json, not into it); the account gains ``analysis`` in the quote currency.
+    """
     subs = [subaccount_result(i) for i in instances]
     start = sum(initial_quote(i) for i in instances)
-    document = results_document(run_id, metastrategy_id, subs, start, extra)
-    _show_live_parameters(document)
-    return document
+    doc = results_document(run_id, metastrategy_id, subs, start, extra)
+    rows = {s.id: subaccount_trades(s, exit_context(i, tags)) for s, i in zip(subs, instances, strict=True)}
+    for entry, sub in zip(doc["subaccounts"], subs, strict=True):
+        entry["analysis"] = json_safe(subaccount_analysis(sub, rows[sub.id]))
+        entry["trades"] = json_safe(rows[sub.id])
+    doc["account"]["analysis"] = json_safe(account_analysis(subs, rows))
+    _show_live_parameters(doc)
+    return doc
+
+
+def split_trades(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(results without the round-trip rows, ``{"run_id", "subaccounts": {id: rows}}`` for trades.json)."""
+    compact = dict(document)
+    compact["subaccounts"] = [{k: v for k, v in s.items() if k != "trades"} for s in document["subaccounts"]]
+    trades = {s["id"]: s.get("trades", []) for s in document["subaccounts"]}
+    return compact, {"run_id": document["run"]["run_id"], "subaccounts": trades}
+
+
+def _write_atomically(path: Path, data: Any, indent: int | None) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=indent, allow_nan=False, separators=None if indent else (",", ":")))
+    tmp.replace(path)
 
 
 def _show_live_parameters(document: dict[str, Any]) -> None:
@@ -72,11 +112,17 @@ def _show_live_parameters(document: dict[str, Any]) -> None:
 
 
 def write_results(folder: Path, document: dict[str, Any]) -> Path:
-    """Write results.json atomically into the run folder."""
+    """Write results.json atomically into the run folder, moving the round trips out into trades.json.
+
+    The subaccounts' ``trades`` rows leave ``document`` (which then equals results.json): a busy strategy's
+    round trips would make results.json heavy; the web page and the report read them by range.
+    """
+    compact, trades = split_trades(document)
+    _write_atomically(folder / TRADES_FILE, trades, None)
+    for entry in document["subaccounts"]:
+        entry.pop("trades", None)
     path = folder / "results.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(document, indent=2, allow_nan=False))
-    tmp.replace(path)
+    _write_atomically(path, compact, 1)
     return path
 
 

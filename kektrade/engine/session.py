@@ -25,6 +25,7 @@ from kektrade.engine.engine import Engine, SnapshotSink
 from kektrade.engine.instance import StrategyInstance
 from kektrade.engine.preflight import lookahead_preflight
 from kektrade.engine.results import build_results
+from kektrade.engine.tagging import TradeTags
 
 log = logging.getLogger("kektrade.engine")
 
@@ -43,6 +44,7 @@ class Session:
     optimizers: list[Any] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
     checks: dict[str, Any] = field(default_factory=dict)  # the look-ahead check per subaccount (preflight)
+    tags: TradeTags | None = None  # exit reasons and parameter selections for the trade analysis
 
     def results(self) -> dict[str, Any]:
         """The results document of the run so far."""
@@ -54,7 +56,7 @@ class Session:
             extra.setdefault("optimization", {})[opt.instance.id] = opt.report()
         if self.checks:
             extra["strategy_checks"] = self.checks
-        return build_results(self.run_id, self.config.metastrategy_id, self.instances, extra)
+        return build_results(self.run_id, self.config.metastrategy_id, self.instances, extra, self.tags)
 
 
 def equity_sample_ms(config: KektradeConfig, timeframe_ms: int) -> int:
@@ -75,6 +77,8 @@ def build_session(
         from kektrade.engine.live_build import build_live_session  # paper and live: a live candle source
 
         return build_live_session(config, run_id, journal, on_snapshot, optimizer_factory=optimizer_factory)
+    tags = TradeTags(journal)  # forwards everything; remembers stop/take-profit orders and selections
+    journal = tags
     provider = make_provider(config)
     strategies_dir = Path(config.strategies_dir)
     instances: list[StrategyInstance] = []
@@ -116,4 +120,4 @@ def build_session(
         )
     hooks = optimizers
     engine = Engine(instances, run_id=run_id, journal=journal, on_snapshot=on_snapshot, hooks=hooks)
-    return Session(config, run_id, instances, engine, optimizers, checks=checks)
+    return Session(config, run_id, instances, engine, optimizers, checks=checks, tags=tags)
