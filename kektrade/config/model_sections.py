@@ -115,6 +115,13 @@ class FileSourceConfig(StrictModel):
         default=None,
         description="Optional file of funding rates: columns date + rate, or freqtrade's (rate in open).",
     )
+    repair: bool = Field(
+        default=False,
+        description=(
+            "Repair bad candle rows instead of refusing the file: drop unusable rows, widen high/low to "
+            "open/close, sort, keep the last of a date given twice (docs/data.md)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _known_columns(self) -> FileSourceConfig:

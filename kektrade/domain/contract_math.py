@@ -24,6 +24,18 @@ def round_money(value: float) -> float:
     return rounded if value >= 0 else -rounded
 
 
+def round_money_up(value: float) -> float:
+    """Round the magnitude up to 8 decimals (away from zero): how Bybit rounds funding fees.
+
+    Real funding executions (ccxt's recorded Bybit responses, tests/domain/test_funding_rounding.py) show
+    execFee = ceil(|execValue x rate|) at 8 decimals for paid and received fees alike. The tolerance keeps
+    an exact product that float multiplication pushes a hair above a multiple (86.7 x 0.0001) on it.
+    """
+    scaled = abs(value) * 1e8
+    rounded = math.ceil(scaled - 1e-6 - scaled * 1e-12) / 1e8
+    return rounded if value >= 0 else -rounded
+
+
 def position_value(qty: float, price: float, inverse: bool) -> float:
     """Value of ``qty`` contracts at ``price``: q x P (linear), q / P (inverse); qty taken unsigned."""
     qty = abs(qty)
@@ -174,10 +186,11 @@ def tier_consistent_price(
 def funding_fee(contracts: float, mark: float, rate: float, inverse: bool) -> float:
     """Funding paid by a signed position at settlement (> 0 paid, < 0 received): value at mark x rate.
 
-    Longs pay when the rate is positive, shorts receive; rounded to 8 decimals as Bybit does.
+    Longs pay when the rate is positive, shorts receive; the magnitude is rounded up to 8 decimals, as
+    Bybit's funding executions show (``round_money_up``).
     """
     value = position_value(contracts, mark, inverse)
-    return round_money(value * rate if contracts > 0 else -value * rate)
+    return round_money_up(value * rate if contracts > 0 else -value * rate)
 
 
 def trade_fee(qty: float, price: float, rate: float, inverse: bool) -> float:

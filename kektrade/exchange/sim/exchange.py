@@ -151,6 +151,7 @@ class SimExchange(SimMatching):
         if order is None:
             return None
         self._finish(order, OrderStatus.CANCELLED, "cancelled")
+        self._reprice_orders(True)  # the position it claimed is free for the orders after it
         return order
 
     def cancel_all_orders(self) -> int:
@@ -199,15 +200,35 @@ class SimExchange(SimMatching):
         return qty if qty >= self.spec.min_qty else 0.0
 
     def set_leverage(self, leverage: float) -> None:
-        """Change leverage; refused above the tier's maximum or when the position could not afford it."""
+        """Change leverage; ``SimError`` with the reason when above the risk tier's maximum or when the
+        margin the new leverage needs (position and order margin) is not available."""
         self._check_leverage(leverage)
-        self._leverage = float(leverage)
+        old = self._leverage
+        if float(leverage) == old:
+            return
+        mark = self._current_prices()[1] or self._entry
+        before = self._available(mark)
+        self._apply_leverage(float(leverage))
+        after = self._available(mark)
+        if after < -1e-9 and after < before - 1e-12:
+            self._apply_leverage(old)
+            raise SimError(
+                f"set_leverage {leverage}: needs {before - after:.8f} {self.spec.settle} more margin, "
+                f"the available balance is {before:.8f}"
+            )
+
+    def _apply_leverage(self, leverage: float) -> None:
+        """Set leverage and re-derive what depends on it: position margin, risk prices, order margin."""
+        self._leverage = leverage
         self._refresh_risk_prices()
+        self._reprice_orders(False)
 
     def _check_leverage(self, leverage: float) -> None:
-        if not leverage > 0:
-            raise SimError(f"leverage must be > 0 (got {leverage})")
-        tier = self._tier_at(self._entry or 1.0) if self.contracts else self.spec.risk_tiers[0]
+        if not leverage > 0 or not math.isfinite(leverage):
+            raise SimError(f"leverage must be a finite number > 0 (got {leverage})")
+        tier = self.spec.risk_tiers[0]
+        if self.contracts:  # the tier of the position's value at the mark price, as Bybit picks it
+            tier = self._tier_at(self._current_prices()[1] or self._entry)
         if leverage > min(tier.max_leverage, self.spec.max_leverage) + 1e-9:
             raise SimError(f"leverage {leverage} above the maximum {tier.max_leverage} of the risk tier")
 

@@ -262,7 +262,7 @@ class SimMatching(SimOrders):
         self._record_order(order, "triggered")
         if is_conditional(order.type) and not order.reduce_only:
             ref = order.price if order.price is not None else price
-            reason, cost = self._margin_check(order, ref, mark)
+            reason, cost = self._margin_check(order, ref, mark, order)
             if reason is not None:
                 self._finish(order, OrderStatus.CANCELLED, "cancelled", reason.value)
                 return
@@ -294,6 +294,7 @@ class SimMatching(SimOrders):
         self._finish(order, OrderStatus.FILLED, "filled")
         if self.contracts == 0.0:
             self._drop_reduce_only(t)
+        self._reprice_orders(True)
 
     def _drop_reduce_only(self, t: int) -> None:
         """Once flat, reduce-only orders that are live on the book have nothing left to reduce."""
@@ -309,3 +310,4 @@ class SimMatching(SimOrders):
                 self._finish(order, OrderStatus.CANCELLED, "cancelled", RejectReason.LIQUIDATED.value)
         self._liquidate(t)
         self._drop_reduce_only(t)
+        self._reprice_orders(True)

@@ -346,7 +346,7 @@ class RealisticSimExchange(SimExchange):
         self._arrived.add(order.id)
         limit_family = order.type in LIMIT_PRICED_TYPES
         if order.type in CONDITIONAL_TYPES and not order.reduce_only:
-            reason, cost = self._margin_check(order, order.price if order.price is not None else price, mark)
+            reason, cost = self._margin_check(order, order.price if order.price is not None else price, mark, order)
             if reason is not None:
                 self._finish(order, _CANCELLED, "cancelled", reason.value)
                 return
@@ -401,7 +401,6 @@ class RealisticSimExchange(SimExchange):
                 return
             if abs(qty) > abs(pos):
                 qty, cut = math.copysign(abs(pos), qty), True
-        opening_before = self._opening_qty(rem)
         fill = self._apply_trade(qty, price, self._maker if is_maker else self._taker, t, order.id, is_maker)
         done = cm.round_to_step(order.filled + qty, self.spec.lot_step)
         order.avg_fill_price = (order.avg_fill_price * order.filled + price * qty) / done if done else price
@@ -410,23 +409,9 @@ class RealisticSimExchange(SimExchange):
         if cut or abs(order.remaining) < 1e-12:
             self._finish(order, _FILLED, "filled")
         else:
-            self._scale_reserve(order, opening_before)
             order.status = OrderStatus.PARTIALLY_FILLED
             order.updated_ms = t
             self._record_order(order, "partially_filled")
         if self.contracts == 0.0:
             self._drop_reduce_only(t)
-
-    def _scale_reserve(self, order: Order, opening_before: float) -> None:
-        """Release the order margin of the filled part: keep it for the opening part still to fill."""
-        cost = self._reserved.get(order.id, 0.0)
-        if not cost:
-            return
-        after = self._opening_qty(order.remaining)
-        new = cost * after / opening_before if opening_before > 0.0 else 0.0
-        new = min(new, cost)
-        if new > 0.0:
-            self._reserved[order.id] = new
-            self._order_margin -= cost - new
-        else:
-            self._release(order)
+        self._reprice_orders(True)
