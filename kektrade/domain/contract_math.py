@@ -20,7 +20,9 @@ FEE_DECIMALS = 8
 def round_money(value: float) -> float:
     """Fees and PnL are rounded to 8 decimals, half away from zero, as Bybit reports them."""
     scaled = abs(value) * 1e8
-    rounded = math.floor(scaled + 0.5 + 1e-7) / 1e8
+    # the tolerance grows with the value: a product of exact decimals (18.822278475) can come out of float
+    # multiplication a few ulps below its half (...847.4999998 when scaled) and must still round up
+    rounded = math.floor(scaled + 0.5 + 1e-7 + scaled * 2e-15) / 1e8
     return rounded if value >= 0 else -rounded
 
 

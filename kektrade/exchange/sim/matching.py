@@ -54,10 +54,10 @@ class SimMatching(SimOrders):
         t = self._wt[k]
         if t >= self._next_funding_ms:
             self._funding_due(i, t)
-        if self._orders:
-            self._match(i, t)
-        elif self.contracts and ((self._wml[k] <= self._liq) if self.contracts > 0.0 else (self._wmh[k] >= self._liq)):
-            self._liquidation_event(t)
+        if self._orders or (
+            self.contracts and ((self._wml[k] <= self._liq) if self.contracts > 0.0 else (self._wmh[k] >= self._liq))
+        ):
+            self._match(i, t)  # a liquidation is timed where the mark path meets it, orders or not
         self._close_candle(i, k)
 
     # -- funding (settled at the open of the candle after the settlement time) ------------------------
