@@ -187,13 +187,10 @@ class ReferenceAccount:
         if not qty:
             return 0.0
         price = order.price if order.price is not None else self.last
-        lev, buy = self.leverage, order.qty > 0
         value = self.value(qty, price)
-        if self.inverse:
-            close = 1 + 1 / lev if buy else max(1 - 1 / lev, 0.0)
-        else:
-            close = 1 - 1 / lev if buy else 1 + 1 / lev
-        return value / lev + value * self.taker + value * close * self.taker
+        bust = self.bust_at_leverage(price, order.qty > 0)  # the fee to close is the taker fee there
+        close_fee = 0.0 if bust == math.inf or bust <= 0 else self.value(qty, bust) * self.taker
+        return value / self.leverage + value * self.taker + close_fee
 
     def place(self, qty: float, price: float | None, reduce_only: bool = False) -> bool:
         """Accept (True) or refuse an order (reduce-only refused without an opposite position)."""
