@@ -258,17 +258,34 @@ def liquidation_price_isolated_classic(
     extra_margin: float,
     inverse: bool,
 ) -> float:
-    """The pre-UTA (classic account) formula, IM and MM both on entry: E -/+ (IM - MM)/q -/+ A/q (linear).
+    """The formula of the rules before 2 Sep 2025 (classic account, older UTA page), IM and MM both on entry:
+    linear E -/+ (IM - MM)/q -/+ A/q; inverse long q / (q/E + IM - MM + A), short q / (q/E - IM + MM - A).
 
-    Kept only to reproduce Bybit's older worked examples; the simulator uses the UTA formula.
+    Returns 0.0 for a long that cannot be liquidated and inf for such a short (``rules`` "before_2025_09").
     """
     im = initial_margin(qty, entry, leverage, inverse)
     mm = maintenance_margin(qty, entry, tier, inverse)
     if inverse:
         value = position_value(qty, entry, True)
-        return qty / (value + (im - mm) + extra_margin) if is_long else qty / (value - (im - mm) - extra_margin)
+        if is_long:
+            return qty / (value + (im - mm) + extra_margin)
+        den = value - (im - mm) - extra_margin
+        return qty / den if den > 0.0 else math.inf
     shift = (im - mm) / qty + extra_margin / qty
-    return entry - shift if is_long else entry + shift
+    return max(entry - shift, 0.0) if is_long else entry + shift
+
+
+def liquidation_price_cross_entry(
+    qty: float, entry: float, is_long: bool, tier: RiskTier, wallet: float, close_fee: float, inverse: bool
+) -> float:
+    """Cross liquidation with MM on the entry price (rules before 2 Sep 2025): the loss at P equals
+    X = W - MM(entry) - f. Linear long E - X/q, short E + X/q; inverse long q / (q/E + X), short q / (q/E - X)
+    (inf when no price gets there: a short that cannot be liquidated, or a long already past it)."""
+    x = wallet - maintenance_margin(qty, entry, tier, inverse) - close_fee
+    if inverse:
+        den = qty / entry + x if is_long else qty / entry - x
+        return qty / den if den > 0.0 else math.inf
+    return max(entry - x / qty, 0.0) if is_long else entry + x / qty
 
 
 def funding_interest(quote_rate: float, base_rate: float, fundings_per_day: int) -> float:

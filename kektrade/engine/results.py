@@ -9,6 +9,7 @@ from typing import Any
 
 from kektrade.analysis.report import SubaccountResult, format_results_table, results_document
 from kektrade.engine.instance import StrategyInstance
+from kektrade.exchange.sim.summary import venue_summary
 
 
 def subaccount_result(inst: StrategyInstance) -> SubaccountResult:
@@ -55,7 +56,9 @@ def build_results(
     """The results document (schema: kektrade.analysis.report)."""
     subs = [subaccount_result(i) for i in instances]
     start = sum(initial_quote(i) for i in instances)
-    return results_document(run_id, metastrategy_id, subs, start, extra)
+    # issue 12: which contract numbers, risk ladder and rules of the period each venue used
+    venues = {i.id: venue_summary(i.venue) for i in instances}
+    return results_document(run_id, metastrategy_id, subs, start, {**(extra or {}), "venues": venues})
 
 
 def write_results(folder: Path, document: dict[str, Any]) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -136,13 +135,10 @@ def test_real_feather_and_parquet_files_load(tmp_path: Path) -> None:
     assert load_candles_file(copy).equals(xrp)
 
 
-def test_year_of_btc_loads_fast() -> None:
-    path = real("btcusdt-1m-2024.parquet")
-    began = time.perf_counter()
-    candles = load_candles_file(path)
-    elapsed = time.perf_counter() - began
+def test_year_of_btc_loads() -> None:
+    """A year of real 1m candles passes the row checks (speed belongs to bench/)."""
+    candles = load_candles_file(real("btcusdt-1m-2024.parquet"))
     assert len(candles) == 527_040
-    assert elapsed < 1.0, f"loading took {elapsed:.2f}s"
 
 
 def test_freqtrade_funding_layout_rate_in_open() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import zlib
 
 import numpy as np
@@ -143,9 +142,7 @@ def test_bad_arguments_name_the_field() -> None:
         synthetic_market("BTC/USDT:USDT", "7m", T0, 1, seed=1)
 
 
-def test_a_year_of_minutes_is_fast() -> None:
-    began = time.perf_counter()
+def test_a_year_of_minutes() -> None:
+    """A full year of 1m candles (how fast belongs to bench/, not to a test on a shared machine)."""
     data = synthetic_market("BTC/USDT:USDT", "1m", T0, 365, seed=9)
-    elapsed = time.perf_counter() - began
     assert len(data.candles) == 525_600
-    assert elapsed < 2.0, f"took {elapsed:.2f}s"

@@ -14,6 +14,7 @@ from mypy_extensions import mypyc_attr
 
 from kektrade.domain import contract_math as cm
 from kektrade.domain.journal import Journal
+from kektrade.domain.rules import MarginRules, margin_rules
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import (
     Fill,
@@ -43,6 +44,8 @@ class SimExchange(SimMatching):
     interpreted protocol); ``tests/exchange/sim/test_interface.py`` holds it to every method.
     """
 
+    rules: MarginRules
+
     def __init__(
         self,
         spec: ContractSpec,
@@ -71,6 +74,11 @@ class SimExchange(SimMatching):
         self._latency_ms = settings.latency_ms
         self._touch = settings.limit_fill == "touch"
         self._slip = settings.slippage_bps / 10_000.0
+        try:
+            self.rules = margin_rules(settings.rules)
+        except ValueError as exc:
+            raise SimError(str(exc)) from None
+        self._on_mark = self.rules.on_mark
         self._init_accounting(
             initial_balance,
             leverage,
