@@ -159,7 +159,7 @@ class SimExchange(SimMatching):
         if order is None:
             return None
         self._finish(order, OrderStatus.CANCELLED, "cancelled")
-        self._reprice_orders(True)  # the position it claimed is free for the orders after it
+        self._reprice_orders(True, self.contracts)  # the position it claimed is free for the orders after it
         return order
 
     def cancel_all_orders(self) -> int:

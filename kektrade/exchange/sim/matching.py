@@ -286,6 +286,7 @@ class SimMatching(SimOrders):
                 return
             qty = math.copysign(min(abs(qty), abs(pos)), qty)
         self._release(order)
+        before = self.contracts
         fill = self._apply_trade(qty, price, self._maker if is_maker else self._taker, t, order.id, is_maker)
         done = order.filled + qty
         order.avg_fill_price = (order.avg_fill_price * order.filled + price * qty) / done if done else price
@@ -294,7 +295,8 @@ class SimMatching(SimOrders):
         self._finish(order, OrderStatus.FILLED, "filled")
         if self.contracts == 0.0:
             self._drop_reduce_only(t)
-        self._reprice_orders(True)
+        if self._orders:
+            self._reprice_orders(True, before)
 
     def _drop_reduce_only(self, t: int) -> None:
         """Once flat, reduce-only orders that are live on the book have nothing left to reduce."""
@@ -310,4 +312,4 @@ class SimMatching(SimOrders):
                 self._finish(order, OrderStatus.CANCELLED, "cancelled", RejectReason.LIQUIDATED.value)
         self._liquidate(t)
         self._drop_reduce_only(t)
-        self._reprice_orders(True)
+        self._reprice_orders(True, pos)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from mypy_extensions import mypyc_attr
 
 from kektrade.domain import contract_math as cm
@@ -15,7 +17,6 @@ from kektrade.domain.types import (
     TimeInForce,
     TriggerBy,
     is_conditional,
-    is_listed,
     unlist,
 )
 from kektrade.exchange.sim.accounting import SimAccounting
@@ -180,25 +181,38 @@ class SimOrders(SimAccounting):
             return RejectReason.INSUFFICIENT_BALANCE, 0.0
         return reason, cost
 
-    def _reprice_orders(self, cancel: bool) -> None:
-        """Re-derive every live order's reservation after the position or the leverage changed.
+    def _reprice_orders(self, cancel: bool, before: float = math.nan) -> None:
+        """Re-derive the open orders' reservations after the position (was ``before``; NaN: anything else
+        changed, e.g. the leverage: every order) or the earlier orders changed.
 
-        With ``cancel``, an order whose cost grew beyond the available balance is cancelled, as Bybit
-        does (cancelType CancelByCannotAffordOrderCost); an order whose cost did not grow is kept.
+        An order on the side of the position both before and after (or with no position) opens its whole
+        size either way: it is skipped. With ``cancel``, an order whose cost grew beyond the available
+        balance is cancelled, as Bybit does (CancelByCannotAffordOrderCost); one whose cost did not grow
+        is kept.
         """
-        if not self._orders:
-            return
-        last, mark = self._current_prices()
-        for order in list(self._orders):
-            if order.reduce_only or order.status is OrderStatus.UNTRIGGERED or not is_listed(order, self._orders):
+        orders, reserved, pos = self._orders, self._reserved, self.contracts
+        every = math.isnan(before)
+        k = 0
+        while k < len(orders):
+            order = orders[k]
+            k += 1
+            if order.reduce_only or order.status is OrderStatus.UNTRIGGERED:
                 continue
-            old = self._reserved.get(order.id, 0.0)
+            buy = order.contracts > 0
+            if not every and (before == 0.0 or (before > 0) == buy) and (pos == 0.0 or (pos > 0) == buy):
+                continue
+            key = order.id
+            old = reserved.get(key, 0.0)
+            if old == 0.0 and self._opening_qty(order.contracts - order.filled, order) == 0.0:
+                continue  # nets against the position before and after: nothing to reserve
+            last, mark = self._current_prices()
             _, cost = self._order_cost(order, self._reference_price(order, last), order)
             if cost == old:
                 continue
             self._release(order)
             if cancel and cost > old + 1e-9 and cost > self._available(mark) + 1e-9:
                 self._finish(order, OrderStatus.CANCELLED, "cancelled", RejectReason.CANNOT_AFFORD_ORDER_COST.value)
+                k -= 1  # it left the list at k - 1
             else:
                 self._reserve(order, cost)
 
@@ -283,6 +297,7 @@ class SimOrders(SimAccounting):
         order.updated_ms = self._now_ms
         self._reserve(order, cost)
         self._record_order(order, "amended")
+        self._reprice_orders(True, self.contracts)  # its new size changes what it leaves to later orders
         return order
 
     def _finish(self, order: Order, status: OrderStatus, event: str, reason: str | None = None) -> None:

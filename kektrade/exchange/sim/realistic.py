@@ -401,6 +401,7 @@ class RealisticSimExchange(SimExchange):
                 return
             if abs(qty) > abs(pos):
                 qty, cut = math.copysign(abs(pos), qty), True
+        before = self.contracts
         fill = self._apply_trade(qty, price, self._maker if is_maker else self._taker, t, order.id, is_maker)
         done = cm.round_to_step(order.filled + qty, self.spec.lot_step)
         order.avg_fill_price = (order.avg_fill_price * order.filled + price * qty) / done if done else price
@@ -414,4 +415,5 @@ class RealisticSimExchange(SimExchange):
             self._record_order(order, "partially_filled")
         if self.contracts == 0.0:
             self._drop_reduce_only(t)
-        self._reprice_orders(True)
+        # after a partial fill the order's own reservation shrinks too: every order is worked out again
+        self._reprice_orders(True, math.nan if is_listed(order, self._orders) else before)

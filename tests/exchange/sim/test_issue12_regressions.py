@@ -220,3 +220,15 @@ def test_non_finite_leverage_is_refused() -> None:
         sim.set_leverage(math.nan)
     with pytest.raises(SimError, match="leverage must be a finite number"):
         sim.set_leverage(math.inf)
+
+
+def test_enlarging_an_earlier_sell_makes_the_later_one_pay_its_margin() -> None:
+    """Amending cannot bypass the netting either: long 0.2, two free 0.1 sells; the first grows to 0.2 and
+    takes the whole long, so the second now opens a short and reserves its cost."""
+    sim = long_02(balance=1_000_000.0)
+    first = sim.open_order(OrderType.LIMIT, -0.1, price=41_000.0)
+    sim.open_order(OrderType.LIMIT, -0.1, price=41_500.0)
+    assert sim.get_wallet().order_margin == 0.0
+    sim.edit_order(first.id, contracts=-0.2)
+    assert first.reject_reason is None
+    assert sim.get_wallet().order_margin == pytest.approx(cost(0.1, 41_500.0, 10, buy=False), rel=1e-12)
