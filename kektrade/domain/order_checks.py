@@ -9,8 +9,6 @@ reduce-only direction, trigger side, margin) stay with the venue. Nothing raises
 
 from __future__ import annotations
 
-import math
-
 from kektrade.domain.contract_math import is_off_step
 from kektrade.domain.types import OrderType, RejectReason, is_conditional, is_limit_priced
 
@@ -31,7 +29,7 @@ def order_input_problem(
     (never truncated: 1000.5 with a lot of 1 is refused, not sent as 1000). Limit-priced types need a
     finite positive price on the tick; conditional types a finite positive trigger on the tick.
     """
-    if not math.isfinite(contracts):
+    if contracts - contracts != 0.0:  # NaN or infinite (arithmetic: native in the compiled build)
         return RejectReason.QTY_NOT_FINITE
     qty = abs(contracts)
     if qty == 0.0:
@@ -43,13 +41,13 @@ def order_input_problem(
     if is_off_step(qty, lot_step):
         return RejectReason.NOT_LOT_MULTIPLE
     if is_limit_priced(order_type):
-        if price is None or not (0.0 < price < math.inf):  # NaN fails both comparisons
+        if price is None or not (price > 0.0 and price - price == 0.0):  # NaN fails both
             return RejectReason.INVALID_PRICE
         if is_off_step(price, tick_size):
             return RejectReason.NOT_TICK_MULTIPLE
     if not is_conditional(order_type):
         return None
     trigger = trigger_price
-    if trigger is None or not (0.0 < trigger < math.inf) or is_off_step(trigger, tick_size):
+    if trigger is None or not (trigger > 0.0 and trigger - trigger == 0.0) or is_off_step(trigger, tick_size):
         return RejectReason.INVALID_TRIGGER
     return None

@@ -205,10 +205,18 @@ class SimAccounting:
         isolated = self._margin_mode is MarginMode.ISOLATED
         self._iso_margin = self._position_margin(e) if isolated else 0.0
         fee = 0.0 if isolated else self._close_fee_reserve()
-        # rules before Sep 2025: MM on the entry price, the tier of the entry value
-        self._liq = self._liq_on_mark(fee) if self._on_mark else self._liq_on_entry(fee)
-        im = cm.initial_margin(q, e, self._leverage, self._inverse)
-        margin = im + self._extra if isolated else self._wallet - fee
+        if self._on_mark:
+            first = self._liq_in_tier(self._tiers[0], fee)
+            if 0.0 < first < math.inf and cm.position_value(q, first, self._inverse) <= self._tiers[0].limit_value:
+                self._liq = first  # the common case: the position stays in the lowest tier
+            else:
+                self._liq = self._liq_on_mark(fee, first)
+        else:  # rules before Sep 2025: MM on the entry price, the tier of the entry value
+            self._liq = self._liq_on_entry(fee)
+        if isolated:
+            margin = cm.initial_margin(q, e, self._leverage, self._inverse) + self._extra
+        else:
+            margin = self._wallet - fee
         self._bust = self._price_where_loss_is(margin)
 
     def _liq_on_entry(self, close_fee: float) -> float:
@@ -221,14 +229,12 @@ class SimAccounting:
             )
         return cm.liquidation_price_cross_entry(q, e, long_, tier, self._wallet, close_fee, self._inverse)
 
-    def _liq_on_mark(self, fee: float) -> float:
-        """The liquidation price with MM evaluated at the price itself, in the tier that contains it."""
-        q, long_, inverse, tiers = abs(self.contracts), self.contracts > 0, self._inverse, self._tiers
-        first = self._liq_in_tier(tiers[0], fee)
-        if long_ and first <= 0.0:
+    def _liq_on_mark(self, fee: float, first: float) -> float:
+        """The liquidation price with MM evaluated at the price itself, in the tier that contains it
+        (``first``: the price computed in the lowest tier, which does not contain it)."""
+        q, inverse, tiers = abs(self.contracts), self._inverse, self._tiers
+        if self.contracts > 0 and first <= 0.0:
             return 0.0  # a long that no price can liquidate (e.g. isolated at 1x)
-        if 0.0 < first < math.inf and cm.position_value(q, first, inverse) <= tiers[0].limit_value:
-            return first  # the common case: the position stays in the lowest tier
         return cm.tier_consistent_price([(t, self._liq_in_tier(t, fee)) for t in tiers], q, inverse)
 
     def _liq_in_tier(self, tier: RiskTier, close_fee: float) -> float:

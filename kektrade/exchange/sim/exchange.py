@@ -229,7 +229,7 @@ class SimExchange(SimMatching):
         """Set leverage and re-derive what depends on it: position margin, risk prices, order margin."""
         self._leverage = leverage
         self._refresh_risk_prices()
-        self._reprice_orders(False)
+        self._reprice_orders(False, self.contracts, True)
 
     def _check_leverage(self, leverage: float) -> None:
         if not leverage > 0 or not math.isfinite(leverage):

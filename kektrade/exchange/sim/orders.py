@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from mypy_extensions import mypyc_attr
 
 from kektrade.domain import contract_math as cm
@@ -181,9 +179,9 @@ class SimOrders(SimAccounting):
             return RejectReason.INSUFFICIENT_BALANCE, 0.0
         return reason, cost
 
-    def _reprice_orders(self, cancel: bool, before: float = math.nan) -> None:
-        """Re-derive the open orders' reservations after the position (was ``before``; NaN: anything else
-        changed, e.g. the leverage: every order) or the earlier orders changed.
+    def _reprice_orders(self, cancel: bool, before: float, every: bool = False) -> None:
+        """Re-derive the open orders' reservations after the position (was ``before``) or the earlier orders
+        changed; ``every``: something else changed too (the leverage, a partial fill): every order.
 
         An order on the side of the position both before and after (or with no position) opens its whole
         size either way: it is skipped. With ``cancel``, an order whose cost grew beyond the available
@@ -191,7 +189,6 @@ class SimOrders(SimAccounting):
         is kept.
         """
         orders, reserved, pos = self._orders, self._reserved, self.contracts
-        every = math.isnan(before)
         k = 0
         while k < len(orders):
             order = orders[k]

@@ -22,10 +22,12 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from kektrade.domain import contract_math as cm
+from kektrade.domain.journal import Journal
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import (
     CONDITIONAL_TYPES,
     LIMIT_PRICED_TYPES,
+    MarginMode,
     Order,
     OrderStatus,
     OrderType,
@@ -95,10 +97,30 @@ class RealisticSimExchange(SimExchange):
         volume: Sequence[float] | None = None,
         realistic: RealisticSettings | None = None,
         settings: SimSettings | None = None,
-        **kwargs: Any,
+        initial_balance: float,
+        leverage: float = 1.0,
+        margin_mode: MarginMode | str = MarginMode.ISOLATED,
+        taker_fee: float | None = None,
+        maker_fee: float | None = None,
+        journal: Journal | None = None,
+        subaccount_id: str = "sim",
+        funding_rate: float | None = None,
     ) -> None:
         r = realistic or RealisticSettings()
-        super().__init__(spec, market, settings=replace(settings or SimSettings(), latency_ms=r.latency_ms), **kwargs)
+        # SimExchange's keywords spelled out: the compiled build cannot forward **kwargs to a native __init__
+        super().__init__(
+            spec,
+            market,
+            initial_balance=initial_balance,
+            leverage=leverage,
+            margin_mode=margin_mode,
+            taker_fee=taker_fee,
+            maker_fee=maker_fee,
+            settings=replace(settings or SimSettings(), latency_ms=r.latency_ms),
+            journal=journal,
+            subaccount_id=subaccount_id,
+            funding_rate=funding_rate,
+        )
         vol = volume if volume is not None else (getattr(market, "volume", None) or None)
         if vol is None:
             raise SimError("volume: the realistic venue needs the candle volume (one value per candle)")
@@ -416,4 +438,4 @@ class RealisticSimExchange(SimExchange):
         if self.contracts == 0.0:
             self._drop_reduce_only(t)
         # after a partial fill the order's own reservation shrinks too: every order is worked out again
-        self._reprice_orders(True, math.nan if is_listed(order, self._orders) else before)
+        self._reprice_orders(True, before, is_listed(order, self._orders))
