@@ -73,6 +73,7 @@ class SimExchange(SimMatching):
         self._next_id = 0
         self._latency_ms = settings.latency_ms
         self._touch = settings.limit_fill == "touch"
+        self._through = 0.0
         self._slip = settings.slippage_bps / 10_000.0
         try:
             self.rules = margin_rules(settings.rules)

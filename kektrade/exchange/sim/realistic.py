@@ -25,7 +25,6 @@ from kektrade.domain import contract_math as cm
 from kektrade.domain.journal import Journal
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import (
-    CONDITIONAL_TYPES,
     LIMIT_PRICED_TYPES,
     MarginMode,
     Order,
@@ -130,7 +129,9 @@ class RealisticSimExchange(SimExchange):
         self.realistic = r
         self._points = r.path_points
         self._share = r.partial_fill_volume_share
+        # the base matching's trade-through hook: a limit fills once the price reaches N ticks beyond it
         self._through = r.trade_through_ticks * spec.tick_size
+        self._touch = True
         self._impact = r.impact_bps / 10_000.0
         self._arrived: set[str] = set()  # ids of orders the venue has seen (live on its book)
         self._exhausted: set[str] = set()  # resting limits that used this candle's volume share
@@ -331,7 +332,7 @@ class RealisticSimExchange(SimExchange):
             for order in self._orders:
                 if order.id not in arrived or order.id in exhausted:
                     continue
-                f = self._fraction(order, a, b, ma, mb)
+                f = self._event_fraction(order, a, b, ma, mb)
                 if f is not None and f0 <= f < best_f:
                     best, best_f, liq = order, f, False
             when = t0 + int(best_f * span)
@@ -345,41 +346,13 @@ class RealisticSimExchange(SimExchange):
                 self._fill(best, best.price or 0.0, True, when)
             f0 = best_f
 
-    def _fraction(self, order: Order, a: float, b: float, ma: float, mb: float) -> float | None:
-        """Where along the segment a trigger is crossed or a limit is traded through by the ticks."""
-        if order.status is _UNTRIGGERED:
-            return self._event_fraction(order, a, b, ma, mb)
-        if order.type not in LIMIT_PRICED_TYPES:
-            return None
-        price = order.price or 0.0
-        if order.contracts > 0:
-            q = price - self._through
-            return (a - q) / (a - b) if b < a and b <= q <= a else None
-        q = price + self._through
-        return (q - a) / (b - a) if b > a and a <= q <= b else None
-
     # -- executions ----------------------------------------------------------------------------------
 
     def _trigger(self, order: Order, t: int, price: float, mark: float) -> None:
-        """A conditional order fires: market types take now, limit types take if marketable or rest."""
-        order.status = OrderStatus.NEW
-        order.updated_ms = t
-        self._record_order(order, "triggered")
+        """A conditional order fires by the base rule (its taker fill goes through ``_take``); the venue
+        has now seen it."""
         self._arrived.add(order.id)
-        limit_family = order.type in LIMIT_PRICED_TYPES
-        if order.type in CONDITIONAL_TYPES and not order.reduce_only:
-            reason, cost = self._margin_check(order, order.price if order.price is not None else price, mark, order)
-            if reason is not None:
-                self._finish(order, _CANCELLED, "cancelled", reason.value)
-                return
-            if limit_family:
-                self._reserve(order, cost)
-        if limit_family:
-            limit = order.price or 0.0
-            if (limit >= price) if order.contracts > 0 else (limit <= price):
-                self._take(order, price, t)
-            return
-        self._take(order, price, t)
+        super()._trigger(order, t, price, mark)
 
     def _volume_contracts(self, price: float) -> float:
         """The matched candle's volume in contracts (linear: base coin; inverse: volume x price USD)."""
@@ -389,7 +362,8 @@ class RealisticSimExchange(SimExchange):
         return vol * price if self._inverse else vol
 
     def _take(self, order: Order, x: float, t: int) -> None:
-        """Fill completely as taker at ``x`` worsened by slippage + impact (never past a limit price)."""
+        """The taker-price hook: fill completely at ``x`` worsened by slippage + impact (never past a limit
+        price)."""
         buy = order.contracts > 0
         vol = self._volume_contracts(x)
         ratio = abs(order.remaining) / vol if vol > 0.0 else 1.0
