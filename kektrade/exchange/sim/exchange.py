@@ -222,7 +222,7 @@ class SimExchange(SimMatching):
         if after < -1e-9 and after < before - 1e-12:
             self._apply_leverage(old)
             raise SimError(
-                f"set_leverage {leverage}: needs {before - after:.8f} {self.spec.settle} more margin, "
+                f"set_leverage {leverage:g}: needs {before - after:.8f} {self.spec.settle} more margin, "
                 f"the available balance is {before:.8f}"
             )
 
@@ -239,7 +239,7 @@ class SimExchange(SimMatching):
         if self.contracts:  # the tier of the position's value at the mark price, as Bybit picks it
             tier = self._tier_at(self._current_prices()[1] or self._entry)
         if leverage > min(tier.max_leverage, self.spec.max_leverage) + 1e-9:
-            raise SimError(f"leverage {leverage} above the maximum {tier.max_leverage} of the risk tier")
+            raise SimError(f"leverage {leverage:g} above the maximum {tier.max_leverage:g} of the risk tier")
 
     def set_margin_mode(self, mode: MarginMode | str) -> None:
         """Switch margin mode; only while flat with no open orders."""
