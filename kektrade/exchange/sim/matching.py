@@ -150,6 +150,9 @@ class SimMatching(SimOrders):
                 self._limit_at_open(order, t, o, arriving)
 
     def _limit_at_open(self, order: Order, t: int, o: float, arriving: bool) -> None:
+        """A limit at a price ``o`` it may have passed: arriving and marketable, it takes (post-only:
+        cancelled; IOC/FOK that cannot fill expire); resting and passed (by ``_through``), it fills at ``o``
+        as maker. Shared by both venues (the realistic one calls it at each path point an order arrives)."""
         price = order.price or 0.0
         buy = order.contracts > 0
         crossed = (o <= price) if buy else (o >= price)
@@ -159,7 +162,11 @@ class SimMatching(SimOrders):
             else:
                 self._take(order, o, t)
             return
-        through = (o < price if buy else o > price) if not self._touch else crossed
+        gap = self._through
+        if self._touch:
+            through = (o <= price - gap) if buy else (o >= price + gap)
+        else:
+            through = (o < price - gap) if buy else (o > price + gap)
         if through:
             self._fill(order, o, True, t)
         elif arriving and order.time_in_force is not TimeInForce.GTC:

@@ -31,7 +31,6 @@ from kektrade.domain.types import (
     OrderStatus,
     OrderType,
     RejectReason,
-    TimeInForce,
     TriggerBy,
     is_listed,
 )
@@ -286,7 +285,7 @@ class RealisticSimExchange(SimExchange):
             elif order.type is OrderType.MARKET:
                 self._take(order, x, t)
             else:
-                self._limit_arrives(order, t, x)
+                self._limit_at_open(order, t, x, True)  # the base rule for an arriving limit
 
     def _trigger_crossed(self, order: Order, x: float, m: float) -> bool:
         ref = m if order.trigger_by is TriggerBy.MARK else x
@@ -299,23 +298,7 @@ class RealisticSimExchange(SimExchange):
             if self._trigger_crossed(order, o, mo):
                 self._trigger(order, t, o, mo)
         elif order.type in LIMIT_PRICED_TYPES:
-            price = order.price or 0.0
-            if (o <= price - self._through) if order.contracts > 0 else (o >= price + self._through):
-                self._fill(order, o, True, t)
-
-    def _limit_arrives(self, order: Order, t: int, x: float) -> None:
-        """A limit reaching the venue: marketable ones take (post-only: cancelled); IOC/FOK expire."""
-        price = order.price or 0.0
-        if (x <= price) if order.contracts > 0 else (x >= price):
-            if order.post_only:
-                self._finish(order, _CANCELLED, "cancelled", RejectReason.POST_ONLY_WOULD_TAKE.value)
-            else:
-                self._take(order, x, t)
-        elif order.time_in_force is not TimeInForce.GTC:
-            reason = (
-                RejectReason.IOC_NOT_FILLED if order.time_in_force is TimeInForce.IOC else RejectReason.FOK_NOT_FILLABLE
-            )
-            self._finish(order, _CANCELLED, "cancelled", reason.value)
+            self._limit_at_open(order, t, o, False)
 
     def _walk(self, t0: int, span: int, a: float, b: float, ma: float, mb: float) -> None:
         """Process the events of one path segment in the order the price meets them."""
