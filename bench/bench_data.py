@@ -45,4 +45,5 @@ def peer_candles(rows: int) -> MarketArrays:
         low=frame["low"].tolist(),
         close=frame["close"].tolist(),
         timeframe_ms=60_000,
+        volume=frame["volume"].tolist(),  # the realistic venue's partial fills read it
     )

@@ -1,7 +1,8 @@
 """Simulator benchmark: candles/s of the Bybit-exact simulated exchange, as a ratio to a bare loop.
 
 (a) SMA(50)/SMA(200) crossover, always in the market with market orders (peer job B1);
-(b) a market maker cancelling and re-placing two post-only limits every candle (peer job B3).
+(b) a market maker cancelling and re-placing two post-only limits every candle (peer job B3), on the basic
+venue and on the realistic one (12-point intrabar paths, partial fills, 250 ms latency).
 Both follow ../shared/bench/peers/common.py exactly (same candles, sizes, fees) so the figures sit next
 to the peers' in ../shared/bench/README.md. Printed as ratios against a bare per-candle Python callback
 over the same arrays, run in the same process (the machine is shared and noisy: compare ratios).
@@ -25,6 +26,7 @@ from kektrade.domain.specs import builtin_spec
 from kektrade.domain.types import OrderType
 from kektrade.engine.gcpolicy import collector_for_run
 from kektrade.exchange.sim.exchange import SimExchange
+from kektrade.exchange.sim.realistic import RealisticSimExchange
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
 from kektrade.native import native_state
 
@@ -98,6 +100,30 @@ def run_b(m: MarketArrays) -> tuple[float, SimExchange]:
     return time.perf_counter() - t0, ex
 
 
+def run_b_realistic(m: MarketArrays) -> tuple[float, SimExchange]:
+    """B3 on the realistic venue (default options: 12-point paths, 250 ms latency, partial fills)."""
+    spec = builtin_spec("BTCUSDT")
+    assert spec is not None
+    ex = RealisticSimExchange(
+        replace(spec, max_qty=1e9), m, initial_balance=CASH_B3, leverage=1.0, taker_fee=TAKER, maker_fee=MAKER
+    )
+    close = m.close
+    step, place, cancel_all = ex.step, ex.open_order, ex.cancel_all_orders
+    limit = OrderType.LIMIT
+    t0 = time.perf_counter()
+    for i in range(len(close)):
+        step(i)
+        if ex._orders:
+            cancel_all()
+        c = close[i]
+        pos = ex.contracts
+        if pos < CAP:
+            place(limit, 1.0, round(c * (1 - OFFSET) / 0.1) * 0.1, None, False, True)
+        if pos > -CAP:
+            place(limit, -1.0, round(c * (1 + OFFSET) / 0.1) * 0.1, None, False, True)
+    return time.perf_counter() - t0, ex
+
+
 def run_floor(m: MarketArrays) -> float:
     """The bare per-candle Python callback over the same arrays (the peers' floor)."""
     close = m.close
@@ -126,6 +152,7 @@ def main() -> None:
         floor_s = run_floor(m)
         a_s, a_ex = run_a(m)
         b_s, b_ex = run_b(m)
+        r_s, r_ex = run_b_realistic(m)
     n = len(m.close)
     out = {
         "rows": n,
@@ -141,6 +168,12 @@ def main() -> None:
             "ratio_to_floor": round(floor_s / b_s, 3),
             "fills": len(b_ex.fills),
             "final_equity": round(b_ex.equity(), 2),
+        },
+        "b_market_maker_realistic": {
+            "candles_per_s": round(n / r_s),
+            "ratio_to_floor": round(floor_s / r_s, 3),
+            "fills": len(r_ex.fills),
+            "final_equity": round(r_ex.equity(), 2),
         },
         "targets": {"a_candles_per_s": 1_000_000, "b_candles_per_s": 400_000},
         "simulator_build": native_state().describe(),

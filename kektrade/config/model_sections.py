@@ -57,6 +57,13 @@ class BacktestConfig(StrictModel):
     realistic: RealisticConfig = Field(
         default_factory=RealisticConfig, description="Options of the realistic backtest venue."
     )
+    rules: Literal["current", "before_2025_09"] = Field(
+        default="current",
+        description=(
+            "Bybit's margin rules of the period: current (MM and cross IM on the mark price, from 2025-09-02) "
+            "or before_2025_09 (on the entry price, classic liquidation formula; docs/venues.md)."
+        ),
+    )
 
     @property
     def start_ms(self) -> int | None:
@@ -114,6 +121,13 @@ class FileSourceConfig(StrictModel):
     funding_path: str | None = Field(
         default=None,
         description="Optional file of funding rates: columns date + rate, or freqtrade's (rate in open).",
+    )
+    repair: bool = Field(
+        default=False,
+        description=(
+            "Repair bad candle rows instead of refusing the file: drop unusable rows, widen high/low to "
+            "open/close, sort, keep the last of a date given twice (docs/data.md)."
+        ),
     )
 
     @model_validator(mode="after")

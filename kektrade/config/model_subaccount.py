@@ -132,6 +132,18 @@ class OptimizationConfig(StrictModel):
         return duration_ms(self.lookback)
 
 
+class RiskTierConfig(StrictModel):
+    """One rung of a risk-limit ladder (Bybit's /v5/market/risk-limit row)."""
+
+    limit_value: float = Field(gt=0, description="Largest position value of the tier (settle coin), inclusive.")
+    mmr: float = Field(gt=0, lt=1, description="Maintenance margin rate of the tier (fraction).")
+    max_leverage: float = Field(gt=0, description="Highest leverage allowed in the tier.")
+    imr: float | None = Field(default=None, gt=0, le=1, description="Initial margin rate; null = 1 / max_leverage.")
+    deduction: float | None = Field(
+        default=None, ge=0, description="MM deduction; null = derived from the ladder as Bybit does."
+    )
+
+
 class ContractOverrides(StrictModel):
     """Contract-spec overrides for pairs without built-in specs (null = keep the spec's value)."""
 
@@ -141,6 +153,22 @@ class ContractOverrides(StrictModel):
     max_qty: float | None = Field(default=None, gt=0, description="Largest order quantity.")
     max_leverage: float | None = Field(default=None, gt=0, description="Highest allowed leverage.")
     funding_interval: Duration | None = Field(default=None, description="Time between fundings (duration).")
+    contract_size: float | None = Field(default=None, gt=0, description="Base coin per contract (linear).")
+    risk_tiers: list[RiskTierConfig] | None = Field(
+        default=None,
+        min_length=1,
+        description="Risk-limit ladder, lowest tier first (limit values increasing); null = the pair's own.",
+    )
+
+    @model_validator(mode="after")
+    def _ladder_in_order(self) -> ContractOverrides:
+        tiers = self.risk_tiers or []
+        for n in range(1, len(tiers)):
+            if tiers[n].limit_value <= tiers[n - 1].limit_value:
+                raise ValueError(f"risk_tiers[{n}].limit_value: must be above the tier before it")
+            if tiers[n].mmr < tiers[n - 1].mmr:
+                raise ValueError(f"risk_tiers[{n}].mmr: must not be below the tier before it")
+        return self
 
     @property
     def funding_interval_ms(self) -> int | None:

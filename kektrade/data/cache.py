@@ -1,15 +1,17 @@
 """Downloaded candles, mark candles and funding kept in an on-disk Parquet cache, resumable.
 
 Layout: ``<cache_dir>/<exchange>[_testnet]/<symbol with / and : as _>/<timeframe>.parquet`` plus
-``<timeframe>-mark.parquet`` and ``funding.parquet``. Each file records the time range it covers in its
-Parquet metadata, so a later call fetches only the missing head and tail (also when the exchange had
-no data there). Downloads are saved chunk by chunk with atomic writes (tmp file + ``os.replace``): an
-interrupted download resumes where it stopped.
+``<timeframe>-mark.parquet``, ``funding.parquet`` and ``contract.json`` (the exchange's instrument numbers
+and leverage tiers when the market was first downloaded: tick, lot, min qty, contract size, risk ladder).
+Each file records the time range it covers in its Parquet metadata, so a later call fetches only the
+missing head and tail (also when the exchange had no data there). Downloads are saved chunk by chunk with
+atomic writes (tmp file + ``os.replace``): an interrupted download resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -25,9 +27,12 @@ import pyarrow.parquet as pq
 from kektrade.data.files import attach_mark
 from kektrade.data.market import MARK_COLUMNS, PRICE_COLUMNS, DataError, MarketData, date_ms, ms_to_dates
 from kektrade.data.resample import detect_gaps, report_gaps
+from kektrade.domain.specs import ContractSpec, spec_from_dict, spec_to_dict
 from kektrade.domain.timeframes import align_down, align_up, timeframe_ms
 
 ProgressCallback = Callable[[int, int], None]
+CONTRACT_FILE = "contract.json"
+log = logging.getLogger(__name__)
 Coverage = tuple[int, int]
 _META_KEY = b"kektrade.coverage"
 
@@ -188,6 +193,12 @@ class _Download:
         values = np.array([r for _, r in rates], dtype="float64")
         return pd.DataFrame({"date": ms_to_dates(times), "rate": values})
 
+    def contract(self) -> ContractSpec:
+        """The market's contract spec (instrument numbers and leverage tiers) from the exchange."""
+        from kektrade.exchange.live.markets import fetch_contract_spec
+
+        return fetch_contract_spec(self.exchange, self.pair)
+
     def is_swap(self) -> bool:
         """True for perpetual swaps (which have mark prices and funding)."""
         return bool(self.exchange.market(self.pair).get("swap"))
@@ -245,4 +256,22 @@ def download_market_data(
     report_gaps(gaps, f"{exchange_id} {pair} {timeframe}")
     rates = _trim(funding, start, end)
     rates = rates if rates is not None and not rates.empty else None
-    return MarketData(pair, timeframe, trades, rates, gaps, f"download:{exchange_id}")
+    contract = cached_contract(folder / CONTRACT_FILE, session)
+    return MarketData(pair, timeframe, trades, rates, gaps, f"download:{exchange_id}", contract)
+
+
+def cached_contract(path: Path, session: _Download) -> ContractSpec | None:
+    """The contract spec cached beside the candles, fetched once (None for a market that is not a swap)."""
+    if path.exists():
+        try:
+            return spec_from_dict(json.loads(path.read_text()))
+        except (ValueError, OSError) as exc:
+            log.warning("%s: unreadable cached contract (%s); fetching it again", path, exc)
+    if not session.is_swap():
+        return None
+    spec = session.contract()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(spec_to_dict(spec), indent=1))
+    os.replace(tmp, path)
+    return spec

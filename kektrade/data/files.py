@@ -20,6 +20,8 @@ from kektrade.data.market import (
     validate_candles,
     validate_funding,
 )
+from kektrade.data.resample import infer_step_ms, resample_ms
+from kektrade.data.validate import check_candle_rows
 
 FORMATS = ("auto", "csv", "parquet", "feather")
 TIME_UNITS = ("auto", "ms", "s", "ns", "iso")
@@ -139,29 +141,41 @@ def _to_float(frame: pd.DataFrame, names: tuple[str, ...], origin: str) -> None:
 
 
 def load_candles_file(
-    path: Path | str, *, fmt: str = "auto", columns: Mapping[str, str] | None = None, time_unit: str = "auto"
+    path: Path | str,
+    *,
+    fmt: str = "auto",
+    columns: Mapping[str, str] | None = None,
+    time_unit: str = "auto",
+    repair: bool = False,
 ) -> pd.DataFrame:
-    """Read a candle file into the normalized frame (date ms UTC + float64 OHLCV), validated."""
+    """Read a candle file into the normalized frame (date ms UTC + float64 OHLCV), row by row checked
+    (``validate.check_candle_rows``: refused with file, row and column, or repaired when ``repair``)."""
     path = Path(path)
     kind = detect_format(path, fmt)
     frame = read_columns(path, kind, _mapping(columns, CANDLE_COLUMNS, path.name))
     frame["date"] = parse_dates(frame["date"], time_unit, path.name)
     _to_float(frame, CANDLE_COLUMNS[1:], path.name)
-    frame = _sorted_unique(frame)
+    frame = check_candle_rows(frame, path.name, PRICE_COLUMNS, repair=repair)
     validate_candles(frame, path.name)
     return frame
 
 
 def load_mark_file(
-    path: Path | str, *, fmt: str = "auto", columns: Mapping[str, str] | None = None, time_unit: str = "auto"
+    path: Path | str,
+    *,
+    fmt: str = "auto",
+    columns: Mapping[str, str] | None = None,
+    time_unit: str = "auto",
+    repair: bool = False,
 ) -> pd.DataFrame:
-    """Read mark-price candles (OHLC; volume ignored) as date + mark_open/high/low/close."""
+    """Read mark-price candles (OHLC; volume ignored) as date + mark_open/high/low/close, checked like
+    candle files."""
     path = Path(path)
     kind = detect_format(path, fmt)
     frame = read_columns(path, kind, _mapping(columns, ("date", *PRICE_COLUMNS), path.name))
     frame["date"] = parse_dates(frame["date"], time_unit, path.name)
     _to_float(frame, PRICE_COLUMNS, path.name)
-    frame = _sorted_unique(frame)
+    frame = check_candle_rows(frame, path.name, PRICE_COLUMNS, volume=False, repair=repair)
     check = frame.assign(volume=0.0)
     validate_candles(check, path.name)
     return frame.rename(columns=dict(zip(PRICE_COLUMNS, MARK_COLUMNS, strict=True)))
@@ -185,8 +199,41 @@ def load_funding_file(path: Path | str, *, fmt: str = "auto", time_unit: str = "
     return frame
 
 
+def _span_text(ms: int) -> str:
+    """``8h``, ``5m``, ``30s``: a duration in its largest whole unit."""
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
+
+
+def mark_at_timeframe(mark: pd.DataFrame, step_ms: int, origin: str) -> pd.DataFrame:
+    """Mark candles at the candles' timeframe ``step_ms``: finer ones are aggregated (a bin's high and low
+    are known at its close, like the candle's), coarser ones are refused.
+
+    A coarser mark candle put on the first fine candle it covers would reveal its later high and low
+    (an 8h mark low reached at 15:25 liquidating at 08:00): look-ahead. Refused rather than spread.
+    """
+    own = infer_step_ms(mark)
+    if own is None or own == step_ms:
+        return mark
+    if own > step_ms:
+        raise DataError(
+            f"{origin}: mark candles every {_span_text(own)} are coarser than the {_span_text(step_ms)} "
+            "candles; a coarse mark candle's high and low are only known at its close, so it cannot drive "
+            "liquidation on finer candles (look-ahead). Give mark candles at the candle timeframe or finer."
+        )
+    if step_ms % own:
+        raise DataError(f"{origin}: mark candles every {_span_text(own)} do not divide the "
+                        f"{_span_text(step_ms)} candles")
+    plain = mark.rename(columns=dict(zip(MARK_COLUMNS, PRICE_COLUMNS, strict=True))).assign(volume=0.0)
+    binned = resample_ms(plain, step_ms, own)
+    return binned[["date", *PRICE_COLUMNS]].rename(columns=dict(zip(PRICE_COLUMNS, MARK_COLUMNS, strict=True)))
+
+
 def attach_mark(candles: pd.DataFrame, mark: pd.DataFrame) -> pd.DataFrame:
-    """Candles with mark columns aligned by date; rows without a mark candle get NaN."""
+    """Candles with mark columns aligned by date; rows without a mark candle get NaN (the mark series
+    must already be at the candles' timeframe: ``mark_at_timeframe``)."""
     base = candles.drop(columns=[c for c in MARK_COLUMNS if c in candles.columns])
     merged = base.merge(mark[["date", *MARK_COLUMNS]], on="date", how="left", sort=False)
     return merged.reset_index(drop=True)

@@ -8,6 +8,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from kektrade.domain.specs import ContractSpec
 from kektrade.domain.timeframes import format_ms
 
 DATE_DTYPE: Final = "datetime64[ms, UTC]"
@@ -39,6 +40,8 @@ class MarketData:
     funding: pd.DataFrame | None
     gaps: tuple[Gap, ...]
     source: str
+    #: The contract as the exchange described it when the candles were downloaded (None for other sources).
+    contract: ContractSpec | None = None
 
     def __post_init__(self) -> None:
         validate_candles(self.candles, self.source)

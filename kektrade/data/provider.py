@@ -13,10 +13,17 @@ import numpy as np
 import pandas as pd
 
 from kektrade.data.cache import download_market_data
-from kektrade.data.files import attach_mark, load_candles_file, load_funding_file, load_mark_file, parse_dates
+from kektrade.data.files import (
+    attach_mark,
+    load_candles_file,
+    load_funding_file,
+    load_mark_file,
+    mark_at_timeframe,
+    parse_dates,
+)
 from kektrade.data.market import MARK_COLUMNS, DataError, MarketData, date_ms, ms_to_dates
 from kektrade.data.resample import detect_gaps, report_gaps, resample
-from kektrade.data.synthetic import FUNDING_INTERVAL_MS, synthetic_market
+from kektrade.data.synthetic import synthetic_market
 from kektrade.domain.timeframes import align_up, duration_ms, format_ms, timeframe_ms
 
 SOURCES = ("synthetic", "file", "download")
@@ -45,9 +52,7 @@ def trim(frame: pd.DataFrame, start_ms: int | None, end_ms: int | None) -> pd.Da
     return frame if keep.all() else frame[keep].reset_index(drop=True)
 
 
-def constant_funding(
-    first_ms: int, end_ms: int, rate: float, interval_ms: int = FUNDING_INTERVAL_MS
-) -> pd.DataFrame:
+def constant_funding(first_ms: int, end_ms: int, rate: float, interval_ms: int) -> pd.DataFrame:
     """Settlements every ``interval_ms`` (UTC-aligned) from ``first_ms`` up to ``end_ms``, all at ``rate``."""
     times = np.arange(align_up(first_ms, interval_ms), end_ms, interval_ms, dtype="int64")
     return pd.DataFrame({"date": ms_to_dates(times), "rate": np.full(times.size, float(rate))})
@@ -63,14 +68,19 @@ def _load_synthetic(pair: str, timeframe: str, options: Mapping[str, Any]) -> Ma
 
 
 def _load_file(pair: str, options: Mapping[str, Any]) -> MarketData:
-    """A file source at its own timeframe, with optional mark and funding files."""
+    """A file source at its own timeframe, with optional mark and funding files (all rows checked; a
+    mark series coarser than the candles is refused, a finer one aggregated to the candles' timeframe)."""
     if "path" not in options:
         raise DataError(f"data.files[{pair!r}].path: required")
     fmt, unit = str(options.get("format", "auto")), str(options.get("time_unit", "auto"))
     own_timeframe = str(options.get("timeframe", "1m"))
-    candles = load_candles_file(options["path"], fmt=fmt, columns=options.get("columns"), time_unit=unit)
+    repair = bool(options.get("repair", False))
+    candles = load_candles_file(options["path"], fmt=fmt, columns=options.get("columns"), time_unit=unit,
+                                repair=repair)
     if options.get("mark_path"):
-        mark = load_mark_file(options["mark_path"], fmt=fmt, columns=_price_columns(options), time_unit=unit)
+        mark = load_mark_file(options["mark_path"], fmt=fmt, columns=_price_columns(options), time_unit=unit,
+                              repair=repair)
+        mark = mark_at_timeframe(mark, duration_ms(own_timeframe), Path(options["mark_path"]).name)
         candles = attach_mark(candles, mark)
     funding = load_funding_file(options["funding_path"], fmt=fmt, time_unit=unit) if options.get(
         "funding_path") else None
@@ -106,10 +116,13 @@ def load_market_data(
     file: dict[str, Any] | None = None,
     download: dict[str, Any] | None = None,
     cache_dir: Path | None = None,
-    funding_rate: float | None = None,
     warmup_candles: int = 0,
 ) -> MarketData:
-    """Load ``pair`` at ``timeframe`` for [start_ms - warmup, end_ms) from the configured source."""
+    """Load ``pair`` at ``timeframe`` for [start_ms - warmup, end_ms) from the configured source.
+
+    A constant funding rate (``data.funding_rate``) is not turned into a series here: the simulator
+    settles it on its contract's own funding interval (1h, 4h, 8h...), which only the contract knows.
+    """
     step = timeframe_ms(timeframe)
     first_ms = None if start_ms is None else start_ms - warmup_candles * step
     if source == "synthetic":
@@ -122,7 +135,7 @@ def load_market_data(
     else:
         raise DataError(f"data.source: must be one of {', '.join(map(repr, SOURCES))} (got {source!r})")
     data = _to_timeframe(data, timeframe)
-    return _finish(data, first_ms, end_ms, funding_rate)
+    return _finish(data, first_ms, end_ms)
 
 
 def _report_source_gaps(data: MarketData) -> None:
@@ -146,10 +159,8 @@ def _download(
     )
 
 
-def _finish(
-    data: MarketData, first_ms: int | None, end_ms: int | None, funding_rate: float | None
-) -> MarketData:
-    """Trim, attach constant funding if asked, detect gaps; DataError when nothing is left."""
+def _finish(data: MarketData, first_ms: int | None, end_ms: int | None) -> MarketData:
+    """Trim, detect gaps; DataError when nothing is left."""
     candles = trim(data.candles, first_ms, end_ms)
     if candles.empty:
         raise DataError(
@@ -159,8 +170,6 @@ def _finish(
     stamps = date_ms(candles)
     last_close = int(stamps[-1]) + timeframe_ms(data.timeframe)
     funding = None if data.funding is None else trim(data.funding, int(stamps[0]), last_close)
-    if funding is None and funding_rate is not None:
-        funding = constant_funding(int(stamps[0]), last_close, funding_rate)
     gaps = detect_gaps(candles, timeframe_ms(data.timeframe))
     report_gaps(gaps, f"{data.source} {data.pair} {data.timeframe}")
     return MarketData(data.pair, data.timeframe, candles, funding, gaps, data.source)
@@ -198,8 +207,10 @@ class DataProvider:
         loader: Loader = load_market_data,
     ) -> None:
         self.source, self.start_ms, self.end_ms = source, start_ms, end_ms
-        self._options = {"synthetic": synthetic, "download": download, "cache_dir": cache_dir,
-                         "funding_rate": funding_rate}
+        # ``funding_rate`` is accepted for the callers' sake and kept as an attribute only: a constant rate
+        # is settled by the simulator on the contract's funding interval, not by a series made here
+        self.funding_rate = funding_rate
+        self._options = {"synthetic": synthetic, "download": download, "cache_dir": cache_dir}
         self._files = files or {}
         self._loader = loader
         self._data: dict[tuple[str, str], tuple[MarketData, int]] = {}

@@ -60,6 +60,11 @@ def resample(candles: pd.DataFrame, timeframe: str, source_step_ms: int | None =
     if step_ms > target_ms or target_ms % step_ms:
         gap_s = step_ms // 1000
         raise DataError(f"cannot resample candles {gap_s}s apart to {timeframe}: not a finer divisor")
+    return resample_ms(candles, target_ms, step_ms)
+
+
+def resample_ms(candles: pd.DataFrame, target_ms: int, step_ms: int) -> pd.DataFrame:
+    """``resample`` by durations: candles ``step_ms`` apart into ``target_ms`` bins (a finer divisor)."""
     has_mark = MARK_COLUMNS[0] in candles.columns
     if candles.empty:
         return empty_candles(has_mark)

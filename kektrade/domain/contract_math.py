@@ -20,7 +20,21 @@ FEE_DECIMALS = 8
 def round_money(value: float) -> float:
     """Fees and PnL are rounded to 8 decimals, half away from zero, as Bybit reports them."""
     scaled = abs(value) * 1e8
-    rounded = math.floor(scaled + 0.5 + 1e-7) / 1e8
+    # the tolerance grows with the value: a product of exact decimals (18.822278475) can come out of float
+    # multiplication a few ulps below its half (...847.4999998 when scaled) and must still round up
+    rounded = math.floor(scaled + 0.5 + 1e-7 + scaled * 2e-15) / 1e8
+    return rounded if value >= 0 else -rounded
+
+
+def round_money_up(value: float) -> float:
+    """Round the magnitude up to 8 decimals (away from zero): how Bybit rounds funding fees.
+
+    Real funding executions (ccxt's recorded Bybit responses, tests/domain/test_funding_rounding.py) show
+    execFee = ceil(|execValue x rate|) at 8 decimals for paid and received fees alike. The tolerance keeps
+    an exact product that float multiplication pushes a hair above a multiple (86.7 x 0.0001) on it.
+    """
+    scaled = abs(value) * 1e8
+    rounded = math.ceil(scaled - 1e-6 - scaled * 1e-12) / 1e8
     return rounded if value >= 0 else -rounded
 
 
@@ -174,10 +188,11 @@ def tier_consistent_price(
 def funding_fee(contracts: float, mark: float, rate: float, inverse: bool) -> float:
     """Funding paid by a signed position at settlement (> 0 paid, < 0 received): value at mark x rate.
 
-    Longs pay when the rate is positive, shorts receive; rounded to 8 decimals as Bybit does.
+    Longs pay when the rate is positive, shorts receive; the magnitude is rounded up to 8 decimals, as
+    Bybit's funding executions show (``round_money_up``).
     """
     value = position_value(contracts, mark, inverse)
-    return round_money(value * rate if contracts > 0 else -value * rate)
+    return round_money_up(value * rate if contracts > 0 else -value * rate)
 
 
 def trade_fee(qty: float, price: float, rate: float, inverse: bool) -> float:
@@ -243,17 +258,34 @@ def liquidation_price_isolated_classic(
     extra_margin: float,
     inverse: bool,
 ) -> float:
-    """The pre-UTA (classic account) formula, IM and MM both on entry: E -/+ (IM - MM)/q -/+ A/q (linear).
+    """The formula of the rules before 2 Sep 2025 (classic account, older UTA page), IM and MM both on entry:
+    linear E -/+ (IM - MM)/q -/+ A/q; inverse long q / (q/E + IM - MM + A), short q / (q/E - IM + MM - A).
 
-    Kept only to reproduce Bybit's older worked examples; the simulator uses the UTA formula.
+    Returns 0.0 for a long that cannot be liquidated and inf for such a short (``rules`` "before_2025_09").
     """
     im = initial_margin(qty, entry, leverage, inverse)
     mm = maintenance_margin(qty, entry, tier, inverse)
     if inverse:
         value = position_value(qty, entry, True)
-        return qty / (value + (im - mm) + extra_margin) if is_long else qty / (value - (im - mm) - extra_margin)
+        if is_long:
+            return qty / (value + (im - mm) + extra_margin)
+        den = value - (im - mm) - extra_margin
+        return qty / den if den > 0.0 else math.inf
     shift = (im - mm) / qty + extra_margin / qty
-    return entry - shift if is_long else entry + shift
+    return max(entry - shift, 0.0) if is_long else entry + shift
+
+
+def liquidation_price_cross_entry(
+    qty: float, entry: float, is_long: bool, tier: RiskTier, wallet: float, close_fee: float, inverse: bool
+) -> float:
+    """Cross liquidation with MM on the entry price (rules before 2 Sep 2025): the loss at P equals
+    X = W - MM(entry) - f. Linear long E - X/q, short E + X/q; inverse long q / (q/E + X), short q / (q/E - X)
+    (inf when no price gets there: a short that cannot be liquidated, or a long already past it)."""
+    x = wallet - maintenance_margin(qty, entry, tier, inverse) - close_fee
+    if inverse:
+        den = qty / entry + x if is_long else qty / entry - x
+        return qty / den if den > 0.0 else math.inf
+    return max(entry - x / qty, 0.0) if is_long else entry + x / qty
 
 
 def funding_interest(quote_rate: float, base_rate: float, fundings_per_day: int) -> float:

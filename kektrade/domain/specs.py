@@ -6,7 +6,7 @@ else comes from ccxt market data (``kektrade.exchange.live``) or from the config
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from kektrade.domain.contract_math import tier_for_value
@@ -50,6 +50,8 @@ class ContractSpec:
     maker_fee: float = 0.0002
     funding_interval_ms: int = 8 * HOUR_MS
     risk_tiers: tuple[RiskTier, ...] = field(default_factory=tuple)
+    #: Where the risk tiers and instrument numbers come from (named in the results).
+    source: str = ""
 
     @property
     def is_inverse(self) -> bool:
@@ -130,6 +132,10 @@ _ETHUSD_TIERS = deductions_from_ladder(
     ]
 )
 
+_BUILTIN_LINEAR = "built-in: Bybit instruments-info and risk-limit snapshot of 2026-08-05 (first 10 tiers)"
+_BUILTIN_INVERSE = "built-in: Bybit classic inverse ladder (10 tiers)"
+GENERIC_SOURCE = "generic: one tier (MMR 0.5 %, 100x) and default tick/lot; set contract.* or download the market"
+
 BUILTIN_SPECS: dict[str, ContractSpec] = {
     "BTC/USDT:USDT": ContractSpec(
         symbol="BTC/USDT:USDT",
@@ -143,6 +149,7 @@ BUILTIN_SPECS: dict[str, ContractSpec] = {
         max_qty=1190.0,
         max_leverage=100.0,
         risk_tiers=_BTCUSDT_TIERS,
+        source=_BUILTIN_LINEAR,
     ),
     "ETH/USDT:USDT": ContractSpec(
         symbol="ETH/USDT:USDT",
@@ -156,6 +163,7 @@ BUILTIN_SPECS: dict[str, ContractSpec] = {
         max_qty=7240.0,
         max_leverage=100.0,
         risk_tiers=_ETHUSDT_TIERS,
+        source=_BUILTIN_LINEAR,
     ),
     "BTC/USD:BTC": ContractSpec(
         symbol="BTC/USD:BTC",
@@ -169,6 +177,7 @@ BUILTIN_SPECS: dict[str, ContractSpec] = {
         max_qty=100_000_000.0,
         max_leverage=100.0,
         risk_tiers=_BTCUSD_TIERS,
+        source=_BUILTIN_INVERSE,
     ),
     "ETH/USD:ETH": ContractSpec(
         symbol="ETH/USD:ETH",
@@ -182,6 +191,7 @@ BUILTIN_SPECS: dict[str, ContractSpec] = {
         max_qty=10_000_000.0,
         max_leverage=100.0,
         risk_tiers=_ETHUSD_TIERS,
+        source=_BUILTIN_INVERSE,
     ),
 }
 
@@ -216,4 +226,51 @@ def generic_spec(symbol: str, tick_size: float = 0.01, lot_step: float = 0.001) 
         min_qty=1.0 if inverse else lot_step,
         max_qty=1e12,
         risk_tiers=tiers,
+        source=GENERIC_SOURCE,
     )
+
+
+def tier_to_dict(tier: RiskTier) -> dict[str, float]:
+    """A risk tier as plain JSON numbers."""
+    return {"limit_value": tier.limit_value, "mmr": tier.mmr, "imr": tier.imr, "max_leverage": tier.max_leverage,
+            "deduction": tier.deduction}
+
+
+def spec_to_dict(spec: ContractSpec) -> dict[str, Any]:
+    """A spec as plain JSON values (cached beside downloaded candles, shown in the results)."""
+    out: dict[str, Any] = {f.name: getattr(spec, f.name) for f in fields(spec)}
+    out["kind"] = spec.kind.value
+    out["risk_tiers"] = [tier_to_dict(t) for t in spec.risk_tiers]
+    return out
+
+
+def spec_from_dict(data: dict[str, Any]) -> ContractSpec:
+    """The inverse of ``spec_to_dict``; ValueError naming the field on bad input."""
+    try:
+        values = {f.name: data[f.name] for f in fields(ContractSpec) if f.name in data}
+        values["kind"] = ContractKind(values["kind"])
+        values["risk_tiers"] = tuple(RiskTier(**{k: float(v) for k, v in t.items()}) for t in data["risk_tiers"])
+        spec = ContractSpec(**values)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"contract spec: bad or missing field ({exc})") from None
+    if not spec.risk_tiers:
+        raise ValueError(f"contract spec {spec.symbol}: no risk tiers")
+    return spec
+
+
+def contract_summary(spec: ContractSpec) -> dict[str, Any]:
+    """What a result names about the contract a venue traded: numbers and where the ladder came from."""
+    return {
+        "symbol": spec.symbol,
+        "kind": spec.kind.value,
+        "tick_size": spec.tick_size,
+        "lot_step": spec.lot_step,
+        "min_qty": spec.min_qty,
+        "max_qty": spec.max_qty,
+        "contract_size": spec.contract_size,
+        "max_leverage": spec.max_leverage,
+        "funding_interval_ms": spec.funding_interval_ms,
+        "risk_tiers": len(spec.risk_tiers),
+        "first_tier": tier_to_dict(spec.risk_tiers[0]) if spec.risk_tiers else None,
+        "source": spec.source,
+    }

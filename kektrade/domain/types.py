@@ -102,13 +102,15 @@ class RejectReason(StrEnum):
     NOT_LOT_MULTIPLE = "quantity is not a multiple of the lot step"
     NOT_TICK_MULTIPLE = "price is not a multiple of the tick size"
     LEVERAGE_ABOVE_TIER = "leverage above the risk tier's maximum"
-    INVALID_PRICE = "price missing or not positive"
-    INVALID_TRIGGER = "trigger price missing, not positive or on the wrong side"
+    INVALID_PRICE = "price missing, not a finite number or not positive"
+    INVALID_TRIGGER = "trigger price missing, not a finite positive tick multiple, or on the wrong side"
     ZERO_QTY = "quantity is zero"
+    QTY_NOT_FINITE = "quantity is not a finite number"
     FOK_NOT_FILLABLE = "fill-or-kill could not fill completely"
     IOC_NOT_FILLED = "immediate-or-cancel had nothing to fill"
     LIQUIDATED = "cancelled by liquidation"
     NO_PRICE = "no market price yet"
+    CANNOT_AFFORD_ORDER_COST = "order cost no longer covered by the available balance"
 
 
 ORDER_FIELDS = (

@@ -13,11 +13,12 @@ import pandas as pd
 
 from kektrade.config.model_root import KektradeConfig
 from kektrade.config.model_subaccount import SubaccountConfig
+from kektrade.data.contracts import resolve_contract
 from kektrade.data.market import MarketData, date_ms
 from kektrade.data.provider import DataProvider, parse_utc_ms
 from kektrade.domain.journal import Journal
-from kektrade.domain.specs import ContractSpec, builtin_spec, generic_spec
-from kektrade.domain.timeframes import duration_ms, timeframe_ms
+from kektrade.domain.specs import ContractSpec
+from kektrade.domain.timeframes import timeframe_ms
 from kektrade.engine.venues import simulated_venue
 from kektrade.exchange.sim.exchange import SimExchange
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
@@ -47,27 +48,15 @@ class PreparedInstance:
     funding_rate: float | None
 
 
-def contract_spec(sub: SubaccountConfig) -> ContractSpec:
-    """The pair's spec (built-in Bybit spec or a generic one), with config overrides and fee rates."""
-    base = builtin_spec(sub.pair) or generic_spec(sub.pair)
-    o = sub.contract
-    interval = duration_ms(o.funding_interval) if o.funding_interval else None
-    return base.with_overrides(
-        tick_size=o.tick_size,
-        lot_step=o.lot_step,
-        min_qty=o.min_qty,
-        max_qty=o.max_qty,
-        max_leverage=o.max_leverage,
-        funding_interval_ms=interval,
-        taker_fee=sub.fees.taker,
-        maker_fee=sub.fees.maker,
-    )
+def contract_spec(sub: SubaccountConfig, downloaded: ContractSpec | None = None) -> ContractSpec:
+    """The pair's spec (downloaded with the candles, built-in or generic), with config overrides and fees."""
+    return resolve_contract(sub.pair, sub.contract, sub.fees, downloaded)  # kektrade.data.contracts (issue 12)
 
 
 def sim_settings(config: KektradeConfig, sub: SubaccountConfig) -> SimSettings:
     """Matching settings of the subaccount's simulated venue."""
     bt = config.backtest
-    return SimSettings(limit_fill=bt.limit_fill, slippage_bps=bt.slippage_bps)
+    return SimSettings(limit_fill=bt.limit_fill, slippage_bps=bt.slippage_bps, rules=bt.rules)
 
 
 def market_arrays(frame: pd.DataFrame, data: MarketData, tf_ms: int) -> MarketArrays:
@@ -168,7 +157,7 @@ def prepare_instance(
         strategy,
         frame,
         arrays,
-        contract_spec(sub),
+        contract_spec(sub, data.contract),
         space,
         first,
         metadata,

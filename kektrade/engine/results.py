@@ -12,6 +12,7 @@ from kektrade.analysis.study import account_analysis, subaccount_analysis, subac
 from kektrade.analysis.tradebook import ExitContext
 from kektrade.engine.instance import StrategyInstance
 from kektrade.engine.tagging import TradeTags
+from kektrade.exchange.sim.summary import venue_summary
 
 TRADES_FILE = "trades.json"
 
@@ -76,7 +77,9 @@ def build_results(
     """
     subs = [subaccount_result(i) for i in instances]
     start = sum(initial_quote(i) for i in instances)
-    doc = results_document(run_id, metastrategy_id, subs, start, extra)
+    # issue 12: which contract numbers, risk ladder and rules of the period each venue used
+    venues = {i.id: venue_summary(i.venue) for i in instances}
+    doc = results_document(run_id, metastrategy_id, subs, start, {**(extra or {}), "venues": venues})
     rows = {s.id: subaccount_trades(s, exit_context(i, tags)) for s, i in zip(subs, instances, strict=True)}
     for entry, sub in zip(doc["subaccounts"], subs, strict=True):
         entry["analysis"] = json_safe(subaccount_analysis(sub, rows[sub.id]))

@@ -65,7 +65,8 @@ def test_download_fills_the_cache_with_candles_mark_and_funding(fake: FakeBybit,
     assert len(data.funding) == 11  # 5000 minutes (83.3 h) hold 11
     folder = tmp_path / "bybit" / "BTC_USDT_USDT"
     assert folder == cache_folder(tmp_path, "bybit", "BTC/USDT:USDT")
-    assert sorted(p.name for p in folder.iterdir()) == ["1m-mark.parquet", "1m.parquet", "funding.parquet"]
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["1m-mark.parquet", "1m.parquet", "contract.json", "funding.parquet"]
     assert kline_starts(fake) == [T0 + k * 1000 * M for k in range(5)]
     assert len(fake.requests_to("/v5/market/mark-price-kline")) == 5
     _, coverage = read_cached(folder / "1m.parquet")

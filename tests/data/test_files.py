@@ -86,7 +86,7 @@ def test_missing_column_error_names_file_and_columns(tmp_path: Path) -> None:
 def test_bad_row_and_bad_values_are_named(tmp_path: Path) -> None:
     path = tmp_path / "XRP.csv"
     path.write_text("date,open,high,low,close,volume\n1704067200000,1,2,0.5,1.5,3\n1704067260000,1,1.2,0.5,1.5,3\n")
-    with pytest.raises(DataError, match=r"XRP.csv: row 1 \(2024-01-01 00:01\): .*high >= max"):
+    with pytest.raises(DataError, match=r"XRP.csv: row 2 \(2024-01-01 00:01\), column 'close': is outside"):
         load_candles_file(path)
     path.write_text("date,open,high,low,close,volume\n1704067200000,1,2,0.5,abc,3\n")
     with pytest.raises(DataError, match=r"XRP.csv: column 'close' is not numeric"):
@@ -96,11 +96,14 @@ def test_bad_row_and_bad_values_are_named(tmp_path: Path) -> None:
         load_candles_file(path)
 
 
-def test_unsorted_and_duplicated_rows_are_sorted_and_deduplicated(tmp_path: Path) -> None:
+def test_unsorted_rows_are_refused_unless_repaired(tmp_path: Path) -> None:
     stamps = [str(T0 + 120_000), str(T0), str(T0)]
-    candles = load_candles_file(write_csv(tmp_path, "date,open,high,low,close,volume", stamps))
+    path = write_csv(tmp_path, "date,open,high,low,close,volume", stamps)
+    with pytest.raises(DataError, match=r"XRP.csv: row 2 \(2024-01-01 00:00\): dates go backwards"):
+        load_candles_file(path)
+    candles = load_candles_file(path, repair=True)
     assert date_ms(candles).tolist() == [T0, T0 + 120_000]
-    assert candles["close"].tolist() == [11.0, 10.5]  # first occurrence of T0 in file order kept
+    assert candles["close"].tolist() == [11.2, 10.5]  # of a date given twice, the last row in the file is kept
     assert isinstance(candles.index, pd.RangeIndex)
 
 

@@ -48,20 +48,19 @@ def test_synthetic_source_trims_with_warmup() -> None:
     assert date_ms(data.funding).tolist() == [T0 + 86_400_000 + k * H8 for k in range(3)]
 
 
-def test_file_source_is_resampled_and_gets_constant_funding(
+def test_file_source_is_resampled_and_leaves_constant_funding_to_the_contract(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = minute_csv(tmp_path, [i for i in range(0, 20 * 60) if not 30 <= i < 45])
     with caplog.at_level(logging.WARNING):
-        data = load_market_data("file", "BTC/USDT:USDT", "15m", None, None, file={"path": str(path)},
-                                funding_rate=0.0002)
+        data = load_market_data("file", "BTC/USDT:USDT", "15m", None, None, file={"path": str(path)})
     stamps = date_ms(data.candles)
     assert len(stamps) == 4 * 20 - 1 and T0 + 30 * M not in stamps  # the empty 00:30 bin is a gap
     assert data.gaps == (data.gaps[0],) and data.gaps[0].start_ms == T0 + 30 * M
     assert data.candles.loc[0, ["open", "close", "volume"]].tolist() == [100, 114.5, 15]
-    assert data.funding is not None
-    assert date_ms(data.funding).tolist() == [T0, T0 + H8, T0 + 2 * H8]
-    assert set(data.funding["rate"]) == {0.0002}
+    # no series is made up from data.funding_rate: the simulator settles a constant rate on the contract's
+    # own interval (issue 12, finding 4; tests/exchange/sim/test_issue12_regressions.py)
+    assert data.funding is None
     messages = " | ".join(r.getMessage() for r in caplog.records)
     assert "15 missing candles in 1 gaps" in messages and "file:BTC.csv" in messages
 
@@ -69,16 +68,24 @@ def test_file_source_is_resampled_and_gets_constant_funding(
 def test_real_futures_file_with_mark_and_funding_files() -> None:
     data = load_market_data(
         "file", "XRP/USDT:USDT", "1h", None, None,
-        file={"path": str(real("XRP_USDT_USDT-5m-futures.feather")), "timeframe": "5m",
+        file={"path": str(real("XRP_USDT_USDT-1h-futures.feather")), "timeframe": "1h",
               "mark_path": str(real("XRP_USDT_USDT-1h-mark.feather")),
               "funding_path": str(real("XRP_USDT_USDT-8h-funding_rate.feather"))},
-        funding_rate=0.5,  # ignored: the file's series wins
     )
     candles = data.candles
-    assert data.has_mark and len(candles) == 166  # 1,999 five-minute candles, the partial last hour dropped
-    assert candles["mark_close"].notna().sum() > 50 and candles["mark_close"].isna().any()
+    assert data.has_mark and len(candles) == 100
+    assert candles["mark_close"].notna().sum() > 50
     assert data.funding is not None and data.funding["rate"].abs().max() < 0.01
-    assert date_ms(data.funding)[0] >= date_ms(candles)[0]
+
+
+def test_real_hourly_mark_file_on_five_minute_candles_is_refused() -> None:
+    """An hourly mark candle's high and low are known at its close: on 5m candles they would be look-ahead."""
+    with pytest.raises(DataError, match=r"XRP_USDT_USDT-1h-mark.feather: mark candles every 1h are coarser"):
+        load_market_data(
+            "file", "XRP/USDT:USDT", "1h", None, None,
+            file={"path": str(real("XRP_USDT_USDT-5m-futures.feather")), "timeframe": "5m",
+                  "mark_path": str(real("XRP_USDT_USDT-1h-mark.feather"))},
+        )
 
 
 def test_download_source_goes_through_the_cache(tmp_path: Path) -> None:
@@ -113,8 +120,10 @@ def test_errors_name_the_setting(tmp_path: Path) -> None:
 def test_parse_utc_ms_and_constant_funding() -> None:
     assert parse_utc_ms("2024-01-01", "f") == T0
     assert parse_utc_ms("2024-01-01T01:00:00+01:00", "f") == T0
-    frame = constant_funding(T0 + 1, T0 + 3 * H8 + 1, 0.0001)
+    frame = constant_funding(T0 + 1, T0 + 3 * H8 + 1, 0.0001, H8)
     assert date_ms(frame).tolist() == [T0 + H8, T0 + 2 * H8, T0 + 3 * H8]
+    hourly = constant_funding(T0, T0 + 25 * 3_600_000, 0.0001, 3_600_000)
+    assert len(hourly) == 25
 
 
 class CountingLoader:

@@ -143,5 +143,6 @@ def test_bad_arguments_name_the_field() -> None:
 
 
 def test_a_year_of_minutes() -> None:
-    data = synthetic_market("BTC/USDT:USDT", "1m", T0, 365, seed=9)  # its speed belongs in bench/
+    """A full year of 1m candles (how fast belongs to bench/, not to a test on a shared machine)."""
+    data = synthetic_market("BTC/USDT:USDT", "1m", T0, 365, seed=9)
     assert len(data.candles) == 525_600

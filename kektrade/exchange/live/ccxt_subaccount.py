@@ -21,6 +21,7 @@ from typing import Any
 import ccxt
 
 from kektrade.domain import contract_math as cm
+from kektrade.domain.order_checks import order_input_problem
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import (
     LIMIT_PRICED_TYPES,
@@ -191,10 +192,13 @@ class CcxtSubaccount(Subaccount):
             tif,
             client_id,
         )
-        if float(self._amount(contracts)) == 0.0:
-            return self._rejected(draft, RejectReason.ZERO_QTY.value)
-        if kind in LIMIT_PRICED_TYPES and (price is None or not price > 0):
-            return self._rejected(draft, RejectReason.INVALID_PRICE.value)
+        # the simulator's input checks, with the same reasons (issue 12): never let ccxt truncate a size
+        spec = self.spec
+        problem = order_input_problem(
+            kind, float(contracts), price, trigger_price, spec.lot_step, spec.tick_size, spec.min_qty, spec.max_qty
+        )
+        if problem is not None:
+            return self._rejected(draft, problem.value)
         link = client_id or auto_client_id()
         params = order_params(self._price, kind, contracts, trigger_price, reduce_only, post_only, tif, link, by)
         bybit_type = "limit" if kind in LIMIT_PRICED_TYPES else "market"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
+
+import ccxt
 
 from kektrade.domain.specs import HOUR_MS, ContractSpec, builtin_spec, deductions_from_ladder, generic_spec
 from kektrade.domain.types import ContractKind, RiskTier
 
 _DEFAULT_FUNDING_MS = 8 * HOUR_MS
+log = logging.getLogger(__name__)
 
 
 def _number(value: Any, field: str, symbol: str) -> float:
@@ -92,6 +96,7 @@ def spec_from_market(
     max_qty = _optional(_dig(market, "limits.amount.max")) or 1e12
     contract_size = 1.0 if inverse else (_optional(market.get("contractSize")) or 1.0)
     risk_tiers = tiers_from_rows(tiers, symbol) if tiers else _fallback_tiers(symbol)
+    ladder = "its leverage tiers" if tiers else "no leverage tiers: the built-in or generic ladder"
     changes: dict[str, Any] = {}
     if fees:
         changes = {"taker_fee": _optional(fees.get("taker")), "maker_fee": _optional(fees.get("maker"))}
@@ -109,5 +114,17 @@ def spec_from_market(
         max_leverage=_optional(_dig(market, "limits.leverage.max")) or risk_tiers[0].max_leverage,
         funding_interval_ms=funding_interval_from(market),
         risk_tiers=risk_tiers,
+        source=f"ccxt market data of {symbol}, {ladder}",
     )
     return spec.with_overrides(**changes)
+
+
+def fetch_contract_spec(exchange: Any, symbol: str) -> ContractSpec:
+    """The spec of ``symbol`` from a ccxt client with markets loaded: its market and leverage tiers (public
+    data; without tiers the built-in ladder, with a warning). Used when candles are downloaded."""
+    tiers: list[dict[str, Any]] | None = None
+    try:
+        tiers = exchange.fetch_leverage_tiers([symbol]).get(symbol)
+    except ccxt.BaseError as exc:
+        log.warning("leverage tiers of %s unavailable (%s); using the built-in ladder", symbol, exc)
+    return spec_from_market(exchange.market(symbol), tiers)

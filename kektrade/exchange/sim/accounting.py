@@ -52,6 +52,8 @@ class SimAccounting:
     _ml: Sequence[float]
     _mc: Sequence[float]
     _has_mark: bool
+    #: Bybit's rules of the period: MM (and cross IM) on the mark price (True, since Sep 2025) or on entry.
+    _on_mark: bool = True
     # The clock's values at candle _i, kept rather than read again: the hot path asks for them several
     # times per candle.
     _now: int = 0  # close time of candle _i
@@ -156,10 +158,10 @@ class SimAccounting:
     # -- derived values --------------------------------------------------------------------------
 
     def _position_im(self, mark: float) -> float:
-        """Initial margin: on entry price (isolated) or on mark price (cross, since Sep 2025)."""
+        """Initial margin: on entry price (isolated; and cross before Sep 2025) or on mark price (cross)."""
         if self.contracts == 0.0:
             return 0.0
-        base = self._entry if self._margin_mode is MarginMode.ISOLATED else mark
+        base = mark if self._margin_mode is MarginMode.CROSS and self._on_mark else self._entry
         return cm.initial_margin(self.contracts, base, self._leverage, self._inverse)
 
     def _close_fee_reserve(self) -> float:
@@ -199,21 +201,41 @@ class SimAccounting:
             self._bust = 0.0
             self._iso_margin = 0.0
             return
-        q, e, long_ = abs(self.contracts), self._entry, self.contracts > 0
+        q, e = abs(self.contracts), self._entry
         isolated = self._margin_mode is MarginMode.ISOLATED
         self._iso_margin = self._position_margin(e) if isolated else 0.0
         fee = 0.0 if isolated else self._close_fee_reserve()
-        lev, inverse = self._leverage, self._inverse
-        tiers = self._tiers
-        first = self._liq_in_tier(tiers[0], fee)
-        if long_ and first <= 0.0:
-            self._liq = 0.0  # a long that no price can liquidate (e.g. isolated at 1x)
-        elif 0.0 < first < math.inf and cm.position_value(q, first, inverse) <= tiers[0].limit_value:
-            self._liq = first  # the common case: the position stays in the lowest tier
+        if self._on_mark:
+            first = self._liq_in_tier(self._tiers[0], fee)
+            if 0.0 < first < math.inf and cm.position_value(q, first, self._inverse) <= self._tiers[0].limit_value:
+                self._liq = first  # the common case: the position stays in the lowest tier
+            else:
+                self._liq = self._liq_on_mark(fee, first)
+        else:  # rules before Sep 2025: MM on the entry price, the tier of the entry value
+            self._liq = self._liq_on_entry(fee)
+        if isolated:
+            margin = cm.initial_margin(q, e, self._leverage, self._inverse) + self._extra
         else:
-            self._liq = cm.tier_consistent_price([(t, self._liq_in_tier(t, fee)) for t in tiers], q, inverse)
-        margin = cm.initial_margin(q, e, lev, inverse) + self._extra if isolated else self._wallet - fee
+            margin = self._wallet - fee
         self._bust = self._price_where_loss_is(margin)
+
+    def _liq_on_entry(self, close_fee: float) -> float:
+        """The liquidation price under the rules before Sep 2025 (classic formula, MM on entry)."""
+        q, e, long_ = abs(self.contracts), self._entry, self.contracts > 0
+        tier = self._tier_at(e)
+        if self._margin_mode is MarginMode.ISOLATED:
+            return cm.liquidation_price_isolated_classic(
+                q, e, self._leverage, long_, tier, self._extra, self._inverse
+            )
+        return cm.liquidation_price_cross_entry(q, e, long_, tier, self._wallet, close_fee, self._inverse)
+
+    def _liq_on_mark(self, fee: float, first: float) -> float:
+        """The liquidation price with MM evaluated at the price itself, in the tier that contains it
+        (``first``: the price computed in the lowest tier, which does not contain it)."""
+        q, inverse, tiers = abs(self.contracts), self._inverse, self._tiers
+        if self.contracts > 0 and first <= 0.0:
+            return 0.0  # a long that no price can liquidate (e.g. isolated at 1x)
+        return cm.tier_consistent_price([(t, self._liq_in_tier(t, fee)) for t in tiers], q, inverse)
 
     def _liq_in_tier(self, tier: RiskTier, close_fee: float) -> float:
         """The liquidation price if the position's MM were computed in ``tier``."""
@@ -358,9 +380,10 @@ class SimAccounting:
 
     def _position_view(self, mark: float) -> PositionView:
         q = abs(self.contracts)
-        tier = self._tier_at(mark) if q else self.spec.risk_tiers[0]
+        base = mark if self._on_mark else self._entry  # MM on mark (current rules) or on entry (before Sep 2025)
+        tier = self._tier_at(base) if q else self.spec.risk_tiers[0]
         fee = self._close_fee_reserve()
-        mm = cm.maintenance_margin(q, mark, tier, self._inverse) + fee if q else 0.0
+        mm = cm.maintenance_margin(q, base, tier, self._inverse) + fee if q else 0.0
         return PositionView(
             symbol=self._symbol,
             contracts=self.contracts,

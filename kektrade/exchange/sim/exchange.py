@@ -14,6 +14,7 @@ from mypy_extensions import mypyc_attr
 
 from kektrade.domain import contract_math as cm
 from kektrade.domain.journal import Journal
+from kektrade.domain.rules import MarginRules, margin_rules
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import (
     Fill,
@@ -43,6 +44,8 @@ class SimExchange(SimMatching):
     interpreted protocol); ``tests/exchange/sim/test_interface.py`` holds it to every method.
     """
 
+    rules: MarginRules
+
     def __init__(
         self,
         spec: ContractSpec,
@@ -70,7 +73,13 @@ class SimExchange(SimMatching):
         self._next_id = 0
         self._latency_ms = settings.latency_ms
         self._touch = settings.limit_fill == "touch"
+        self._through = 0.0
         self._slip = settings.slippage_bps / 10_000.0
+        try:
+            self.rules = margin_rules(settings.rules)
+        except ValueError as exc:
+            raise SimError(str(exc)) from None
+        self._on_mark = self.rules.on_mark
         self._init_accounting(
             initial_balance,
             leverage,
@@ -151,6 +160,7 @@ class SimExchange(SimMatching):
         if order is None:
             return None
         self._finish(order, OrderStatus.CANCELLED, "cancelled")
+        self._reprice_orders(True, self.contracts)  # the position it claimed is free for the orders after it
         return order
 
     def cancel_all_orders(self) -> int:
@@ -199,17 +209,37 @@ class SimExchange(SimMatching):
         return qty if qty >= self.spec.min_qty else 0.0
 
     def set_leverage(self, leverage: float) -> None:
-        """Change leverage; refused above the tier's maximum or when the position could not afford it."""
+        """Change leverage; ``SimError`` with the reason when above the risk tier's maximum or when the
+        margin the new leverage needs (position and order margin) is not available."""
         self._check_leverage(leverage)
-        self._leverage = float(leverage)
+        old = self._leverage
+        if float(leverage) == old:
+            return
+        mark = self._current_prices()[1] or self._entry
+        before = self._available(mark)
+        self._apply_leverage(float(leverage))
+        after = self._available(mark)
+        if after < -1e-9 and after < before - 1e-12:
+            self._apply_leverage(old)
+            raise SimError(
+                f"set_leverage {leverage:g}: needs {before - after:.8f} {self.spec.settle} more margin, "
+                f"the available balance is {before:.8f}"
+            )
+
+    def _apply_leverage(self, leverage: float) -> None:
+        """Set leverage and re-derive what depends on it: position margin, risk prices, order margin."""
+        self._leverage = leverage
         self._refresh_risk_prices()
+        self._reprice_orders(False, self.contracts, True)
 
     def _check_leverage(self, leverage: float) -> None:
-        if not leverage > 0:
-            raise SimError(f"leverage must be > 0 (got {leverage})")
-        tier = self._tier_at(self._entry or 1.0) if self.contracts else self.spec.risk_tiers[0]
+        if not leverage > 0 or not math.isfinite(leverage):
+            raise SimError(f"leverage must be a finite number > 0 (got {leverage})")
+        tier = self.spec.risk_tiers[0]
+        if self.contracts:  # the tier of the position's value at the mark price, as Bybit picks it
+            tier = self._tier_at(self._current_prices()[1] or self._entry)
         if leverage > min(tier.max_leverage, self.spec.max_leverage) + 1e-9:
-            raise SimError(f"leverage {leverage} above the maximum {tier.max_leverage} of the risk tier")
+            raise SimError(f"leverage {leverage:g} above the maximum {tier.max_leverage:g} of the risk tier")
 
     def set_margin_mode(self, mode: MarginMode | str) -> None:
         """Switch margin mode; only while flat with no open orders."""

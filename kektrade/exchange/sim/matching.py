@@ -39,6 +39,7 @@ class SimMatching(SimOrders):
 
     _liq: float
     _touch: bool
+    _through: float  # how far beyond a limit price the price must go to fill it (the realistic venue's ticks)
     _slip: float
     _next_funding_ms: float
     _const_rate: float | None
@@ -54,10 +55,10 @@ class SimMatching(SimOrders):
         t = self._wt[k]
         if t >= self._next_funding_ms:
             self._funding_due(i, t)
-        if self._orders:
-            self._match(i, t)
-        elif self.contracts and ((self._wml[k] <= self._liq) if self.contracts > 0.0 else (self._wmh[k] >= self._liq)):
-            self._liquidation_event(t)
+        if self._orders or (
+            self.contracts and ((self._wml[k] <= self._liq) if self.contracts > 0.0 else (self._wmh[k] >= self._liq))
+        ):
+            self._match(i, t)  # a liquidation is timed where the mark path meets it, orders or not
         self._close_candle(i, k)
 
     # -- funding (settled at the open of the candle after the settlement time) ------------------------
@@ -144,11 +145,14 @@ class SimMatching(SimOrders):
                 if (ref >= trig) if order.trigger_direction == 1 else (ref <= trig):
                     self._trigger(order, t, o, mo)
             elif order.type is OrderType.MARKET:
-                self._fill(order, self._slipped(o, order.contracts > 0), False, t)
+                self._take(order, o, t)
             else:
                 self._limit_at_open(order, t, o, arriving)
 
     def _limit_at_open(self, order: Order, t: int, o: float, arriving: bool) -> None:
+        """A limit at a price ``o`` it may have passed: arriving and marketable, it takes (post-only:
+        cancelled; IOC/FOK that cannot fill expire); resting and passed (by ``_through``), it fills at ``o``
+        as maker. Shared by both venues (the realistic one calls it at each path point an order arrives)."""
         price = order.price or 0.0
         buy = order.contracts > 0
         crossed = (o <= price) if buy else (o >= price)
@@ -156,9 +160,13 @@ class SimMatching(SimOrders):
             if order.post_only:
                 self._finish(order, OrderStatus.CANCELLED, "cancelled", RejectReason.POST_ONLY_WOULD_TAKE.value)
             else:
-                self._fill(order, o, False, t)
+                self._take(order, o, t)
             return
-        through = (o < price if buy else o > price) if not self._touch else crossed
+        gap = self._through
+        if self._touch:
+            through = (o <= price - gap) if buy else (o >= price + gap)
+        else:
+            through = (o < price - gap) if buy else (o > price + gap)
         if through:
             self._fill(order, o, True, t)
         elif arriving and order.time_in_force is not TimeInForce.GTC:
@@ -175,7 +183,7 @@ class SimMatching(SimOrders):
         """
         if a == b and ma == mb:
             return
-        touch, down, up = self._touch, b < a, b > a
+        touch, through, down, up = self._touch, self._through, b < a, b > a
         f0 = 0.0
         while True:
             best: Order | None = None
@@ -192,16 +200,16 @@ class SimMatching(SimOrders):
                     g = self._event_fraction(order, a, b, ma, mb)
                     if g is None:
                         continue
+                elif order.contracts > 0:  # a limit is met where the price gets ``_through`` beyond it
+                    price = (order.price or 0.0) - through
+                    if not down or price > a or (price < b if touch else price <= b):
+                        continue
+                    g = (a - price) / (a - b)
                 else:
-                    price = order.price or 0.0
-                    if order.contracts > 0:
-                        if not down or price > a or (price < b if touch else price <= b):
-                            continue
-                        g = (a - price) / (a - b)
-                    else:
-                        if not up or price < a or (price > b if touch else price >= b):
-                            continue
-                        g = (price - a) / (b - a)
+                    price = (order.price or 0.0) + through
+                    if not up or price < a or (price > b if touch else price >= b):
+                        continue
+                    g = (price - a) / (b - a)
                 if f0 <= g < best_f:  # ties keep the earlier candidate: liquidation, then placement order
                     best, best_f, liq_first = order, g, False
             if liq_first:
@@ -236,12 +244,14 @@ class SimMatching(SimOrders):
             return (x0 - trig) / (x0 - x1) if x1 < x0 and x1 <= trig <= x0 else None
         if not is_limit_priced(order.type):
             return None
-        price = order.price or 0.0
-        if order.contracts > 0:  # buy: the price must come down to it
-            if b < a and price <= a and (price >= b if self._touch else price > b):
+        touch = self._touch
+        if order.contracts > 0:  # buy: the price must come down to it (``_through`` beyond it)
+            price = (order.price or 0.0) - self._through
+            if b < a and price <= a and (price >= b if touch else price > b):
                 return (a - price) / (a - b)
             return None
-        if b > a and price >= a and (price <= b if self._touch else price < b):
+        price = (order.price or 0.0) + self._through
+        if b > a and price >= a and (price <= b if touch else price < b):
             return (price - a) / (b - a)
         return None
 
@@ -262,19 +272,24 @@ class SimMatching(SimOrders):
         self._record_order(order, "triggered")
         if is_conditional(order.type) and not order.reduce_only:
             ref = order.price if order.price is not None else price
-            reason, cost = self._margin_check(order, ref, mark)
+            reason, cost = self._margin_check(order, ref, mark, order)
             if reason is not None:
                 self._finish(order, OrderStatus.CANCELLED, "cancelled", reason.value)
                 return
             if is_limit_priced(order.type):
                 self._reserve(order, cost)
-        buy = order.contracts > 0
         if is_limit_priced(order.type):
             limit = order.price or 0.0
-            if (limit >= price) if buy else (limit <= price):
-                self._fill(order, price, False, t)
+            if (limit >= price) if order.contracts > 0 else (limit <= price):
+                self._take(order, price, t)
             return
-        self._fill(order, self._slipped(price, buy), False, t)
+        self._take(order, price, t)
+
+    def _take(self, order: Order, x: float, t: int) -> None:
+        """The taker-price hook: fill as taker where the price is ``x`` (market types slipped by
+        ``slippage_bps``, limit types at ``x``). The realistic venue adds size-dependent impact here."""
+        price = x if is_limit_priced(order.type) else self._slipped(x, order.contracts > 0)
+        self._fill(order, price, False, t)
 
     def _fill(self, order: Order, price: float, is_maker: bool, t: int) -> None:
         """Fill an order completely at ``price`` (reduce-only orders are cut to the position)."""
@@ -286,6 +301,7 @@ class SimMatching(SimOrders):
                 return
             qty = math.copysign(min(abs(qty), abs(pos)), qty)
         self._release(order)
+        before = self.contracts
         fill = self._apply_trade(qty, price, self._maker if is_maker else self._taker, t, order.id, is_maker)
         done = order.filled + qty
         order.avg_fill_price = (order.avg_fill_price * order.filled + price * qty) / done if done else price
@@ -294,6 +310,8 @@ class SimMatching(SimOrders):
         self._finish(order, OrderStatus.FILLED, "filled")
         if self.contracts == 0.0:
             self._drop_reduce_only(t)
+        if self._orders:
+            self._reprice_orders(True, before)
 
     def _drop_reduce_only(self, t: int) -> None:
         """Once flat, reduce-only orders that are live on the book have nothing left to reduce."""
@@ -309,3 +327,4 @@ class SimMatching(SimOrders):
                 self._finish(order, OrderStatus.CANCELLED, "cancelled", RejectReason.LIQUIDATED.value)
         self._liquidate(t)
         self._drop_reduce_only(t)
+        self._reprice_orders(True, pos)

@@ -6,6 +6,7 @@ from mypy_extensions import mypyc_attr
 
 from kektrade.domain import contract_math as cm
 from kektrade.domain.journal import OrderRecorded
+from kektrade.domain.order_checks import order_input_problem
 from kektrade.domain.types import (
     Order,
     OrderStatus,
@@ -14,7 +15,6 @@ from kektrade.domain.types import (
     TimeInForce,
     TriggerBy,
     is_conditional,
-    is_limit_priced,
     unlist,
 )
 from kektrade.exchange.sim.accounting import SimAccounting
@@ -89,23 +89,14 @@ class SimOrders(SimAccounting):
         )
 
     def _check_order(self, order: Order, last: float, mark: float) -> RejectReason | None:
-        """Static checks: sizes, prices, triggers, post-only and reduce-only rules."""
-        contracts, otype = order.contracts, order.type
-        qty = abs(contracts)
-        if qty == 0.0:
-            return RejectReason.ZERO_QTY
-        if qty < self._min_qty - 1e-12:
-            return RejectReason.BELOW_MIN_QTY
-        if qty > self._max_qty + 1e-12:
-            return RejectReason.ABOVE_MAX_QTY
-        if cm.is_off_step(qty, self._lot):
-            return RejectReason.NOT_LOT_MULTIPLE
-        price = order.price
-        if is_limit_priced(otype):
-            if price is None or not price > 0.0:
-                return RejectReason.INVALID_PRICE
-            if cm.is_off_step(price, self._tick):
-                return RejectReason.NOT_TICK_MULTIPLE
+        """Input checks (``order_input_problem``, shared with the live venue), then the market's: trigger
+        side, post-only and reduce-only rules."""
+        contracts, otype, price = order.contracts, order.type, order.price
+        reason = order_input_problem(
+            otype, contracts, price, order.trigger_price, self._lot, self._tick, self._min_qty, self._max_qty
+        )
+        if reason is not None:
+            return reason
         conditional = is_conditional(otype)
         if conditional:
             reason = self._check_trigger(order, mark if order.trigger_by is TriggerBy.MARK else last)
@@ -126,27 +117,42 @@ class SimOrders(SimAccounting):
         return None
 
     def _check_trigger(self, order: Order, reference: float) -> RejectReason | None:
-        trig = order.trigger_price
-        if trig is None or not trig > 0.0 or not cm.is_multiple(trig, self._tick):
-            return RejectReason.INVALID_TRIGGER
+        trig = order.trigger_price or 0.0
         if reference > 0.0 and (
             (order.trigger_direction == 1 and trig <= reference) or (order.trigger_direction == 2 and trig >= reference)
         ):
             return RejectReason.INVALID_TRIGGER
         return None
 
-    def _opening_qty(self, contracts: float) -> float:
-        """The part of an order that would open or add to a position (needs margin)."""
-        pos = self.contracts
-        if pos == 0.0 or (pos > 0) == (contracts > 0):
-            return abs(contracts)
-        return max(abs(contracts) - abs(pos), 0.0)
+    def _opening_qty(self, contracts: float, slot: Order | None) -> float:
+        """The part of an order of ``contracts`` that would open exposure and so needs margin.
 
-    def _margin_check(self, order: Order, ref_price: float, mark: float) -> tuple[RejectReason | None, float]:
-        """Risk tier and cost checks for the opening part; returns the cost to reserve."""
+        Bybit nets an order against the opposite position: a sell while long needs margin only for what
+        the long cannot absorb. The position is shared out among the live opposite orders in placement
+        order, so stacked orders cannot each claim the whole position: the orders before ``slot`` (all
+        live orders when ``slot`` is None: a new order) take their part of it first.
+        """
+        pos = self.contracts
+        qty = abs(contracts)
+        if pos == 0.0 or (pos > 0) == (contracts > 0):
+            return qty
+        room = abs(pos)
+        buy = contracts > 0
+        for other in self._orders:
+            if other is slot:
+                break
+            rem = other.contracts - other.filled
+            if rem != 0.0 and (rem > 0) == buy and other.status is not OrderStatus.UNTRIGGERED:
+                room -= abs(rem)
+                if room <= 0.0:
+                    return qty
+        return qty - room if qty > room else 0.0
+
+    def _order_cost(self, order: Order, ref_price: float, slot: Order | None) -> tuple[RejectReason | None, float]:
+        """Risk-tier check and cost (IM + fee to open + fee to close) of the order's opening part."""
         if order.reduce_only:
             return None, 0.0
-        opening = self._opening_qty(order.contracts - order.filled)
+        opening = self._opening_qty(order.contracts - order.filled, slot)
         if opening == 0.0:
             return None, 0.0
         lev, buy = self._leverage, order.contracts > 0
@@ -162,10 +168,50 @@ class SimOrders(SimAccounting):
         if lev > tier.max_leverage + 1e-9:
             return RejectReason.LEVERAGE_ABOVE_TIER, 0.0
         # == contract_math.order_cost: IM + fee to open + fee to close at the bankruptcy price
-        cost = value * (1.0 / lev + self._taker * (1.0 + close_factor))
-        if cost > self._available(mark) + 1e-9:
+        return None, value * (1.0 / lev + self._taker * (1.0 + close_factor))
+
+    def _margin_check(
+        self, order: Order, ref_price: float, mark: float, slot: Order | None = None
+    ) -> tuple[RejectReason | None, float]:
+        """Tier and cost checks for the opening part; returns the cost to reserve."""
+        reason, cost = self._order_cost(order, ref_price, slot)
+        if reason is None and cost > 0.0 and cost > self._available(mark) + 1e-9:
             return RejectReason.INSUFFICIENT_BALANCE, 0.0
-        return None, cost
+        return reason, cost
+
+    def _reprice_orders(self, cancel: bool, before: float, every: bool = False) -> None:
+        """Re-derive the open orders' reservations after the position (was ``before``) or the earlier orders
+        changed; ``every``: something else changed too (the leverage, a partial fill): every order.
+
+        An order on the side of the position both before and after (or with no position) opens its whole
+        size either way: it is skipped. With ``cancel``, an order whose cost grew beyond the available
+        balance is cancelled, as Bybit does (CancelByCannotAffordOrderCost); one whose cost did not grow
+        is kept.
+        """
+        orders, reserved, pos = self._orders, self._reserved, self.contracts
+        k = 0
+        while k < len(orders):
+            order = orders[k]
+            k += 1
+            if order.reduce_only or order.status is OrderStatus.UNTRIGGERED:
+                continue
+            buy = order.contracts > 0
+            if not every and (before == 0.0 or (before > 0) == buy) and (pos == 0.0 or (pos > 0) == buy):
+                continue
+            key = order.id
+            old = reserved.get(key, 0.0)
+            if old == 0.0 and self._opening_qty(order.contracts - order.filled, order) == 0.0:
+                continue  # nets against the position before and after: nothing to reserve
+            last, mark = self._current_prices()
+            _, cost = self._order_cost(order, self._reference_price(order, last), order)
+            if cost == old:
+                continue
+            self._release(order)
+            if cancel and cost > old + 1e-9 and cost > self._available(mark) + 1e-9:
+                self._finish(order, OrderStatus.CANCELLED, "cancelled", RejectReason.CANNOT_AFFORD_ORDER_COST.value)
+                k -= 1  # it left the list at k - 1
+            else:
+                self._reserve(order, cost)
 
     def _reference_price(self, order: Order, last: float) -> float:
         if order.type is OrderType.LIMIT and order.price is not None:
@@ -231,10 +277,10 @@ class SimOrders(SimAccounting):
         cost = 0.0
         if reason is None and not is_conditional(order.type):
             self._release(order)
-            reason, cost = self._margin_check(candidate, self._reference_price(candidate, last), mark)
+            reason, cost = self._margin_check(candidate, self._reference_price(candidate, last), mark, order)
             if reason is not None:
-                old_reason, old_cost = self._margin_check(order, self._reference_price(order, last), mark)
-                self._reserve(order, old_cost if old_reason is None else 0.0)
+                _, old_cost = self._order_cost(order, self._reference_price(order, last), order)
+                self._reserve(order, old_cost)
         if reason is not None:
             order.reject_reason = f"amend refused: {reason.value}"
             self._record_order(order, "amend_rejected")
@@ -248,6 +294,7 @@ class SimOrders(SimAccounting):
         order.updated_ms = self._now_ms
         self._reserve(order, cost)
         self._record_order(order, "amended")
+        self._reprice_orders(True, self.contracts)  # its new size changes what it leaves to later orders
         return order
 
     def _finish(self, order: Order, status: OrderStatus, event: str, reason: str | None = None) -> None:

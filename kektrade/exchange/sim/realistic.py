@@ -22,15 +22,15 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from kektrade.domain import contract_math as cm
+from kektrade.domain.journal import Journal
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import (
-    CONDITIONAL_TYPES,
     LIMIT_PRICED_TYPES,
+    MarginMode,
     Order,
     OrderStatus,
     OrderType,
     RejectReason,
-    TimeInForce,
     TriggerBy,
     is_listed,
 )
@@ -95,10 +95,30 @@ class RealisticSimExchange(SimExchange):
         volume: Sequence[float] | None = None,
         realistic: RealisticSettings | None = None,
         settings: SimSettings | None = None,
-        **kwargs: Any,
+        initial_balance: float,
+        leverage: float = 1.0,
+        margin_mode: MarginMode | str = MarginMode.ISOLATED,
+        taker_fee: float | None = None,
+        maker_fee: float | None = None,
+        journal: Journal | None = None,
+        subaccount_id: str = "sim",
+        funding_rate: float | None = None,
     ) -> None:
         r = realistic or RealisticSettings()
-        super().__init__(spec, market, settings=replace(settings or SimSettings(), latency_ms=r.latency_ms), **kwargs)
+        # SimExchange's keywords spelled out: the compiled build cannot forward **kwargs to a native __init__
+        super().__init__(
+            spec,
+            market,
+            initial_balance=initial_balance,
+            leverage=leverage,
+            margin_mode=margin_mode,
+            taker_fee=taker_fee,
+            maker_fee=maker_fee,
+            settings=replace(settings or SimSettings(), latency_ms=r.latency_ms),
+            journal=journal,
+            subaccount_id=subaccount_id,
+            funding_rate=funding_rate,
+        )
         vol = volume if volume is not None else (getattr(market, "volume", None) or None)
         if vol is None:
             raise SimError("volume: the realistic venue needs the candle volume (one value per candle)")
@@ -108,7 +128,9 @@ class RealisticSimExchange(SimExchange):
         self.realistic = r
         self._points = r.path_points
         self._share = r.partial_fill_volume_share
+        # the base matching's trade-through hook: a limit fills once the price reaches N ticks beyond it
         self._through = r.trade_through_ticks * spec.tick_size
+        self._touch = True
         self._impact = r.impact_bps / 10_000.0
         self._arrived: set[str] = set()  # ids of orders the venue has seen (live on its book)
         self._exhausted: set[str] = set()  # resting limits that used this candle's volume share
@@ -263,7 +285,7 @@ class RealisticSimExchange(SimExchange):
             elif order.type is OrderType.MARKET:
                 self._take(order, x, t)
             else:
-                self._limit_arrives(order, t, x)
+                self._limit_at_open(order, t, x, True)  # the base rule for an arriving limit
 
     def _trigger_crossed(self, order: Order, x: float, m: float) -> bool:
         ref = m if order.trigger_by is TriggerBy.MARK else x
@@ -276,23 +298,7 @@ class RealisticSimExchange(SimExchange):
             if self._trigger_crossed(order, o, mo):
                 self._trigger(order, t, o, mo)
         elif order.type in LIMIT_PRICED_TYPES:
-            price = order.price or 0.0
-            if (o <= price - self._through) if order.contracts > 0 else (o >= price + self._through):
-                self._fill(order, o, True, t)
-
-    def _limit_arrives(self, order: Order, t: int, x: float) -> None:
-        """A limit reaching the venue: marketable ones take (post-only: cancelled); IOC/FOK expire."""
-        price = order.price or 0.0
-        if (x <= price) if order.contracts > 0 else (x >= price):
-            if order.post_only:
-                self._finish(order, _CANCELLED, "cancelled", RejectReason.POST_ONLY_WOULD_TAKE.value)
-            else:
-                self._take(order, x, t)
-        elif order.time_in_force is not TimeInForce.GTC:
-            reason = (
-                RejectReason.IOC_NOT_FILLED if order.time_in_force is TimeInForce.IOC else RejectReason.FOK_NOT_FILLABLE
-            )
-            self._finish(order, _CANCELLED, "cancelled", reason.value)
+            self._limit_at_open(order, t, o, False)
 
     def _walk(self, t0: int, span: int, a: float, b: float, ma: float, mb: float) -> None:
         """Process the events of one path segment in the order the price meets them."""
@@ -309,7 +315,7 @@ class RealisticSimExchange(SimExchange):
             for order in self._orders:
                 if order.id not in arrived or order.id in exhausted:
                     continue
-                f = self._fraction(order, a, b, ma, mb)
+                f = self._event_fraction(order, a, b, ma, mb)
                 if f is not None and f0 <= f < best_f:
                     best, best_f, liq = order, f, False
             when = t0 + int(best_f * span)
@@ -323,41 +329,13 @@ class RealisticSimExchange(SimExchange):
                 self._fill(best, best.price or 0.0, True, when)
             f0 = best_f
 
-    def _fraction(self, order: Order, a: float, b: float, ma: float, mb: float) -> float | None:
-        """Where along the segment a trigger is crossed or a limit is traded through by the ticks."""
-        if order.status is _UNTRIGGERED:
-            return self._event_fraction(order, a, b, ma, mb)
-        if order.type not in LIMIT_PRICED_TYPES:
-            return None
-        price = order.price or 0.0
-        if order.contracts > 0:
-            q = price - self._through
-            return (a - q) / (a - b) if b < a and b <= q <= a else None
-        q = price + self._through
-        return (q - a) / (b - a) if b > a and a <= q <= b else None
-
     # -- executions ----------------------------------------------------------------------------------
 
     def _trigger(self, order: Order, t: int, price: float, mark: float) -> None:
-        """A conditional order fires: market types take now, limit types take if marketable or rest."""
-        order.status = OrderStatus.NEW
-        order.updated_ms = t
-        self._record_order(order, "triggered")
+        """A conditional order fires by the base rule (its taker fill goes through ``_take``); the venue
+        has now seen it."""
         self._arrived.add(order.id)
-        limit_family = order.type in LIMIT_PRICED_TYPES
-        if order.type in CONDITIONAL_TYPES and not order.reduce_only:
-            reason, cost = self._margin_check(order, order.price if order.price is not None else price, mark)
-            if reason is not None:
-                self._finish(order, _CANCELLED, "cancelled", reason.value)
-                return
-            if limit_family:
-                self._reserve(order, cost)
-        if limit_family:
-            limit = order.price or 0.0
-            if (limit >= price) if order.contracts > 0 else (limit <= price):
-                self._take(order, price, t)
-            return
-        self._take(order, price, t)
+        super()._trigger(order, t, price, mark)
 
     def _volume_contracts(self, price: float) -> float:
         """The matched candle's volume in contracts (linear: base coin; inverse: volume x price USD)."""
@@ -367,7 +345,8 @@ class RealisticSimExchange(SimExchange):
         return vol * price if self._inverse else vol
 
     def _take(self, order: Order, x: float, t: int) -> None:
-        """Fill completely as taker at ``x`` worsened by slippage + impact (never past a limit price)."""
+        """The taker-price hook: fill completely at ``x`` worsened by slippage + impact (never past a limit
+        price)."""
         buy = order.contracts > 0
         vol = self._volume_contracts(x)
         ratio = abs(order.remaining) / vol if vol > 0.0 else 1.0
@@ -401,7 +380,7 @@ class RealisticSimExchange(SimExchange):
                 return
             if abs(qty) > abs(pos):
                 qty, cut = math.copysign(abs(pos), qty), True
-        opening_before = self._opening_qty(rem)
+        before = self.contracts
         fill = self._apply_trade(qty, price, self._maker if is_maker else self._taker, t, order.id, is_maker)
         done = cm.round_to_step(order.filled + qty, self.spec.lot_step)
         order.avg_fill_price = (order.avg_fill_price * order.filled + price * qty) / done if done else price
@@ -410,23 +389,10 @@ class RealisticSimExchange(SimExchange):
         if cut or abs(order.remaining) < 1e-12:
             self._finish(order, _FILLED, "filled")
         else:
-            self._scale_reserve(order, opening_before)
             order.status = OrderStatus.PARTIALLY_FILLED
             order.updated_ms = t
             self._record_order(order, "partially_filled")
         if self.contracts == 0.0:
             self._drop_reduce_only(t)
-
-    def _scale_reserve(self, order: Order, opening_before: float) -> None:
-        """Release the order margin of the filled part: keep it for the opening part still to fill."""
-        cost = self._reserved.get(order.id, 0.0)
-        if not cost:
-            return
-        after = self._opening_qty(order.remaining)
-        new = cost * after / opening_before if opening_before > 0.0 else 0.0
-        new = min(new, cost)
-        if new > 0.0:
-            self._reserved[order.id] = new
-            self._order_margin -= cost - new
-        else:
-            self._release(order)
+        # after a partial fill the order's own reservation shrinks too: every order is worked out again
+        self._reprice_orders(True, before, is_listed(order, self._orders))

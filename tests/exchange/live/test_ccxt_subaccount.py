@@ -91,8 +91,11 @@ def test_market_order_fills_on_next_candle(fake: FakeBybitExchange, client: ccxt
 
 def test_limit_amend_cancel(fake: FakeBybitExchange, client: ccxt.Exchange) -> None:
     acc = account(fake, client)
-    order = acc.open_order(OrderType.LIMIT, 1.0, price=95.04)
-    assert order.price == 95.0  # rounded to the tick before sending
+    # off the tick: refused as the simulator refuses it, never rounded by ccxt (issue 12, finding 7)
+    off_tick = acc.open_order(OrderType.LIMIT, 1.0, price=95.04)
+    assert off_tick.reject_reason == RejectReason.NOT_TICK_MULTIPLE.value
+    order = acc.open_order(OrderType.LIMIT, 1.0, price=95.0)
+    assert order.price == 95.0
     assert acc.get_wallet().order_margin > 0
     amended = acc.edit_order(order.id, price=96.0, contracts=2.0)
     assert (amended.price, amended.contracts, amended.reject_reason) == (96.0, 2.0, None)

@@ -55,7 +55,7 @@ def make_sim(
     marks = kw.pop("marks", None)
     funding = kw.pop("funding", ())
     tf = kw.pop("tf", MINUTE)
-    settings = SimSettings(**{k: kw.pop(k) for k in ("limit_fill", "slippage_bps", "latency_ms") if k in kw})
+    settings = SimSettings(**{k: kw.pop(k) for k in ("limit_fill", "slippage_bps", "latency_ms", "rules") if k in kw})
     return SimExchange(
         spec(symbol),
         market(rows, marks, funding, tf),

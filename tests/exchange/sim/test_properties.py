@@ -94,13 +94,16 @@ def test_random_order_flows_keep_the_books_straight(case: tuple) -> None:
             assert sim.market.mark_close[i] > sim._liq
         if sim.contracts < 0 and sim._liq < math.inf:
             assert sim.market.mark_close[i] < sim._liq
+        reserved_before = sim.get_wallet().order_margin
         order, _ = act(sim, action, size, offset)
         if order is not None and getattr(order, "reduce_only", False):
             reduce_ids.add(order.id)
-        # 3. an accepted order that opens exposure never leaves the available balance negative (a closing
-        #    order reserves nothing: a cross position's loss may already have taken the balance below zero)
+        # 3. an accepted order that reserves margin (any part of it opens exposure, stacked orders included:
+        #    issue 12) never leaves the available balance negative; a closing order reserves nothing, and a
+        #    cross position's loss may already have taken the balance below zero
+        wallet = sim.get_wallet()
         if order is not None and getattr(order, "status", None) is not OrderStatus.REJECTED:
-            assert sim.get_wallet().available_balance >= -1e-6 or not _opens(order, sim.contracts)
+            assert wallet.available_balance >= -1e-6 or wallet.order_margin <= reserved_before + 1e-9
     # 2. reduce-only fills never increase exposure nor flip the position
     before = 0.0
     for fill in sim.fills:
@@ -108,14 +111,6 @@ def test_random_order_flows_keep_the_books_straight(case: tuple) -> None:
             assert abs(fill.position_after) < abs(before) + 1e-12
             assert fill.position_after == 0 or (fill.position_after > 0) == (before > 0)
         before = fill.position_after
-
-
-def _opens(order: object, position: float) -> bool:
-    """True for an order with a part that would open or add to the position."""
-    contracts = getattr(order, "contracts", 0.0)
-    if getattr(order, "reduce_only", False) or getattr(order, "type", None) is None:
-        return False
-    return position == 0.0 or (position > 0) == (contracts > 0) or abs(contracts) > abs(position)
 
 
 def _approx(value: float) -> object:
