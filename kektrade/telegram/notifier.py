@@ -91,6 +91,9 @@ class EventTracker:
         became_failed = row.status == "failed" and before.status != "failed"
         if "errors" in self.notify and ((row.error and row.error != before.error) or became_failed):
             lines.append(Event(f"ERROR {row.id}: {row.error or 'failed'}"))
+        if "errors" in self.notify and row.notice != before.notice:  # exchange faults: an episode opens or ends
+            text = f"EXCHANGE {row.id}: {row.notice}" if row.notice else f"EXCHANGE {row.id}: answering again"
+            lines.append(Event(text))
         if "status" in self.notify and row.status != before.status:
             lines.append(Event(f"{row.id}: {before.status} -> {row.status}"))
         return lines

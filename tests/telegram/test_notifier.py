@@ -86,3 +86,12 @@ def test_outbox_sends_at_most_one_message_per_interval_per_chat() -> None:
     assert outbox.due() == [(2, "e")]
     outbox.release()
     assert outbox.due() == [(1, "c\nd\ne")]
+
+
+def test_exchange_fault_episodes_are_notified_when_they_open_and_end() -> None:
+    tracker = EventTracker(["errors"])
+    tracker.update(snapshot(row()))
+    notice = "exchange faults (2): http_503 on fetch_positions; retrying"
+    assert tracker.update(snapshot(row(notice=notice))) == [Event(f"EXCHANGE sma_btc: {notice}")]
+    assert tracker.update(snapshot(row(notice=notice))) == []  # once per episode, not per snapshot
+    assert tracker.update(snapshot(row())) == [Event("EXCHANGE sma_btc: answering again")]

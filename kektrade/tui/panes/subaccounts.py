@@ -59,7 +59,10 @@ def row_cells(row: SubaccountRow, equity: Sequence[float] = ()) -> dict[str, str
         "liq": fmt_price(row.liquidation_price),
         "upnl": fmt_signed(row.unrealized_pnl, 4 if row.settle_currency in ("BTC", "ETH") else 2),
         "equity": f"{fmt_num(row.equity, 4 if row.settle_currency in ('BTC', 'ETH') else 2)} {row.settle_currency}",
-        "status": STATUS_SHORT.get(row.status, row.status) + (" !" if row.error else ""),
+        "status": STATUS_SHORT.get(row.status, row.status)
+        + (" !" if row.error else "")
+        + (" ~" if row.notice else "")  # an open episode of exchange faults (retrying)
+        + ("" if row.entries_allowed else " x"),  # new positions stopped by the operator
     }
 
 
