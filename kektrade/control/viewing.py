@@ -29,6 +29,7 @@ from kektrade.control.viewrows import (
     time_slice,
 )
 from kektrade.engine.results import TRADES_FILE, exit_context
+from kektrade.engine.snapshot import SubaccountRow
 from kektrade.runs.folders import Run, list_runs
 
 log = logging.getLogger("kektrade.control")
@@ -64,7 +65,9 @@ class LiveView:
         for row in snap.subaccounts:
             inst = self._instances().get(row.id)
             market = market_of_instance(inst) if inst is not None else None
-            subs.append(sub_info(row.id, row.pair, row.strategy, row.settle_currency, market))
+            entry = sub_info(row.id, row.pair, row.strategy, row.settle_currency, market)
+            entry.update(live_state(row, snap.leaderboards.get(row.id, [])))
+            subs.append(entry)
         error = str(self.controller.error) if self.controller.error else ""
         return {
             "run_id": self.run_id,
@@ -197,3 +200,17 @@ class RunCatalog:
                 }
             )
         return out
+
+
+def live_state(row: SubaccountRow, leaderboard: list[tuple[dict[str, Any], float]], top: int = 5) -> dict[str, Any]:
+    """What a running subaccount does now: status, the live parameter set, position, equity, notices and the
+    live optimizer's latest leaderboard (best first)."""
+    return {
+        "status": row.status,
+        "parameters": row.parameters,
+        "contracts": row.contracts,
+        "equity": row.equity,
+        "notice": row.notice or "",
+        "entries_allowed": row.entries_allowed,
+        "leaderboard": [{"parameters": params, "score": score} for params, score in leaderboard[:top]],
+    }

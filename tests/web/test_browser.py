@@ -194,3 +194,39 @@ def test_page_of_a_run_that_has_not_ended(tab: Page, tmp_path: Path) -> None:
     finally:
         web.stop()
         controller.close()
+
+
+def test_a_running_run_shows_the_live_set_the_leaderboard_and_exchange_faults(tab: Page, tmp_path: Path) -> None:
+    """While a run goes, the page shows each subaccount's live parameters and notices and the optimizer's ranking."""
+    from dataclasses import replace
+
+    from kektrade.config import parse_config
+    from kektrade.control.facade import RunController
+    from kektrade.control.viewing import LiveView, RunCatalog
+
+    from .conftest import web_config
+
+    config = web_config(tmp_path)
+    del config["subaccounts"][1]
+    controller = RunController(parse_config(json.dumps(config), source="web.json"))
+    controller.build()
+    controller.run_id = "going"
+    snap = controller.session.engine.snapshot()  # type: ignore[union-attr]
+    notice = "exchange faults (2): http_503 on fetch_positions; retrying"
+    row = replace(snap.subaccounts[0], parameters={"sma": 50, "rsi": 7}, notice=notice, status="running")
+    board = [({"sma": 50, "rsi": 7}, 1.25), ({"sma": 100, "rsi": 5}, 0.5)]
+    controller._publish(replace(snap, subaccounts=(row,), leaderboards={row.id: board}))
+    web = WebServer(RunCatalog([LiveView(controller)]), port=0)
+    web.start()
+    try:
+        page = tab.open(f"{web.url}runs/going/")
+        table = page.locator("#sub-table").inner_text()
+        assert "sma" in table and "50" in table and "rsi" in table  # the live set, not a never-live default
+        assert "http_503" in table
+        rows = page.locator("#optimization-body .leaderboard tbody tr")
+        assert rows.count() == 2
+        assert "1.2500" in rows.nth(0).inner_text() and "0.5000" in rows.nth(1).inner_text()
+        assert tab.problems() == []
+    finally:
+        web.stop()
+        controller.close()

@@ -138,8 +138,15 @@
   }
   function renderSubTable(results, info) {
     var rows = results ? results.subaccounts : info.subaccounts;
-    if (!results) {
-      table($("sub-table"), [["id", "id", "l"], ["pair", "pair", "l"], ["strategy", "strategy", "l"], ["currency", "currency", "l"]], rows, "no subaccounts");
+    if (!results) {  // a run going: what each subaccount does now, from the engine's latest snapshot
+      table($("sub-table"), [
+        ["id", "id", "l"], ["pair", "pair", "l"], ["strategy", "strategy", "l"],
+        ["status", function (s) { return (s.status || "-") + (s.entries_allowed === false ? " (no new positions)" : ""); }, "l"],
+        ["position", function (s) { return s.contracts === undefined ? "-" : num(s.contracts, 4); }],
+        ["equity", function (s) { return s.equity === undefined ? "-" : money(s.equity) + " " + s.currency; }],
+        ["live parameters", function (s) { return s.parameters && Object.keys(s.parameters).length ? params(s.parameters) : "none"; }, "l"],
+        ["exchange", function (s) { return s.notice || ""; }, "l"],
+      ], rows, "no subaccounts");
       return;
     }
     table($("sub-table"), [
@@ -393,6 +400,7 @@
   }
   function renderOptimization() {
     var el = $("optimization-body"), opt = state.results && state.results.extra && state.results.extra.optimization;
+    if (!state.results && renderLeaderboards(el)) return;
     if (!opt || !Object.keys(opt).length) { el.innerHTML = '<p class="empty">no live-optimized subaccount in this run</p>'; return; }
     el.innerHTML = "";
     Object.keys(opt).forEach(function (sub) {
@@ -422,6 +430,21 @@
       }
       el.appendChild(box);
     });
+  }
+
+  function renderLeaderboards(el) {  // a run going: the live optimizer's latest ranking and the set in force
+    var subs = ((state.info || {}).subaccounts || []).filter(function (s) { return s.leaderboard && s.leaderboard.length; });
+    if (!subs.length) return false;
+    el.innerHTML = "";
+    subs.forEach(function (s) {
+      var box = document.createElement("div");
+      box.innerHTML = "<h3>" + esc(s.id) + ": live " + esc(s.parameters && Object.keys(s.parameters).length ? params(s.parameters) : "none") + "</h3>";
+      var t = document.createElement("div"); t.className = "leaderboard"; box.appendChild(t);
+      table(t, [["rank", 0], ["score", 1], ["parameters", 2, "l"]],
+        s.leaderboard.map(function (e, i) { return [String(i + 1), num(e.score, 4), params(e.parameters)]; }), "");
+      el.appendChild(box);
+    });
+    return true;
   }
 
   // ---- wiring -------------------------------------------------------------------------------------
