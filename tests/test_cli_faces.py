@@ -77,7 +77,7 @@ def test_config_errors_exit_2_naming_the_place(project: Path, capsys: pytest.Cap
     config["subaccounts"][0]["leverage"] = 150
     (project / "lev.json").write_text(json.dumps(config))
     assert cli.main(["lev.json", "--no-tui"]) == 2
-    assert "subaccounts[0] (a).leverage: leverage 150.0 above the maximum" in capsys.readouterr().err
+    assert "subaccounts[0] (a).leverage: leverage 150 above the maximum" in capsys.readouterr().err
     (project / "afile").write_text("x")
     config = json.loads(base)
     config["history_dir"] = "afile/runs"

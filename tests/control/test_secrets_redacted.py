@@ -19,15 +19,17 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from kektrade.config.secrets import SecretRedactor
 from kektrade.control.facade import RunController, RunPaths
+from kektrade.control.viewing import LiveView, RunCatalog
 from kektrade.engine.snapshot import EngineSnapshot
 from kektrade.persistence.database import open_run_database
 from kektrade.telegram.commands import ChatCommands
 from kektrade.telegram.notifier import NOTIFY_KINDS, EventTracker
-from kektrade.web.server import route
+from kektrade.web.server import WebServer
 from tests.engine.kit import config
 from tests.engine.live_kit import PAIR, SYMBOL, push, write_strategies
 from tests.fakes.bybit_trading import FakeBybitExchange
@@ -118,8 +120,19 @@ def test_snapshots_web_telegram_results_and_database_never_show_a_secret(
     for k, s in enumerate([*published, snap]):
         for text in strings_in(s):
             assert_clean(text, f"snapshot {k}")
-    for path in ("/", "/api/snapshot", "/api/results", "/plot/equity.svg", "/plot/price/leak.svg"):
-        assert_clean(route(controller, path).body.decode(), f"web {path}")
+    web = WebServer(RunCatalog([LiveView(controller)]), port=0)
+    web.start()
+    try:
+        run = controller.run_id
+        paths = ["/", f"/runs/{run}/", "/api/runs"] + [
+            f"/api/runs/{run}/{name}?sub=leak" for name in ("info", "results", "candles", "fills", "equity", "trades")
+        ] + [f"/api/runs/{run}/{name}" for name in ("orders", "switches")]  # fmt: skip
+        for path in paths:
+            answer = httpx.get(web.url.rstrip("/") + path, timeout=30, follow_redirects=True)
+            assert answer.status_code in (200, 400), (path, answer.status_code, answer.text[:200])
+            assert_clean(answer.text, f"web {path}")
+    finally:
+        web.stop()
     chat = ChatCommands(controller)
     for command in ("status", "orders", "fills", "results", "help", "balance", "profit", "trades", "live", "logs"):
         assert_clean(chat.answer(command, []).html, f"telegram /{command}")

@@ -8,7 +8,7 @@ import random
 import ccxt
 import pytest
 
-from kektrade.exchange.live.candle_checks import LogOnce, check_rows, measure_clock_offset
+from kektrade.exchange.live.candle_checks import ONCE, LogOnce, check_rows, measure_clock_offset
 from kektrade.exchange.live.client_ids import (
     MAX_LEN,
     auto_client_id,
@@ -163,6 +163,7 @@ def test_clock_offset_is_measured_logged_once_and_used_for_signing(
     import time
 
     fake.state.now_ms = int(time.time() * 1000) + 600_000  # the exchange is 10 minutes ahead
+    ONCE.clear(f"clock:{client.id}")  # other tests in this process may have logged the fake's clock already
     with caplog.at_level(logging.WARNING):
         offset = exchange_clock_offset_ms(client)
         exchange_clock_offset_ms(client)
