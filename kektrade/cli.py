@@ -204,9 +204,20 @@ def _show_finished(run: Run, results: dict[str, object], text: str, args: argpar
             log.warning("%s differs from the run's config.json; the stored results are unchanged", args.config)
         print(f"run {run.run_id} finished earlier; its results:\n")
         print(format_results_table(results))
+        print(finished_run_pointer(run))
         return EXIT_OK
     finally:
         teardown_logging()
+
+
+def finished_run_pointer(run: Run) -> str:
+    """Where to study a finished run: its files and the three viewers."""
+    return (
+        f"\nfiles: {run.folder / 'results.json'}, {run.folder / 'trades.json'}, {run.db_path}\n"
+        f"browse it:  kektrade show {run.run_id}     (terminal UI)\n"
+        f"            kektrade serve {run.run_id}    (web page on http://127.0.0.1:8765/)\n"
+        f"            kektrade report {run.run_id}   (one self-contained HTML file)"
+    )
 
 
 def _start_faces(controller: RunController, secrets: Secrets | None, config_path: Path | None = None) -> list[Any]:

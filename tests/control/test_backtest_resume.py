@@ -168,6 +168,8 @@ def test_run_id_on_a_killed_backtest_gives_the_uninterrupted_result_without_dupl
 
     again = kektrade(tmp_path, str(config), "--run-id", folder.name)  # finished now: shown, not rerun
     assert again.returncode == 0 and "finished earlier; its results" in again.stdout
+    for viewer in ("show", "serve", "report"):  # and where to study it
+        assert f"kektrade {viewer} {folder.name}" in again.stdout
     assert table_rows(folder / "run.sqlite") == table_rows(reference / "run.sqlite")
 
 
