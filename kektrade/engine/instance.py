@@ -79,6 +79,8 @@ class StrategyInstance:
         self._plot_spec: list[tuple[str, bool]] | None = None
         #: the optimizer's latest ranking (parameters, score), best first; empty without optimization
         self.leaderboard: list[tuple[dict[str, Any], float]] = []
+        #: why the optimizer's latest selection chose nothing (best score, criteria), None after a pick
+        self.optimizer_note: str | None = None
         #: open time of the first candle of the live optimizer's virtual exchanges (None without one)
         self.optimizer_first_ms: int | None = None
         #: False while the operator refuses new exposure (the strategy then trades through an EntryGuard)

@@ -28,6 +28,7 @@ class SubaccountRow:
     fills: int = 0
     entries_allowed: bool = True  # False: the operator stopped new positions ("no new entries")
     notice: str | None = None  # an open episode of exchange faults (live venues), e.g. "exchange faults (3): ..."
+    optimizer_note: str | None = None  # why the live optimizer's latest selection chose nothing
 
 
 @dataclass(frozen=True, slots=True)

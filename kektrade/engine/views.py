@@ -55,6 +55,7 @@ def subaccount_row(inst: StrategyInstance) -> SubaccountRow:
         fills=len(venue.fills),
         entries_allowed=inst.entries_allowed,
         notice=venue.faults.notice if isinstance(venue, LiveVenue) else None,
+        optimizer_note=inst.optimizer_note,
     )
 
 

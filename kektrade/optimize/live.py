@@ -179,6 +179,7 @@ class LiveOptimizer:
         }
         if best is None:
             record["why_none"] = why_none(scored, reasons, self.combos, self.leaderboard_size)
+        self.instance.optimizer_note = None if best is not None else "none: " + none_text(record["why_none"])
         self.selections.append(record)
         if self.journal is not None and boundary_ms > self.replay_until_ms:  # a replayed one is journaled already
             params = record["parameters"]

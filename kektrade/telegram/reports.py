@@ -130,9 +130,11 @@ def live_html(snap: EngineSnapshot, sub_id: str | None, count: int = 5) -> str:
     parts: list[str] = []
     for r in snap.subaccounts:
         board = snap.leaderboards.get(r.id, [])
-        if sub_id not in (None, r.id) or (sub_id is None and not board):
+        if sub_id not in (None, r.id) or (sub_id is None and not board and not r.optimizer_note):
             continue
         parts.append(f"<b>{escape(r.id)}</b> [{escape(r.status)}] trades {escape(fmt_params(r.parameters))}")
+        if r.optimizer_note:
+            parts.append(escape(r.optimizer_note))
         if board:
             rows = [["#", "score", "parameters"]]
             rows += [[str(i), fmt_num(score, 4), fmt_params(p)] for i, (p, score) in enumerate(board[:count], 1)]

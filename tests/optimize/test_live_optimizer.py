@@ -65,6 +65,9 @@ def test_none_qualifies_means_standing_aside(tmp_path: Path) -> None:
     assert all(s["parameters"] is None for s in opt.selections) and opt.selections
     assert inst.status is InstanceStatus.STANDING_ASIDE
     assert inst.venue.fills == [] and inst.venue.contracts == 0
+    (row,) = controller.snapshot().subaccounts  # the front ends say why: the best score and its criterion
+    assert row.optimizer_note is not None and row.optimizer_note.startswith("none: best score")
+    assert "min_score" in row.optimizer_note and row.parameters in ({}, None)
     controller.close()
 
 

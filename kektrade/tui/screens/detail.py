@@ -98,6 +98,7 @@ class DetailScreen(Screen[None]):
         self.db_path = db_path  # the run database, read while the run has no results yet
         self._initial = (snap, results)
         self._board: list[tuple[dict[str, Any], float]] | None = None
+        self._note: str | None = None
         self._plotted: tuple[Any, ...] | None = None
         self._snap: EngineSnapshot | None = None
         self.fills: tuple[FillRow, ...] = ()
@@ -159,7 +160,7 @@ class DetailScreen(Screen[None]):
             return
         self._snap = snap
         self.query_one("#position", Static).update(position_text(row, self.summary))
-        self._show_board(snap.leaderboards.get(self.sub_id, []))
+        self._show_board(snap.leaderboards.get(self.sub_id, []), row.optimizer_note)
         self._maybe_load(row, snap, results)
         self._plot(snap, results)
         self._price(snap)
@@ -198,15 +199,17 @@ class DetailScreen(Screen[None]):
             if row is not None:
                 self.query_one("#position", Static).update(position_text(row, summary))
 
-    def _show_board(self, board: list[tuple[dict[str, Any], float]]) -> None:
-        if board == self._board:
+    def _show_board(self, board: list[tuple[dict[str, Any], float]], note: str | None = None) -> None:
+        if board == self._board and note == self._note:
             return
-        self._board = list(board)
+        self._board, self._note = list(board), note
         table = self.query_one("#leaderboard", DataTable)
         table.clear()
         for rank, (params, score) in enumerate(board, 1):
             table.add_row(str(rank), fmt_num(score, 4), fmt_params(params))
-        table.border_subtitle = f"{len(board)} kept" if board else "no optimization (fixed parameters)"
+        if note:  # the latest selection chose nothing: say why (best score, what ruled it out)
+            table.add_row("-", "-", note)
+        table.border_subtitle = f"{len(board)} kept" if board else ("standing aside" if note else "no optimization")
         table.set_class(not board, "-empty")
 
     def _price(self, snap: EngineSnapshot, force: bool = False) -> None:
