@@ -8,24 +8,36 @@ costs no request and cannot fail because an exchange is slow or down.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from kektrade.domain.types import Order, PositionView
 from kektrade.engine.instance import StrategyInstance
-from kektrade.engine.live_venue import LiveVenue
 from kektrade.engine.snapshot import ChartData, FillRow, OrderRow, SubaccountRow
+
+
+@runtime_checkable
+class CachedViews(Protocol):
+    """A venue read from its views cached at the last refresh (a live account: ``LiveVenue``)."""
+
+    @property
+    def cached_position(self) -> PositionView | None:
+        """The position as of the last refresh."""
+
+    @property
+    def cached_orders(self) -> list[Order]:
+        """Open orders as of the last refresh."""
 
 
 def position_view(venue: Any) -> PositionView | None:
     """The venue's position without a network call (None before the first candle or the first read)."""
-    if isinstance(venue, LiveVenue):
+    if isinstance(venue, CachedViews):
         return venue.cached_position
     return venue.get_position() if venue.candle_index >= 0 else None
 
 
 def open_orders_view(venue: Any) -> list[Order]:
     """The venue's open orders without a network call."""
-    if isinstance(venue, LiveVenue):
+    if isinstance(venue, CachedViews):
         return venue.cached_orders
     return list(venue.get_open_orders())
 
@@ -54,7 +66,7 @@ def subaccount_row(inst: StrategyInstance) -> SubaccountRow:
         error=inst.error,
         fills=len(venue.fills),
         entries_allowed=inst.entries_allowed,
-        notice=venue.faults.notice if isinstance(venue, LiveVenue) else None,
+        notice=venue.faults.notice if isinstance(venue, CachedViews) else None,  # type: ignore[attr-defined]
         optimizer_note=inst.optimizer_note,
     )
 
