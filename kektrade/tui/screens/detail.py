@@ -209,7 +209,8 @@ class DetailScreen(Screen[None]):
             table.add_row(str(rank), fmt_num(score, 4), fmt_params(params))
         if note:  # the latest selection chose nothing: say why (best score, what ruled it out)
             table.add_row("-", "-", note)
-        table.border_subtitle = f"{len(board)} kept" if board else ("standing aside" if note else "no optimization")
+        empty = "standing aside" if note else "no optimization (fixed parameters)"
+        table.border_subtitle = f"{len(board)} kept" if board else empty
         table.set_class(not board, "-empty")
 
     def _price(self, snap: EngineSnapshot, force: bool = False) -> None:
