@@ -80,9 +80,8 @@ def run_a(m: MarketArrays) -> tuple[float, SimExchange]:
     return time.perf_counter() - t0, ex
 
 
-def run_b(m: MarketArrays) -> tuple[float, SimExchange]:
-    """B3: cancel both quotes, then quote 0.1 % either side of the close, capped at +-5 units."""
-    ex = make_exchange(m, "touch", CASH_B3)
+def quote_loop(ex: SimExchange, m: MarketArrays) -> tuple[float, SimExchange]:
+    """B3's per-candle loop on any venue: cancel both quotes, quote 0.1 % either side of the close, cap +-5."""
     close = m.close
     step, place, cancel_all = ex.step, ex.open_order, ex.cancel_all_orders
     limit = OrderType.LIMIT
@@ -98,6 +97,11 @@ def run_b(m: MarketArrays) -> tuple[float, SimExchange]:
         if pos > -CAP:
             place(limit, -1.0, round(c * (1 + OFFSET) / 0.1) * 0.1, None, False, True)
     return time.perf_counter() - t0, ex
+
+
+def run_b(m: MarketArrays) -> tuple[float, SimExchange]:
+    """B3 on the basic venue (limit fills on touch)."""
+    return quote_loop(make_exchange(m, "touch", CASH_B3), m)
 
 
 def run_b_realistic(m: MarketArrays) -> tuple[float, SimExchange]:
@@ -107,21 +111,7 @@ def run_b_realistic(m: MarketArrays) -> tuple[float, SimExchange]:
     ex = RealisticSimExchange(
         replace(spec, max_qty=1e9), m, initial_balance=CASH_B3, leverage=1.0, taker_fee=TAKER, maker_fee=MAKER
     )
-    close = m.close
-    step, place, cancel_all = ex.step, ex.open_order, ex.cancel_all_orders
-    limit = OrderType.LIMIT
-    t0 = time.perf_counter()
-    for i in range(len(close)):
-        step(i)
-        if ex._orders:
-            cancel_all()
-        c = close[i]
-        pos = ex.contracts
-        if pos < CAP:
-            place(limit, 1.0, round(c * (1 - OFFSET) / 0.1) * 0.1, None, False, True)
-        if pos > -CAP:
-            place(limit, -1.0, round(c * (1 + OFFSET) / 0.1) * 0.1, None, False, True)
-    return time.perf_counter() - t0, ex
+    return quote_loop(ex, m)
 
 
 def run_floor(m: MarketArrays) -> float:
