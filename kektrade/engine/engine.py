@@ -150,11 +150,6 @@ class Engine:
         self.clock_ms = 0
         self._last_boundaries: list[int] = []
 
-    @property
-    def mode(self) -> str:
-        """backtest | paper | live."""
-        return self.source.mode
-
     def send(self, command: EngineCommand) -> None:
         """Queue a command (thread-safe); applied between chunks."""
         self.commands.put(command)

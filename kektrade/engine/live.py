@@ -150,8 +150,7 @@ class LiveSlot:
     stream: Stream
     cache: dict[str, Any] = field(default_factory=dict)
     dirty: bool = False
-    since_save: int = 0
-    saved_index: int = 0  # next_index when since_save was last counted
+    saved_index: int = 0  # next_index at the last saved resume point
     retry_at: float = 0.0
     warned: set[str] = field(default_factory=set)
     window_warned: set[str] = field(default_factory=set)
@@ -309,12 +308,7 @@ class LiveSource:
 
     def after_chunk(self, engine: Engine) -> None:
         """Once an instance processed ``save_every`` candles: save every instance's resume point, commit."""
-        due = False
-        for slot in self.slots:
-            slot.since_save += max(slot.inst.next_index - slot.saved_index, 0)
-            slot.saved_index = slot.inst.next_index
-            due = due or slot.since_save >= self.save_every
-        if due:
+        if any(s.inst.next_index - s.saved_index >= self.save_every for s in self.slots):
             self.save_all(engine)
 
     def save_all(self, engine: Engine) -> None:
@@ -324,7 +318,7 @@ class LiveSource:
         transaction: a crash never leaves rows of candles a resumed run processes again.
         """
         for slot in self.slots:
-            slot.since_save = 0
+            slot.saved_index = slot.inst.next_index
             if engine.journal is not None:
                 state = capture_state(slot.inst, (id(v) for v in slot.cache.values()), slot.warned)
                 engine.journal.record(state_record(slot.inst, state))

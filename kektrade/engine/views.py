@@ -27,6 +27,10 @@ class CachedViews(Protocol):
     def cached_orders(self) -> list[Order]:
         """Open orders as of the last refresh."""
 
+    @property
+    def faults(self) -> Any:
+        """The venue's exchange-fault log (``notice``: an open episode, else None)."""
+
 
 def position_view(venue: Any) -> PositionView | None:
     """The venue's position without a network call (None before the first candle or the first read)."""
@@ -66,7 +70,7 @@ def subaccount_row(inst: StrategyInstance) -> SubaccountRow:
         error=inst.error,
         fills=len(venue.fills),
         entries_allowed=inst.entries_allowed,
-        notice=venue.faults.notice if isinstance(venue, CachedViews) else None,  # type: ignore[attr-defined]
+        notice=venue.faults.notice if isinstance(venue, CachedViews) else None,
         optimizer_note=inst.optimizer_note,
     )
 
