@@ -7,8 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# property tests draw the same examples on every run (no unseeded randomness: a red CI must be reproducible)
+settings.register_profile("kektrade", derandomize=True)
+settings.load_profile("kektrade")
 
 
 def pytest_configure(config: pytest.Config) -> None:

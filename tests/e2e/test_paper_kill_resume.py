@@ -35,6 +35,7 @@ from tests.engine.live_kit import SYMBOL, wait_until
 from tests.fakes.bybit_trading import API_KEY, API_SECRET, MINUTE_MS, T0_MS, FakeBybitExchange
 
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(not parity.REAL.is_file(), reason=f"real data not found: {parity.REAL}")
 PAPER_KILLS = (37, 95, 180)  # candles served when each kill comes
 LIVE_KILLS = tuple(range(5, 245, 12))  # 20 kills of the live run
 

@@ -33,6 +33,7 @@ from tests.engine.live_kit import SYMBOL, Stepped, client_factory
 from tests.fakes.bybit_trading import MINUTE_MS, T0_MS, FakeBybitExchange
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "btcusdt-1m-2024.parquet"
+pytestmark = pytest.mark.skipif(not REAL.is_file(), reason=f"real data not found: {REAL}")
 HISTORY = 300  # candles the fake holds when the paper run starts
 TOTAL = 560  # candles in the recorded series
 LAST_OPEN_MS = T0_MS + (TOTAL - 1) * MINUTE_MS
