@@ -48,6 +48,7 @@ from kektrade.engine.views import AccountSeries, chart_data, order_rows, recent_
 log = logging.getLogger("kektrade.engine")
 
 SnapshotSink = Callable[[EngineSnapshot], None]
+_ENDS_FINISHED = (InstanceStatus.RUNNING, InstanceStatus.STANDING_ASIDE)
 
 
 class TimeHook(Protocol):
@@ -216,7 +217,8 @@ class Engine:
         else:
             self.state = "stopped" if self.stop_event.is_set() or not self.source.finite else "finished"
             for inst in self.instances:
-                if inst.done and inst.status is InstanceStatus.RUNNING and self.source.finite:
+                if inst.done and self.source.finite and inst.status in _ENDS_FINISHED:
+                    # standing aside at the end of the data is still a finished instance (issue 13)
                     inst.set_status(InstanceStatus.FINISHED)
         self._publish()
 
