@@ -103,20 +103,39 @@ def _split(before: float, after: float) -> tuple[float, float]:
     return closing, delta - closing
 
 
-def round_trips(fills: Sequence[Fill], include_open: bool = False) -> list[Trade]:
-    """Closed trades in order (plus the trade still open at the end when ``include_open``)."""
-    trades: list[Trade] = []
-    current: _Open | None = None
-    position = 0.0
-    for fill in fills:
+class TripBuilder:
+    """Builds round trips fill by fill: the batch ``round_trips`` and the optimizer's running books share it."""
+
+    __slots__ = ("current", "position")
+
+    def __init__(self) -> None:
+        self.current: _Open | None = None
+        self.position = 0.0
+
+    def feed(self, fills: Sequence[Fill]) -> list[Trade]:
+        """The trades that the given (next) fills close, in order."""
+        closed: list[Trade] = []
+        for fill in fills:
+            trade = self._add(fill)
+            if trade is not None:
+                closed.append(trade)
+        return closed
+
+    def open_trade(self) -> Trade | None:
+        """The trade still open after the fills fed so far."""
+        return None if self.current is None else self.current.finish(None)
+
+    def _add(self, fill: Fill) -> Trade | None:
+        current = self.current
         if fill.kind == FillKind.FUNDING:
             if current is not None:
                 current.funding += fill.fee
-            continue
-        before, after = position, fill.position_after
-        position = after
+            return None
+        before, after = self.position, fill.position_after
+        self.position = after
         closing, opening = _split(before, after)
         total = closing + opening or 1.0
+        done: Trade | None = None
         if current is not None and closing > 0:
             current.closed_qty += closing
             current.closed_value += closing * fill.price
@@ -126,19 +145,24 @@ def round_trips(fills: Sequence[Fill], include_open: bool = False) -> list[Trade
             current.liquidated |= fill.kind == FillKind.LIQUIDATION
             current.exit_order_id = fill.order_id
             if _sign(after) != _sign(before):
-                trades.append(current.finish(fill.time_ms))
-                current = None
+                done, current = current.finish(fill.time_ms), None
         if opening > 0 and _sign(after) != 0:
-            if current is None:
-                if _sign(before) == _sign(after):
-                    continue  # the fills began mid-position: no entry to measure from
+            if current is None and _sign(before) != _sign(after):  # same sign: fills began mid-position
                 current = _Open(fill.symbol, _sign(after), fill.time_ms)
-            current.opened_qty += opening
-            current.opened_value += opening * fill.price
-            current.fees += fill.fee * opening / total
-            current.fills += 1
+            if current is not None:
+                current.opened_qty += opening
+                current.opened_value += opening * fill.price
+                current.fees += fill.fee * opening / total
+                current.fills += 1
         if current is not None:
             current.max_contracts = max(current.max_contracts, abs(after))
-    if include_open and current is not None:
-        trades.append(current.finish(None))
-    return trades
+        self.current = current
+        return done
+
+
+def round_trips(fills: Sequence[Fill], include_open: bool = False) -> list[Trade]:
+    """Closed trades in order (plus the trade still open at the end when ``include_open``)."""
+    builder = TripBuilder()
+    trades = builder.feed(fills)
+    still_open = builder.open_trade() if include_open else None
+    return trades if still_open is None else [*trades, still_open]

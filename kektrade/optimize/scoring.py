@@ -9,8 +9,8 @@ Every score comes from kektrade.analysis.metrics, the module behind the results 
   for a daily re-optimization). Risk-free rate 0.
 - ``sortino``: the same mean over the root mean square of the negative returns (target 0), annualised.
 - ``calmar``: the window's return compounded to a 365-day year, divided by its maximum drawdown.
-- ``profit_factor``: gross profit / gross loss of the closing fills in the window (1.5 = won 1.5x what
-  it lost); +inf with winners and no loser.
+- ``profit_factor``: gross profit / gross loss of the round trips closed in the window, net of fees and
+  funding, exactly the results table's trades (1.5 = won 1.5x what it lost); +inf with winners and no loser.
 
 A score can be NaN (undefined: too few samples, no variance, no losing sample for Sortino, no trades)
 or +inf (profit factor without a losing trade): the selection refuses both (see
@@ -32,7 +32,7 @@ __all__ = ["YEAR_MS", "score"]
 def score(objective: str, times_ms: Sequence[int], equity: Sequence[float], closed_pnls: Sequence[float]) -> float:
     """The objective over one window; NaN when it is undefined, +inf where the metric is unbounded.
 
-    ``equity`` is sampled at ``times_ms``; ``closed_pnls`` are the realized PnLs of closing fills.
+    ``equity`` is sampled at ``times_ms``; ``closed_pnls`` are the net PnLs of the round trips closed in the window.
     """
     if len(equity) < 2 or equity[0] <= 0:
         return math.nan

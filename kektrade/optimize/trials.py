@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from kektrade.analysis.trades import TripBuilder
 from kektrade.domain.specs import ContractSpec
-from kektrade.domain.types import FillKind, MarginMode
+from kektrade.domain.types import MarginMode
 from kektrade.engine import kernel
 from kektrade.engine.venues import simulated_venue
 from kektrade.exchange.sim.exchange import SimExchange
@@ -63,6 +64,7 @@ class VirtualBook:
         self.failed: dict[int, str] = {}
         self.next_index = spec.first_index
         self._fills_seen = dict.fromkeys(combo_ids, 0)
+        self._trips = {k: TripBuilder() for k in combo_ids}  # round trips, as the results table counts them
         self._next_sample = 0
         self.metadata = dict(spec.metadata, mode="trial", is_trial=True, is_backtest=False, is_live=False)
         self.lanes = {k: TrialLane(self, k) for k in combo_ids}
@@ -123,14 +125,11 @@ class VirtualBook:
         return lane.out
 
     def _closes(self, k: int) -> list[tuple[int, float]]:
+        """(exit time, net PnL) of the round trips the new fills closed: the results table's trades."""
         fills = self.venues[k].fills
         seen = self._fills_seen[k]
         self._fills_seen[k] = len(fills)
-        return [
-            (f.time_ms, f.realized_pnl - f.fee)
-            for f in fills[seen:]
-            if f.kind is not FillKind.FUNDING and f.realized_pnl != 0.0
-        ]
+        return [(t.exit_time_ms or 0, t.pnl) for t in self._trips[k].feed(fills[seen:])]
 
     def final_equity(self) -> dict[int, float]:
         """Each combination's equity at the last simulated candle."""

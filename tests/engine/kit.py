@@ -50,6 +50,22 @@ class HoldStrategy(OptimizeableStrategy):
         if side and account.contracts == 0 and not account.get_open_orders():
             qty = account.get_contracts_pct_of_balance(parameter["stake"])
             account.open_order("market", side * qty)
+
+
+class ScaleStrategy(OptimizeableStrategy):
+    """Every 'period' candles: opens, adds, then closes in two halves (two closing fills per round trip)."""
+
+    def get_search_space(self):
+        return {"period": [5, 7]}
+
+    def tick(self, dataframe, index, metadata, parameter, variables, account):
+        step = index % parameter["period"]
+        if step == 0 and account.contracts == 0:
+            account.open_order("market", 0.002)
+        elif step == 1 and account.contracts > 0:
+            account.open_order("market", 0.002)
+        elif step in (2, 3) and account.contracts > 0:
+            account.open_order("market", -0.002, reduce_only=True)
 '''
 
 

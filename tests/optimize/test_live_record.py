@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from kektrade.analysis.metrics import compute_metrics, trade_stats
+from kektrade.analysis.trades import round_trips
+from kektrade.domain.types import FillKind
 from kektrade.control.facade import RunController
 from kektrade.engine.commands import ApplyParameters, StandAside
 from kektrade.engine.instance import InstanceStatus
@@ -191,4 +193,25 @@ def test_walk_forward_table_counts_windows_none_windows_and_switches(tmp_path: P
     table = walk_forward_table(controller.results)
     assert f"{len(picks)} windows ({nones} none), {switches} switches" in table
     assert "same span" in table and "reading: PBO" in table
+    controller.close()
+
+
+def test_the_optimizer_counts_the_results_tables_trades(tmp_path: Path) -> None:
+    """min_trades and profit factor see round trips net of fees and funding, not closing fills."""
+    sub = {**hold_sub(objective="profit_factor", min_trades=0), "strategy": "ScaleStrategy"}
+    controller = run(tmp_path, config(tmp_path, [sub], data=synthetic(3, 3)))
+    opt = controller.session.optimizers[0]
+    book = opt.executor.book
+    for k in range(len(opt.combos)):
+        fills = book.venues[k].fills
+        trips = round_trips(fills)
+        closing = [f for f in fills if f.kind is not FillKind.FUNDING and f.realized_pnl != 0.0]
+        assert len(trips) >= 5 and len(closing) == 2 * len(trips)  # each trip closes in two halves
+        assert opt.close_pnls[k] == [t.pnl for t in trips]
+        assert opt.close_times[k] == [t.exit_time_ms for t in trips]
+    boundary = opt.selections[-1]["time_ms"]
+    window = [(t, p) for t, p in zip(opt.close_times[0], opt.close_pnls[0], strict=True) if t > boundary - DAY]
+    window = [p for t, p in window if t <= boundary]
+    ((_k, value, trades),) = [s for s in opt.scores_at(boundary) if s[0] == 0]
+    assert trades == len(window) and value == trade_stats(window)[1]
     controller.close()
