@@ -16,6 +16,7 @@ from kektrade.exchange.live.dialect import Dialect
 
 _BUILTIN: dict[str, str] = {
     "bybit": "kektrade.exchange.live.bybit_dialect:BybitDialect",
+    "okx": "kektrade.exchange.live.okx_dialect:OkxDialect",
 }
 _REGISTERED: dict[str, type[Dialect]] = {}
 

@@ -9,7 +9,7 @@ are inferred from how the order was placed.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import (
@@ -48,7 +48,7 @@ class UnifiedDialect(Dialect):
     """Any ccxt swap exchange through ``create_order``, ``fetch_order``, ``fetch_my_trades`` and friends."""
 
     tested = False
-    needs = (
+    needs: ClassVar[tuple[str, ...]] = (
         "swap",
         "createOrder",
         "cancelOrder",
