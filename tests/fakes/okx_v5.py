@@ -50,10 +50,11 @@ class OkxRequest:
 
 
 def fmt(value: float | None) -> str:
-    """A number as OKX writes it (a string; '' for None)."""
+    """A number as OKX writes it (an exact decimal string, no trailing '.0'; '' for None)."""
     if value is None or value != value:
         return ""
-    return format(float(value), ".12g")
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 @dataclass

@@ -111,8 +111,12 @@ class UnifiedDialect(Dialect):
     # -- orders ----------------------------------------------------------------------------------------
 
     def amount(self, contracts: float) -> str:
-        """``contracts`` (kektrade units) as the exchange's amount, to its precision."""
-        return str(self.ex.amount_to_precision(self.symbol, abs(contracts) / self.unit))
+        """``contracts`` (kektrade units) as the exchange's amount, to its precision.
+
+        Rounded to 9 decimals first: 26.3451 BTC / 0.01 is 2634.5099999999998 in floats, which ccxt would
+        truncate to 2634.50 contracts; the input checks already made the size a multiple of the lot.
+        """
+        return str(self.ex.amount_to_precision(self.symbol, round(abs(contracts) / self.unit, 9)))
 
     def price(self, price: float) -> str:
         """A price to the market's tick."""

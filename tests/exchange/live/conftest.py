@@ -1,4 +1,4 @@
-"""Fixtures: one fake Bybit and one fake OKX (market data + trading) per module, reset between tests; ccxt pointed at them."""
+"""Fixtures: one fake Bybit and one fake OKX (market data + trading) per module, reset per test; ccxt on them."""
 
 from __future__ import annotations
 

@@ -201,3 +201,9 @@ def test_a_wrong_passphrase_is_refused(okx: FakeOkxExchange) -> None:
     client = make_okx_client(okx, passphrase="wrong")
     with pytest.raises(ccxt.AuthenticationError):
         client.fetch_balance()
+
+
+def test_sizes_are_not_truncated_by_float_division(okx: FakeOkxExchange, okx_client: ccxt.Exchange) -> None:
+    acc = account(okx, okx_client, balance=1e9)
+    acc.open_order(OrderType.LIMIT, 26.3451, price=30_000.0)  # 26.3451 / 0.01 = 2634.5099999999998 in floats
+    assert _bodies(okx, "/api/v5/trade/batch-orders")[-1]["sz"] == "2634.51"
