@@ -11,9 +11,7 @@ letters and digits (kektrade's ids lose their ``-``/``_``, long ones are shorten
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 from typing import Any, ClassVar
 
 import ccxt
@@ -36,7 +34,6 @@ from kektrade.exchange.live.unified_dialect import STOPS, UnifiedDialect, num
 
 log = logging.getLogger(__name__)
 PAGE = 100
-_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 
 class OkxDialect(UnifiedDialect):
@@ -69,14 +66,6 @@ class OkxDialect(UnifiedDialect):
     def client_options(cls) -> dict[str, Any]:
         """Swap markets only (not spot, futures and options: five instrument calls)."""
         return {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"}
-
-    def wire_client_id(self, client_id: str) -> str:
-        """Letters and digits only, at most 32: ``-``/``_`` dropped, a long id shortened by a hash of it."""
-        clean = _NOT_ALNUM.sub("", client_id)
-        if len(clean) > 32:
-            digest = hashlib.blake2b(client_id.encode(), digest_size=8).hexdigest()[:10]
-            clean = clean[:22] + digest
-        return clean if clean[:1].isalpha() else ("k" + clean)[:32]
 
     # -- market data -----------------------------------------------------------------------------------
 
