@@ -10,9 +10,10 @@ import pytest
 
 from kektrade.domain.types import ContractKind, FillKind, MarginMode, OrderStatus, OrderType, RejectReason, TriggerBy
 from kektrade.exchange.live.ccxt_subaccount import CcxtSubaccount
+from kektrade.exchange.live.ohlcv import make_exchange
 from kektrade.exchange.live.okx_dialect import OkxDialect
 from tests.exchange.live.conftest import make_okx_client
-from tests.fakes.okx_trading import FakeOkxExchange
+from tests.fakes.okx_trading import API_KEY, API_SECRET, PASSPHRASE, FakeOkxExchange
 
 BTC, INST = "BTC/USDT:USDT", "BTC-USDT-SWAP"
 
@@ -207,3 +208,12 @@ def test_sizes_are_not_truncated_by_float_division(okx: FakeOkxExchange, okx_cli
     acc = account(okx, okx_client, balance=1e9)
     acc.open_order(OrderType.LIMIT, 26.3451, price=30_000.0)  # 26.3451 / 0.01 = 2634.5099999999998 in floats
     assert _bodies(okx, "/api/v5/trade/batch-orders")[-1]["sz"] == "2634.51"
+
+
+def test_testnet_means_okx_demo_trading(okx: FakeOkxExchange) -> None:
+    okx.open_account(INST, 1_000.0)
+    client = make_exchange("okx", testnet=True, api_base=okx.base_url)
+    client.apiKey, client.secret, client.password = API_KEY, API_SECRET, PASSPHRASE
+    client.fetch_balance()
+    (request,) = okx.requests_to("/api/v5/account/balance")
+    assert {k.lower(): v for k, v in request.headers.items()}["x-simulated-trading"] == "1"
