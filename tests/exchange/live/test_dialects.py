@@ -98,7 +98,7 @@ def test_error_codes_are_read_from_every_exchanges_body(text: str, code: int, me
 
 
 def test_the_generic_dialect_trades_through_unified_methods(okx: FakeOkxExchange, okx_client: ccxt.Exchange) -> None:
-    """The generic dialect on a real exchange (OKX's fake): orders, fills, position and wallet via ccxt's unified API."""
+    """The generic dialect on a real exchange (OKX's fake): orders, fills, position, wallet via unified calls."""
     sim = okx.open_account("BTC-USDT-SWAP", 10_000.0, leverage=10)
     okx.push_candle("BTC-USDT-SWAP", 40_000, 40_010, 39_990, 40_000)
     acc = CcxtSubaccount(okx_client, "BTC/USDT:USDT", dialect=UnifiedDialect)
@@ -112,7 +112,7 @@ def test_the_generic_dialect_trades_through_unified_methods(okx: FakeOkxExchange
     assert acc.cancel_order(limit.id).status is OrderStatus.CANCELLED
     assert acc.get_position().contracts == pytest.approx(sim.contracts) == 0.5
     ((exec_id, fill),) = acc.fetch_executions()
-    assert fill.kind is FillKind.TRADE and fill.contracts == 0.5 and fill.fee == pytest.approx(10.0)
+    assert exec_id == "1" and fill.kind is FillKind.TRADE and fill.contracts == 0.5 and fill.fee == pytest.approx(10.0)
     assert acc.get_wallet().wallet_balance == pytest.approx(sim.get_wallet().wallet_balance)
 
 
