@@ -238,3 +238,21 @@ def test_an_order_whose_reply_is_lost_is_found_by_its_client_id(
     order = acc.open_order(OrderType.LIMIT, 0.01, price=39_000.0, client_id="kt1-lost-1")
     assert calls == [1] and order.status is OrderStatus.NEW and order.client_id == "kt1-lost-1"
     assert [o.id for o in okx.sims[INST].get_open_orders()] == [order.id]  # exactly one order on the exchange
+
+
+def test_a_triggered_stop_limit_rests_under_its_algo_id_and_cancels(
+    okx: FakeOkxExchange, okx_client: ccxt.Exchange
+) -> None:
+    acc = account(okx, okx_client)
+    acc.open_order(OrderType.MARKET, 0.5)
+    okx.push_candle(INST, 40_000, 40_010, 39_990, 40_000)
+    stop = acc.open_order(OrderType.STOP_LIMIT, -0.2, price=39_500.0, trigger_price=39_000.0, reduce_only=True)
+    okx.push_candle(INST, 40_000, 40_000, 38_800, 38_900)  # triggers at 39,000; the sell limit at 39,500 rests
+    sim_order = next(o for o in okx.sims[INST].get_open_orders() if o.id == stop.id)
+    assert sim_order.status is OrderStatus.NEW  # triggered, resting on the book
+    (shown,) = acc.get_open_orders()
+    assert (shown.id, shown.type, shown.status, shown.price) == (stop.id, OrderType.STOP_LIMIT, OrderStatus.NEW, 39_500.0)
+    cancelled = acc.cancel_order(stop.id)
+    assert cancelled is not None and cancelled.status is OrderStatus.CANCELLED
+    assert okx.sims[INST].get_open_orders() == []
+    assert okx.requests_to("/api/v5/trade/cancel-order")[-1].body["ordId"] != stop.id  # through its placed order
