@@ -251,7 +251,8 @@ def test_a_triggered_stop_limit_rests_under_its_algo_id_and_cancels(
     sim_order = next(o for o in okx.sims[INST].get_open_orders() if o.id == stop.id)
     assert sim_order.status is OrderStatus.NEW  # triggered, resting on the book
     (shown,) = acc.get_open_orders()
-    assert (shown.id, shown.type, shown.status, shown.price) == (stop.id, OrderType.STOP_LIMIT, OrderStatus.NEW, 39_500.0)
+    expected = (stop.id, OrderType.STOP_LIMIT, OrderStatus.NEW, 39_500.0)
+    assert (shown.id, shown.type, shown.status, shown.price) == expected
     cancelled = acc.cancel_order(stop.id)
     assert cancelled is not None and cancelled.status is OrderStatus.CANCELLED
     assert okx.sims[INST].get_open_orders() == []
