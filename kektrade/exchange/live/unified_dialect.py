@@ -69,10 +69,10 @@ class UnifiedDialect(Dialect):
         self._kinds: dict[str, OrderType] = {}  # order id -> type, for triggers whose direction is not reported
         self._sent: dict[str, str] = {}  # wire client id -> kektrade client id
 
-    @property
-    def unit(self) -> float:
+    @classmethod
+    def amount_unit(cls, market: dict[str, Any]) -> float:
         """Base coins (linear) or USD (inverse) per exchange amount: the market's ``contractSize``."""
-        return num(self.market.get("contractSize")) or 1.0
+        return num(market.get("contractSize")) or 1.0
 
     def wire_client_id(self, client_id: str) -> str:
         """The strictest common form (OKX clOrdId): at most 32 letters and digits, long ids shortened by a hash."""
@@ -99,12 +99,7 @@ class UnifiedDialect(Dialect):
 
     def _scaled(self, spec: ContractSpec) -> ContractSpec:
         """The spec in kektrade units (amount fields times ``unit``)."""
-        unit = self.unit
-        if unit == 1.0:
-            return spec
-        return spec.with_overrides(
-            lot_step=spec.lot_step * unit, min_qty=spec.min_qty * unit, max_qty=spec.max_qty * unit, contract_size=1.0
-        )
+        return scaled_spec(spec, self.unit)
 
     def load_spec(self) -> ContractSpec:
         """Market data, leverage tiers when the exchange has them, the account's fees."""
@@ -288,6 +283,16 @@ class UnifiedDialect(Dialect):
         if not self.ex.has.get("addMargin"):
             raise VenueError(f"{self.ex.id} cannot add margin through ccxt (no addMargin)")
         self.call(self.ex.add_margin, self.symbol, amount)
+
+
+def scaled_spec(spec: ContractSpec, unit: float) -> ContractSpec:
+    """A spec whose amounts are exchange units (e.g. OKX contracts) in kektrade units: lot, min and max x ``unit``."""
+    if unit == 1.0:
+        return spec
+    return spec.with_overrides(
+        lot_step=round(spec.lot_step * unit, 12), min_qty=round(spec.min_qty * unit, 12),
+        max_qty=round(spec.max_qty * unit, 12), contract_size=1.0,
+    )  # fmt: skip
 
 
 def _kind_of(limit: bool, trigger: float, row: dict[str, Any]) -> OrderType:

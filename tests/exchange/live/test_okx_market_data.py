@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kektrade.exchange.live.markets import fetch_contract_spec
 from kektrade.exchange.live.ohlcv import fetch_funding_range, fetch_ohlcv_range, funding_interval_ms, make_exchange
 from tests.fakes.okx_trading import T0_MS, FakeOkxExchange
 
@@ -43,3 +44,15 @@ def test_funding_rate_history(market: FakeOkxExchange) -> None:
     rates = fetch_funding_range(client, PAIR, T0_MS, T0_MS + 150 * HOURS8)
     assert [t for t, _ in rates] == [T0_MS + k * HOURS8 for k in range(150)]
     assert [r for _, r in rates] == pytest.approx([0.0001 * k for k in range(150)])
+
+
+def test_the_downloaded_contract_spec_is_in_coins(market: FakeOkxExchange) -> None:
+    """A backtest of an OKX pair sizes in coins: lot = lotSz x ctVal, tier bounds valued at the last price."""
+    market.state.add_candles(INST, [[T0_MS + 250 * MINUTE, 40_000.0, 40_000.0, 40_000.0, 40_000.0, 1.0]])
+    client = make_exchange("okx", api_base=market.base_url)
+    client.load_markets()
+    spec = fetch_contract_spec(client, PAIR)
+    assert (spec.lot_step, spec.min_qty, spec.max_qty, spec.contract_size) == (0.0001, 0.0001, 1_000_000.0, 1.0)
+    assert [t.limit_value for t in spec.risk_tiers] == pytest.approx([800_000.0, 4_000_000.0])  # 2,000 x 0.01 x 40k
+    inverse = fetch_contract_spec(client, "BTC/USD:BTC")
+    assert (inverse.lot_step, inverse.min_qty) == (100.0, 100.0)  # 1 contract = 100 USD
