@@ -25,7 +25,6 @@ from kektrade.domain.specs import ContractSpec, deductions_from_ladder
 from kektrade.domain.types import (
     LIMIT_PRICED_TYPES,
     ContractKind,
-    FillKind,
     MarginMode,
     Order,
     OrderStatus,
@@ -34,11 +33,11 @@ from kektrade.domain.types import (
     TimeInForce,
     TriggerBy,
 )
-from kektrade.exchange.sim.exchange import SimError, SimExchange
+from kektrade.exchange.sim.exchange import SimExchange
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
+from tests.fakes.okx_account import ACCOUNT_ROUTES, T0_MS, inst_ids, items, number, spawned_id, switch_mode
 from tests.fakes.okx_v5 import FakeOkx, OkxError, OkxRequest, OkxState, fmt
 
-T0_MS = 1_704_067_200_000
 MINUTE_MS = 60_000
 API_KEY, API_SECRET, PASSPHRASE = "okx-key", "okx-secret", "okx-pass"
 _CLORD = re.compile(r"^[A-Za-z0-9]{1,32}$")
@@ -62,11 +61,6 @@ _STATE = {
     OrderStatus.CANCELLED: "canceled",
     OrderStatus.REJECTED: "canceled",
 }
-
-
-def spawned_id(algo_id: str) -> str:
-    """The ordId of the order a triggered algo order placed."""
-    return "7" + algo_id.zfill(9)
 
 
 def spec_of(info: dict[str, Any], taker: float = 0.0005, maker: float = 0.0002) -> ContractSpec:
@@ -233,36 +227,11 @@ class FakeOkxExchange(FakeOkx):
 # -- order endpoints ---------------------------------------------------------------------------------
 
 
-def _items(request: OkxRequest) -> list[dict[str, Any]]:
-    body = request.body
-    items = body if isinstance(body, list) else [body] if isinstance(body, dict) else None
-    if not items or not all(isinstance(i, dict) for i in items):
-        raise OkxError(51000, "Parameter body error")
-    return items
-
-
-def _num(raw: Any, name: str) -> float:
-    try:
-        return float(raw)
-    except (TypeError, ValueError):
-        raise OkxError(51000, f"Parameter {name} error") from None
-
-
 def _check_client_id(fake: FakeOkxExchange, inst_id: str, cl_ord_id: str) -> None:
     if not _CLORD.match(cl_ord_id):
         raise OkxError(51000, "Parameter clOrdId error")
     if fake.find_order(inst_id, None, cl_ord_id) is not None:
         raise OkxError(51016, "Duplicated clOrdId")
-
-
-def _switch_mode(fake: FakeOkxExchange, sim: SimExchange, td_mode: Any) -> None:
-    if td_mode not in ("cross", "isolated"):
-        raise OkxError(51000, "Parameter tdMode error")
-    if sim.get_position().margin_mode.value != td_mode:
-        try:
-            sim.set_margin_mode(MarginMode(td_mode))
-        except SimError as exc:
-            raise OkxError(51000, f"Parameter tdMode error: {exc}") from None
 
 
 def _placed(fake: FakeOkxExchange, inst_id: str, order: Order, algo: bool) -> dict[str, Any]:
@@ -293,11 +262,11 @@ def _place_one(fake: FakeOkxExchange, item: dict[str, Any]) -> dict[str, Any]:
     cl_ord_id = str(item.get("clOrdId") or "")
     if cl_ord_id:
         _check_client_id(fake, inst_id, cl_ord_id)
-    _switch_mode(fake, sim, item.get("tdMode"))
-    qty = _num(item.get("sz"), "sz") * fake.ct_val(inst_id)
+    switch_mode(fake, sim, item.get("tdMode"))
+    qty = number(item.get("sz"), "sz") * fake.ct_val(inst_id)
     order = sim.open_order(
         kinds[ord_type], qty if side == "buy" else -qty,
-        price=_num(item["px"], "px") if ord_type != "market" else None,
+        price=number(item["px"], "px") if ord_type != "market" else None,
         reduce_only=item.get("reduceOnly") in (True, "true"), post_only=ord_type == "post_only",
         time_in_force=TimeInForce(ord_type.upper()) if ord_type in ("ioc", "fok") else TimeInForce.GTC,
         client_id=cl_ord_id or None,
@@ -307,12 +276,12 @@ def _place_one(fake: FakeOkxExchange, item: dict[str, Any]) -> dict[str, Any]:
 
 def batch_orders(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
     """POST /api/v5/trade/batch-orders (and /trade/order): the simulator decides; refusals are sCodes."""
-    return [_place_one(fake, item) for item in _items(request)]
+    return [_place_one(fake, item) for item in items(request)]
 
 
 def order_algo(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
     """POST /api/v5/trade/order-algo: ``conditional`` (one of slTriggerPx / tpTriggerPx) orders only."""
-    item = _items(request)[0]
+    item = items(request)[0]
     inst_id = str(item.get("instId"))
     sim = fake._sim(inst_id)
     if item.get("ordType") != "conditional" or bool(item.get("slTriggerPx")) == bool(item.get("tpTriggerPx")):
@@ -327,12 +296,12 @@ def order_algo(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
     cl_ord_id = str(item.get("algoClOrdId") or "")
     if cl_ord_id:
         _check_client_id(fake, inst_id, cl_ord_id)
-    _switch_mode(fake, sim, item.get("tdMode"))
-    qty = _num(item.get("sz"), "sz") * fake.ct_val(inst_id)
+    switch_mode(fake, sim, item.get("tdMode"))
+    qty = number(item.get("sz"), "sz") * fake.ct_val(inst_id)
     by = TriggerBy.MARK if item.get(f"{prefix}TriggerPxType") == "mark" else TriggerBy.LAST
     order = sim.open_order(
-        kind, qty if item.get("side") == "buy" else -qty, price=_num(ord_px, "ordPx") if limit else None,
-        trigger_price=_num(item.get(f"{prefix}TriggerPx"), f"{prefix}TriggerPx"),
+        kind, qty if item.get("side") == "buy" else -qty, price=number(ord_px, "ordPx") if limit else None,
+        trigger_price=number(item.get(f"{prefix}TriggerPx"), f"{prefix}TriggerPx"),
         reduce_only=item.get("reduceOnly") in (True, "true"), client_id=cl_ord_id or None, trigger_by=by,
     )  # fmt: skip
     return [_placed(fake, inst_id, order, algo=True)]
@@ -357,15 +326,15 @@ def _amend(fake: FakeOkxExchange, item: dict[str, Any], algo: bool) -> list[Any]
     sim, order = _open(fake, item, algo, 51503)
     inst_id = str(item.get("instId"))
     sign = 1 if order.contracts > 0 else -1
-    qty = _num(item["newSz"], "newSz") * fake.ct_val(inst_id) * sign if item.get("newSz") else None
-    price = _num(item["newPx"], "newPx") if item.get("newPx") else None
+    qty = number(item["newSz"], "newSz") * fake.ct_val(inst_id) * sign if item.get("newSz") else None
+    price = number(item["newPx"], "newPx") if item.get("newPx") else None
     trigger = None
     for key in ("newSlTriggerPx", "newTpTriggerPx"):
         if item.get(key):
-            trigger = _num(item[key], key)
+            trigger = number(item[key], key)
     for key in ("newSlOrdPx", "newTpOrdPx"):
         if item.get(key) not in (None, "", "-1"):
-            price = _num(item[key], key)
+            price = number(item[key], key)
     sim.edit_order(order.id, price=price, contracts=qty, trigger_price=trigger)
     if order.reject_reason and order.reject_reason.startswith("amend refused"):
         refused, order.reject_reason = order.reject_reason, None
@@ -379,18 +348,18 @@ def _amend(fake: FakeOkxExchange, item: dict[str, Any], algo: bool) -> list[Any]
 
 def amend_order(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
     """POST /api/v5/trade/amend-order: newSz, newPx."""
-    return _amend(fake, _items(request)[0], algo=False)
+    return _amend(fake, items(request)[0], algo=False)
 
 
 def amend_algos(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
     """POST /api/v5/trade/amend-algos: newSz, newSlTriggerPx / newTpTriggerPx (+ order prices)."""
-    return _amend(fake, _items(request)[0], algo=True)
+    return _amend(fake, items(request)[0], algo=True)
 
 
 def cancel_order(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
     """POST /api/v5/trade/cancel-order and cancel-batch-orders."""
     out = []
-    for item in _items(request):
+    for item in items(request):
         sim, order = _open(fake, item, False, 51400)
         sim.cancel_order(order.id)
         out.append({"ordId": order.id, "clOrdId": order.client_id or "", "sCode": "0", "sMsg": ""})
@@ -400,7 +369,7 @@ def cancel_order(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
 def cancel_algos(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
     """POST /api/v5/trade/cancel-algos: ``[{algoId, instId}]``."""
     out = []
-    for item in _items(request):
+    for item in items(request):
         sim, order = _open(fake, item, True, 51400)
         sim.cancel_order(order.id)
         out.append({"algoId": order.id, "algoClOrdId": order.client_id or "", "sCode": "0", "sMsg": ""})
@@ -432,18 +401,10 @@ def get_order_algo(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
     raise OkxError(51603, "Order does not exist")
 
 
-def _inst_ids(fake: FakeOkxExchange, request: OkxRequest) -> list[str]:
-    inst_id = request.query.get("instId")
-    if inst_id:
-        fake._sim(inst_id)
-        return [inst_id]
-    return list(fake.sims)
-
-
 def orders_pending(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
     """GET /api/v5/trade/orders-pending: open regular orders (and triggered algo orders' orders), newest first."""
     rows = []
-    for inst_id in _inst_ids(fake, request):
+    for inst_id in inst_ids(fake, request):
         for order in reversed(fake.sims[inst_id].get_open_orders()):
             if order.id not in fake.algo_ids:
                 rows.append(fake.order_json(inst_id, order))
@@ -457,158 +418,15 @@ def orders_algo_pending(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]
     if request.query.get("ordType") not in ("conditional", "trigger", None, ""):
         raise OkxError(51000, "Parameter ordType error")
     rows = []
-    for inst_id in _inst_ids(fake, request):
+    for inst_id in inst_ids(fake, request):
         for order in reversed(fake.sims[inst_id].get_open_orders()):
             if order.id in fake.algo_ids and order.status is OrderStatus.UNTRIGGERED:
                 rows.append(fake.algo_json(inst_id, order))
     return rows
 
 
-def _page(rows: list[dict[str, Any]], request: OkxRequest, key: str) -> list[dict[str, Any]]:
-    """Newest first; ``after`` = rows older than that id (OKX's pagination by billId)."""
-    after = request.query.get("after")
-    if after:
-        rows = [r for r in rows if int(r[key]) < int(after)]
-    return rows[: min(100, int(request.query.get("limit") or 100))]
-
-
-def fills_history(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
-    """GET /api/v5/trade/fills-history (and /trade/fills): trades newest first; fee negative when paid."""
-    rows = []
-    for inst_id in _inst_ids(fake, request):
-        sim = fake.sims[inst_id]
-        for k, fill in enumerate(sim.fills):
-            if fill.kind is FillKind.FUNDING:
-                continue
-            algo = fill.order_id in fake.algo_ids
-            order = fake.find_order(inst_id, fill.order_id, None)
-            rows.append({
-                "instType": "SWAP", "instId": inst_id, "tradeId": f"{k + 1}", "billId": str(1_000_000 + k),
-                "ordId": spawned_id(fill.order_id) if algo else fill.order_id,
-                "clOrdId": "" if algo or order is None else order.client_id or "",
-                "side": "buy" if fill.contracts > 0 else "sell", "posSide": "net",
-                "fillSz": fake.contracts(inst_id, fill.contracts), "fillPx": fmt(fill.price),
-                "fee": fmt(-fill.fee), "feeCcy": sim.spec.settle, "fillPnl": fmt(fill.realized_pnl),
-                "execType": "M" if fill.is_maker else "T", "ts": str(fill.time_ms), "fillTime": str(fill.time_ms),
-                "subType": "100" if fill.kind is FillKind.LIQUIDATION else "1",
-            })  # fmt: skip
-    rows.sort(key=lambda r: int(r["billId"]), reverse=True)
-    return _page(rows, request, "billId")
-
-
-def bills(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
-    """GET /api/v5/account/bills?type=8: funding fees (balChg negative when paid), newest first."""
-    if request.query.get("type") not in ("8", None, ""):
-        return []
-    rows = []
-    for inst_id in _inst_ids(fake, request):
-        sim = fake.sims[inst_id]
-        for k, fill in enumerate(sim.fills):
-            if fill.kind is not FillKind.FUNDING:
-                continue
-            rows.append({
-                "instType": "SWAP", "instId": inst_id, "billId": str(2_000_000 + k), "type": "8",
-                "subType": "173" if fill.fee > 0 else "174", "balChg": fmt(-fill.fee), "ccy": sim.spec.settle,
-                "sz": fmt(round(fill.contracts / fake.ct_val(inst_id), 9)), "px": fmt(fill.price), "pnl": "0",
-                "fee": "0",
-                "ts": str(fill.time_ms),
-            })  # fmt: skip
-    rows.sort(key=lambda r: int(r["billId"]), reverse=True)
-    return _page(rows, request, "billId")
-
-
-# -- account endpoints -----------------------------------------------------------------------------
-
-
-def positions(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
-    """GET /api/v5/account/positions: net mode, ``pos`` signed contracts."""
-    rows = []
-    for inst_id in (request.query.get("instId") or ",".join(fake.sims)).split(","):
-        if not inst_id:
-            continue
-        sim = fake._sim(inst_id)
-        view = sim.get_position()
-        if not view.contracts:
-            continue
-        isolated = view.margin_mode is MarginMode.ISOLATED
-        rows.append({
-            "instType": "SWAP", "instId": inst_id, "posId": inst_id, "posSide": "net",
-            "pos": fmt(round(view.contracts / fake.ct_val(inst_id), 9)), "mgnMode": view.margin_mode.value,
-            "avgPx": fmt(view.entry_price), "markPx": fmt(view.mark_price), "upl": fmt(view.unrealized_pnl),
-            "lever": fmt(view.leverage), "liqPx": fmt(view.liquidation_price), "imr": "" if isolated else
-            fmt(view.initial_margin), "margin": fmt(view.initial_margin) if isolated else "",
-            "mmr": fmt(view.maintenance_margin), "notionalUsd": fmt(view.position_value),
-            "realizedPnl": fmt(view.realized_pnl), "ccy": sim.spec.settle, "cTime": str(T0_MS),
-            "uTime": str(sim.now_ms),
-        })  # fmt: skip
-    return rows
-
-
-def balance(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
-    """GET /api/v5/account/balance: one detail row per settle coin (summed over instruments)."""
-    coins: dict[str, dict[str, float]] = {}
-    for sim in fake.sims.values():
-        w = sim.get_wallet()
-        row = coins.setdefault(w.currency, dict.fromkeys(("cash", "eq", "av", "pm", "om"), 0.0))
-        for key, value in (("cash", w.wallet_balance), ("eq", w.margin_balance), ("av", w.available_balance),
-                           ("pm", w.position_margin), ("om", w.order_margin)):  # fmt: skip
-            row[key] += value
-    details = [
-        {"ccy": ccy, "eq": fmt(r["eq"]), "cashBal": fmt(r["cash"]), "availEq": fmt(r["av"]),
-         "availBal": fmt(r["av"]), "frozenBal": fmt(r["pm"] + r["om"]), "ordFrozen": fmt(r["om"]),
-         "imr": fmt(r["pm"]), "upl": fmt(r["eq"] - r["cash"]), "uTime": str(fake.state.time_ms())}
-        for ccy, r in coins.items()
-    ]  # fmt: skip
-    return [{"totalEq": "", "adjEq": "", "uTime": str(fake.state.time_ms()), "details": details}]
-
-
-def trade_fee(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
-    """GET /api/v5/account/trade-fee: negative = paid, as OKX reports (takerU/makerU for USDT swaps)."""
-    family = request.query.get("instFamily") or request.query.get("uly")
-    for inst_id, sim in fake.sims.items():
-        if fake.state.instruments[inst_id]["instFamily"] == family:
-            taker, maker = fmt(-sim.spec.taker_fee), fmt(-sim.spec.maker_fee)
-            return [{"instType": "SWAP", "taker": taker, "maker": maker, "takerU": taker, "makerU": maker,
-                     "level": "Lv1", "ts": str(fake.state.time_ms())}]  # fmt: skip
-    raise OkxError(51000, "Parameter instFamily error")
-
-
-def set_leverage(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
-    """POST /api/v5/account/set-leverage {instId, lever, mgnMode}: the mode travels with the leverage."""
-    body = _items(request)[0]
-    inst_id = str(body.get("instId"))
-    sim = fake._sim(inst_id)
-    lever = _num(body.get("lever"), "lever")
-    _switch_mode(fake, sim, body.get("mgnMode"))
-    try:
-        sim.set_leverage(lever)
-    except SimError as exc:
-        raise OkxError(59102, f"Leverage exceeds the maximum: {exc}") from None
-    return [{"instId": inst_id, "lever": fmt(lever), "mgnMode": body.get("mgnMode"), "posSide": "net"}]
-
-
-def margin_balance(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
-    """POST /api/v5/account/position/margin-balance {instId, posSide, type: add, amt}."""
-    body = _items(request)[0]
-    inst_id = str(body.get("instId"))
-    sim = fake._sim(inst_id)
-    if body.get("type") != "add":
-        raise OkxError(51000, "Parameter type error")
-    if not sim.contracts:
-        raise OkxError(59301, "Margin adjustment exceeds the maximum available")
-    try:
-        sim.add_margin(_num(body.get("amt"), "amt"))
-    except SimError as exc:
-        raise OkxError(59301, str(exc)) from None
-    return [{"instId": inst_id, "amt": body.get("amt"), "type": "add", "posSide": "net"}]
-
-
-def currencies(fake: FakeOkxExchange, request: OkxRequest) -> list[Any]:
-    """GET /api/v5/asset/currencies (load_markets with credentials): nothing needed."""
-    return []
-
-
 PRIVATE_ROUTES: dict[tuple[str, str], Any] = {
+    **ACCOUNT_ROUTES,
     ("POST", "/api/v5/trade/batch-orders"): batch_orders,
     ("POST", "/api/v5/trade/order"): batch_orders,
     ("POST", "/api/v5/trade/order-algo"): order_algo,
@@ -621,13 +439,4 @@ PRIVATE_ROUTES: dict[tuple[str, str], Any] = {
     ("GET", "/api/v5/trade/order-algo"): get_order_algo,
     ("GET", "/api/v5/trade/orders-pending"): orders_pending,
     ("GET", "/api/v5/trade/orders-algo-pending"): orders_algo_pending,
-    ("GET", "/api/v5/trade/fills-history"): fills_history,
-    ("GET", "/api/v5/trade/fills"): fills_history,
-    ("GET", "/api/v5/account/bills"): bills,
-    ("GET", "/api/v5/account/positions"): positions,
-    ("GET", "/api/v5/account/balance"): balance,
-    ("GET", "/api/v5/account/trade-fee"): trade_fee,
-    ("POST", "/api/v5/account/set-leverage"): set_leverage,
-    ("POST", "/api/v5/account/position/margin-balance"): margin_balance,
-    ("GET", "/api/v5/asset/currencies"): currencies,
 }
