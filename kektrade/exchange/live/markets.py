@@ -121,10 +121,24 @@ def spec_from_market(
 
 def fetch_contract_spec(exchange: Any, symbol: str) -> ContractSpec:
     """The spec of ``symbol`` from a ccxt client with markets loaded: its market and leverage tiers (public
-    data; without tiers the built-in ladder, with a warning). Used when candles are downloaded."""
+    data; without tiers the built-in ladder, with a warning). Used when candles are downloaded.
+
+    Sizes are kektrade's (coins, or USD for inverse): the exchange's dialect converts its amounts (OKX:
+    contracts of ctVal) and tier bounds.
+    """
+    from kektrade.exchange.live.dialects import known_dialect
+    from kektrade.exchange.live.unified_dialect import UnifiedDialect, scaled_spec
+
+    dialect = known_dialect(exchange.id) or UnifiedDialect
+    market = exchange.market(symbol)
     tiers: list[dict[str, Any]] | None = None
     try:
-        tiers = exchange.fetch_leverage_tiers([symbol]).get(symbol)
+        if exchange.has.get("fetchLeverageTiers") and not dialect.tiers_in_contracts:
+            tiers = exchange.fetch_leverage_tiers([symbol]).get(symbol)
+        else:
+            rows = exchange.fetch_market_leverage_tiers(symbol)
+            last = exchange.fetch_ticker(symbol).get("last") if dialect.tiers_in_contracts else None
+            tiers = dialect.tiers_by_value(rows, market, float(last) if last else None)
     except ccxt.BaseError as exc:
         log.warning("leverage tiers of %s unavailable (%s); using the built-in ladder", symbol, exc)
-    return spec_from_market(exchange.market(symbol), tiers)
+    return scaled_spec(spec_from_market(market, tiers), dialect.amount_unit(market))
