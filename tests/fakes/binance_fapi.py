@@ -15,6 +15,7 @@ order types, liquidation fee), klines, mark-price klines, premiumIndex, funding-
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -169,7 +170,8 @@ def fmt(value: float | None) -> str:
     """A number as Binance writes it: a decimal string without float noise ("0" for None)."""
     if value is None or value != value:
         return "0"
-    text = format(float(value), ".12f").rstrip("0").rstrip(".")
+    text = format(Decimal(repr(float(value))), "f")  # the shortest exact decimal, never in exponent form
+    text = text.rstrip("0").rstrip(".") if "." in text else text
     return "0" if text in ("", "-0") else text
 
 
