@@ -15,11 +15,11 @@ order types, liquidation fee), klines, mark-price klines, premiumIndex, funding-
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
