@@ -92,6 +92,14 @@ VENUES: dict[str, VenueInfo] = {
             "Bybit coin-margined perpetuals, live through ccxt.",
         ),
         VenueInfo("bybit", VenueKind.LIVE, "ccxt", _BOTH, "bybit", "Bybit, linear or inverse by the pair."),
+        VenueInfo(
+            "binanceusdm",
+            VenueKind.LIVE,
+            "ccxt",
+            frozenset({"linear"}),
+            "binanceusdm",
+            "Binance USDⓈ-M (USDT-margined) perpetuals, live through ccxt.",
+        ),
     )
 }
 
