@@ -1,14 +1,14 @@
-"""``CcxtSubaccount``: the live venue, one symbol of a Bybit v5 (UTA) account through the sync ccxt client.
+"""``CcxtSubaccount``: the live venue, one symbol of an exchange account through the sync ccxt client.
 
-Bybit's own payloads (``info``) are read rather than ccxt's unified fields, because they keep what the
-unified structures drop (trigger direction and source, reject reasons, bankruptcy price, trade mode).
+The exchange-neutral flow lives here; what differs between exchanges (request parameters, raw payloads,
+units, error codes, client-id rules) is the exchange's ``Dialect`` (dialect.py, registry in dialects.py).
 Refused orders come back ``rejected`` with a reason, like the simulator's; other refusals raise
-``VenueError``. API secrets are never logged: errors carry only Bybit's retCode and retMsg.
+``VenueError``. API secrets are never logged: errors carry only the exchange's code and message.
 
-Transient faults (timeouts, 5xx, 429, dropped connections, Bybit's rate-limit and busy codes) are retried
-with bounded backoff (``retry.RetryPolicy``). Every order carries a client order id (``orderLinkId``); an
-order call whose outcome is unknown is resolved by looking that id up, and a re-send with the same id
-that Bybit refuses as a duplicate (110072) adopts the order already there: never a second order.
+Transient faults (timeouts, 5xx, 429, dropped connections, the exchange's rate-limit and busy codes) are
+retried with bounded backoff (``retry.RetryPolicy``). Every order carries a client order id; an order
+call whose outcome is unknown is resolved by looking that id up, and a re-send with the same id that the
+exchange refuses as a duplicate adopts the order already there: never a second order.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from kektrade.domain import contract_math as cm
 from kektrade.domain.order_checks import order_input_problem
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import (
-    LIMIT_PRICED_TYPES,
     Fill,
     FillKind,
     MarginMode,
@@ -37,20 +36,13 @@ from kektrade.domain.types import (
     TriggerBy,
     WalletView,
 )
-from kektrade.exchange.live.bybit_parse import _f, amended, fill_from_execution, order_from_info, order_params
+from kektrade.exchange.live.bybit_parse import amended, fill_from_execution, order_from_info
 from kektrade.exchange.live.client_ids import auto_client_id
-from kektrade.exchange.live.errors import (
-    LEVERAGE_NOT_MODIFIED,
-    MARGIN_MODE_NOT_MODIFIED,
-    ORDER_NOT_FOUND_CODES,
-    OrderNotOpenVenueError,
-    VenueError,
-    order_reject_reason,
-)
+from kektrade.exchange.live.dialect import Dialect, OrderDraft
+from kektrade.exchange.live.dialects import dialect_for
+from kektrade.exchange.live.errors import OrderNotOpenVenueError, VenueError
 from kektrade.exchange.live.executions import ExecutionReader
-from kektrade.exchange.live.markets import spec_from_market
 from kektrade.exchange.live.retry import (
-    DUPLICATE_CLIENT_ID,
     Fault,
     FaultKind,
     FaultSink,
@@ -68,7 +60,7 @@ log = logging.getLogger(__name__)
 
 
 class CcxtSubaccount(Subaccount):
-    """One symbol of a live (or fake) Bybit account, behind the ``Subaccount`` interface."""
+    """One symbol of a live (or fake) exchange account, behind the ``Subaccount`` interface."""
 
     def __init__(
         self,
@@ -77,23 +69,23 @@ class CcxtSubaccount(Subaccount):
         spec: ContractSpec | None = None,
         retry: RetryPolicy | None = None,
         on_fault: FaultSink | None = None,
+        dialect: type[Dialect] | None = None,
     ) -> None:
         self._ex = exchange
-        self._retrier = Retrier(retry or RetryPolicy(), exchange, on_fault)
+        kind = dialect or dialect_for(str(exchange.id))
+        self._retrier = Retrier(retry or RetryPolicy(), exchange, on_fault, kind.codes)
         self._retrier.before_retry = self._before_retry
         self._call(exchange.load_markets)
         self.market: dict[str, Any] = exchange.market(symbol)
         self.symbol = str(self.market["symbol"])
-        self._category = "inverse" if self.market.get("inverse") else "linear"
-        self.spec = spec or self._load_spec()
+        self.dialect = kind(exchange, self.market, self._call)
+        self.spec = spec or self.dialect.load_spec()
         self._contracts = 0.0
         self._last = 0.0
         self._leverage = 0.0
         self._margin_mode = MarginMode.CROSS
         self._orders: list[Order] = []
-        self._execs = ExecutionReader(
-            self._call, exchange.privateGetV5ExecutionList, self._category, str(self.market["id"]), self.symbol
-        )
+        self._execs = ExecutionReader(self.dialect.executions_page)
 
     # -- plumbing --------------------------------------------------------------------------------------
 
@@ -122,28 +114,9 @@ class CcxtSubaccount(Subaccount):
             except ccxt.BaseError as exc:
                 log.warning("re-measuring the exchange clock failed: %s", exc)
 
-    def _load_spec(self) -> ContractSpec:
-        tiers: list[dict[str, Any]] | None = None
-        fees: dict[str, Any] | None = None
-        try:
-            tiers = self._call(self._ex.fetch_leverage_tiers, [self.symbol]).get(self.symbol)
-        except VenueError as exc:
-            log.warning("leverage tiers of %s unavailable (%s); using built-in tiers", self.symbol, exc)
-        try:
-            fees = self._call(self._ex.fetch_trading_fee, self.symbol)
-        except VenueError as exc:
-            log.warning("trading fee of %s unavailable (%s); using default fees", self.symbol, exc)
-        return spec_from_market(self.market, tiers, fees)
-
-    def _amount(self, contracts: float) -> str:
-        return str(self._ex.amount_to_precision(self.symbol, abs(contracts)))
-
-    def _price(self, price: float) -> str:
-        return str(self._ex.price_to_precision(self.symbol, price))
-
     def _fetch_order(self, order_id: str) -> Order | None:
-        """One order by id from order/realtime (Bybit keeps recent closed orders there too)."""
-        return self._lookup({"orderId": order_id})
+        """One order by exchange id, open or recently finished."""
+        return self.dialect.find(order_id=order_id)
 
     def get_order(self, order_id: str) -> Order | None:
         """One order by exchange id, open or finished (None when the exchange does not know it)."""
@@ -151,16 +124,7 @@ class CcxtSubaccount(Subaccount):
 
     def find_by_client_id(self, client_id: str) -> Order | None:
         """The order carrying ``client_id`` (open or finished), None when the exchange has none."""
-        return self._lookup({"orderLinkId": client_id})
-
-    def _lookup(self, key: dict[str, str]) -> Order | None:
-        """order/realtime by orderId or orderLinkId, then order/history (finished orders)."""
-        params = {"category": self._category, "symbol": self.market["id"], **key}
-        for method in (self._ex.privateGetV5OrderRealtime, self._ex.privateGetV5OrderHistory):
-            rows = (self._call(method, dict(params)).get("result") or {}).get("list") or []
-            if rows:
-                return order_from_info(rows[0], self.symbol)
-        return None
+        return self.dialect.find(client_id=client_id)
 
     # -- orders ----------------------------------------------------------------------------------------
 
@@ -200,14 +164,11 @@ class CcxtSubaccount(Subaccount):
         if problem is not None:
             return self._rejected(draft, problem.value)
         link = client_id or auto_client_id()
-        params = order_params(self._price, kind, contracts, trigger_price, reduce_only, post_only, tif, link, by)
-        bybit_type = "limit" if kind in LIMIT_PRICED_TYPES else "market"
-        limit = self._price(price) if kind in LIMIT_PRICED_TYPES and price is not None else None
-        args = (self.symbol, bybit_type, "buy" if contracts > 0 else "sell", self._amount(contracts), limit, params)
+        intent = OrderDraft(kind, float(contracts), price, trigger_price, reduce_only, post_only, tif, by)
         try:
-            placed_id = self._place(link, args)
+            placed_id = self._place(link, intent)
         except VenueError as exc:
-            reason = order_reject_reason(exc, self._contracts)
+            reason = self.dialect.reject_reason(exc, self._contracts)
             if reason is None:
                 raise
             return self._rejected(draft, reason)
@@ -222,20 +183,21 @@ class CcxtSubaccount(Subaccount):
             order.status = OrderStatus.REJECTED  # the simulator refuses it at placement
         return order
 
-    def _place(self, link: str, args: tuple[Any, ...]) -> str:
+    def _place(self, link: str, intent: OrderDraft) -> str:
         """Send the create until it is answered; the order id. Unknown outcomes are looked up by ``link``.
 
-        Every re-send carries the same ``orderLinkId``, so it can never make a second order: Bybit
-        refuses it as a duplicate (110072), and then the order already there is adopted.
+        Every re-send carries the same client id, so it can never make a second order: the exchange
+        refuses it as a duplicate (Bybit 110072, OKX 51016), and then the order already there is adopted.
         """
         policy = self._retrier.policy
+        wire = self.dialect.wire_client_id(link)
         for attempt in range(1, policy.attempts + 1):
             try:
-                return str(self._retrier.once("create_order", self._ex.create_order, *args)["id"])
+                return str(self._retrier.once("create_order", self.dialect.create, intent, wire))
             except TransientVenueError as exc:
                 error = exc
             except VenueError as exc:
-                if exc.code != DUPLICATE_CLIENT_ID:
+                if exc.code not in self.dialect.codes.duplicate_client_id:
                     raise
                 log.info("order %s was already accepted (duplicate client id): adopting it", link)
                 error = None
@@ -271,28 +233,21 @@ class CcxtSubaccount(Subaccount):
         contracts: float | None = None,
         trigger_price: float | None = None,
     ) -> Order:
-        """Amend an open order (``/v5/order/amend``); a refused amendment keeps the order, with a reason."""
+        """Amend an open order; a refused amendment keeps the order, with a reason."""
         order = self._fetch_order(order_id)
         if order is None or not order.is_open:
-            raise OrderNotOpenVenueError(f"no open order {order_id!r} (110001)")
+            raise OrderNotOpenVenueError(f"no open order {order_id!r}")
         if contracts is not None and (contracts > 0) != (order.contracts > 0):
             order.reject_reason = f"amend refused: {RejectReason.ZERO_QTY.value}"
             return order
-        params: dict[str, Any] = {}
-        if trigger_price is not None:
-            params["triggerPrice"] = self._price(trigger_price)
-            params["triggerBy"] = "MarkPrice" if order.trigger_by is TriggerBy.MARK else "LastPrice"
-        bybit_type = "limit" if order.type in LIMIT_PRICED_TYPES else "market"
-        amount = self._amount(contracts) if contracts is not None else None
-        limit = self._price(price) if price is not None else None
         wanted = (price, contracts, trigger_price)
         try:
-            self._call(self._ex.edit_order, order.id, self.symbol, bybit_type, order.side, amount, limit, params)
+            self.dialect.amend(order, price, contracts, trigger_price)
         except VenueError as exc:
             after = self._fetch_order(order.id)
             if after is not None and amended(after, wanted):  # a retried amend whose first try went through
                 return after
-            reason = order_reject_reason(exc, self._contracts)
+            reason = self.dialect.reject_reason(exc, self._contracts)
             if reason is None:
                 raise
             order.reject_reason = f"amend refused: {reason}"
@@ -304,7 +259,7 @@ class CcxtSubaccount(Subaccount):
         policy, retried = self._retrier.policy, False
         for attempt in range(1, policy.attempts + 1):
             try:
-                self._retrier.once("cancel_order", self._ex.cancel_order, order_id, self.symbol)
+                self._retrier.once("cancel_order", self.dialect.cancel, order_id)
                 return self._fetch_order(order_id)
             except TransientVenueError as exc:
                 if attempt >= policy.attempts:
@@ -312,7 +267,7 @@ class CcxtSubaccount(Subaccount):
                 retried = retried or exc.fault.maybe_processed
                 policy.sleep(policy.delay(attempt, exc.fault))
             except VenueError as exc:
-                if exc.code not in ORDER_NOT_FOUND_CODES:
+                if exc.code not in self.dialect.codes.order_not_found:
                     raise
                 if not retried:
                     return None
@@ -322,9 +277,7 @@ class CcxtSubaccount(Subaccount):
 
     def cancel_all_orders(self) -> int:
         """Cancel every open order of the symbol, regular and conditional."""
-        cancelled = self._call(self._ex.cancel_all_orders, self.symbol)
-        cancelled += self._call(self._ex.cancel_all_orders, self.symbol, {"trigger": True})
-        return len({str(o["id"]) for o in cancelled})
+        return self.dialect.cancel_all()
 
     def close_position(self) -> Order | None:
         """Flatten with a reduce-only market order for the whole position (None when flat)."""
@@ -335,11 +288,8 @@ class CcxtSubaccount(Subaccount):
 
     def get_open_orders(self) -> list[Order]:
         """Open regular and conditional orders, oldest first."""
-        rows = self._call(self._ex.fetch_open_orders, self.symbol, None, None, {"orderFilter": "Order"})
-        rows += self._call(self._ex.fetch_open_orders, self.symbol, None, None, {"trigger": True})
         by_id: dict[str, Order] = {}
-        for row in reversed(rows):  # Bybit lists newest first
-            order = order_from_info(row["info"], self.symbol)
+        for order in self.dialect.fetch_open_orders():
             if order.is_open:
                 by_id.setdefault(order.id, order)
         self._orders = sorted(by_id.values(), key=lambda o: o.created_ms)
@@ -348,32 +298,29 @@ class CcxtSubaccount(Subaccount):
     # -- position and wallet ---------------------------------------------------------------------------
 
     def get_position(self) -> PositionView:
-        """The position as Bybit reports it (``/v5/position/list``)."""
-        rows = self._call(self._ex.fetch_positions, [self.symbol])
-        info = rows[0]["info"] if rows else {}
-        size = _f(info.get("size"))
-        contracts = size if info.get("side") == "Buy" else -size if info.get("side") == "Sell" else 0.0
-        mark = _f(info.get("markPrice"))
-        if info.get("leverage"):
-            self._leverage = _f(info.get("leverage"))
-        if info.get("tradeMode") not in (None, ""):
-            self._margin_mode = MarginMode.ISOLATED if int(_f(info["tradeMode"])) == 1 else MarginMode.CROSS
+        """The position as the exchange reports it."""
+        read = self.dialect.fetch_position()
+        if read.leverage:
+            self._leverage = read.leverage
+        if read.margin_mode is not None:
+            self._margin_mode = read.margin_mode
+        contracts = read.contracts
         self._contracts = contracts
-        inverse = self.spec.is_inverse
+        size, mark = abs(contracts), read.mark_price
         return PositionView(
             symbol=self.symbol,
             contracts=contracts,
-            entry_price=_f(info.get("avgPrice")) if contracts else 0.0,
+            entry_price=read.entry_price if contracts else 0.0,
             mark_price=mark,
-            liquidation_price=_f(info.get("liqPrice")),
-            bankruptcy_price=_f(info.get("bustPrice")),
-            unrealized_pnl=_f(info.get("unrealisedPnl")),
-            realized_pnl=_f(info.get("curRealisedPnl")),
-            initial_margin=_f(info.get("positionIM")),
-            maintenance_margin=_f(info.get("positionMM")),
+            liquidation_price=read.liquidation_price,
+            bankruptcy_price=read.bankruptcy_price,
+            unrealized_pnl=read.unrealized_pnl,
+            realized_pnl=read.realized_pnl,
+            initial_margin=read.initial_margin,
+            maintenance_margin=read.maintenance_margin,
             leverage=self._leverage,
             margin_mode=self._margin_mode,
-            position_value=cm.position_value(size, mark, inverse) if size and mark else 0.0,
+            position_value=cm.position_value(size, mark, self.spec.is_inverse) if size and mark else 0.0,
             settle_currency=self.spec.settle,
         )
 
@@ -391,17 +338,12 @@ class CcxtSubaccount(Subaccount):
         return self._execs.fills
 
     def get_wallet(self) -> WalletView:
-        """The settle-coin wallet of the unified account; cumulative sums over the executions seen."""
-        balance = self._call(self._ex.fetch_balance)
-        accounts = ((balance.get("info") or {}).get("result") or {}).get("list") or []
-        coins = [c for a in accounts for c in a.get("coin") or [] if c.get("coin") == self.spec.settle]
-        if not coins:
-            raise VenueError(f"wallet has no {self.spec.settle} balance")
-        coin = coins[0]
-        wallet, equity = _f(coin.get("walletBalance")), _f(coin.get("equity"))
-        pm, om = _f(coin.get("totalPositionIM")), _f(coin.get("totalOrderIM"))
-        if coin.get("availableToWithdraw") not in (None, ""):
-            available = _f(coin["availableToWithdraw"])
+        """The settle-coin wallet; cumulative sums over the executions seen."""
+        read = self.dialect.fetch_wallet(self.spec.settle)
+        wallet, equity = read.wallet_balance, read.margin_balance
+        pm, om = read.position_margin, read.order_margin
+        if read.available is not None:
+            available = read.available
         else:
             available = (equity if self._margin_mode is MarginMode.CROSS else wallet) - pm - om
         fills = self.fetch_fills()
@@ -432,38 +374,36 @@ class CcxtSubaccount(Subaccount):
     # -- settings --------------------------------------------------------------------------------------
 
     def set_leverage(self, leverage: float) -> None:
-        """Set buy and sell leverage; Bybit's "leverage not modified" (110043) counts as success."""
+        """Set buy and sell leverage; the exchange's "leverage not modified" counts as success."""
         if not leverage > 0 or math.isinf(leverage):
             raise ValueError(f"leverage must be > 0 (got {leverage})")
         try:
-            self._call(self._ex.set_leverage, leverage, self.symbol)
+            self.dialect.set_leverage(float(leverage), self._margin_mode)
         except VenueError as exc:
-            if exc.code != LEVERAGE_NOT_MODIFIED:
+            if exc.code not in self.dialect.codes.leverage_not_modified:
                 raise
         self._leverage = float(leverage)
 
     def set_margin_mode(self, mode: MarginMode | str) -> None:
-        """Switch isolated/cross (on a unified account this is account-wide, as Bybit does it)."""
+        """Switch isolated/cross (Bybit: account-wide on a unified account; OKX: travels with each order)."""
         wanted = MarginMode(mode)
         try:
-            self._call(self._ex.set_margin_mode, wanted.value, self.symbol, {"leverage": self._leverage or 1})
+            self.dialect.set_margin_mode(wanted, self._leverage or 1)
         except VenueError as exc:
-            if exc.code != MARGIN_MODE_NOT_MODIFIED:
+            if exc.code not in self.dialect.codes.margin_mode_not_modified:
                 raise
         self._margin_mode = wanted
 
     def add_margin(self, amount: float) -> None:
-        """Move ``amount`` of the settle coin into the isolated position (``/v5/position/add-margin``)."""
+        """Move ``amount`` of the settle coin into the isolated position."""
         if not amount > 0:
             raise ValueError(f"add_margin: amount must be > 0 (got {amount})")
-        params = {"category": self._category, "symbol": self.market["id"], "margin": repr(float(amount))}
-        self._call(self._ex.privatePostV5PositionAddMargin, params)
+        self.dialect.add_margin(float(amount))
 
     # -- cached reads ----------------------------------------------------------------------------------
 
     def _ticker_last(self) -> float:
-        ticker = self._call(self._ex.fetch_ticker, self.symbol)
-        last = ticker.get("last")
+        last = self.dialect.fetch_last_price()
         self._last = float(last) if last is not None else self._last
         return self._last
 

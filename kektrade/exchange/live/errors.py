@@ -26,7 +26,7 @@ class OrderNotOpenVenueError(OrderNotOpenError):
 
 
 class VenueError(Exception):
-    """A request the live venue refused or could not answer; carries Bybit's retCode when known."""
+    """A request the live venue refused or could not answer; carries the exchange's error code when known."""
 
     def __init__(self, message: str, code: int | None = None) -> None:
         super().__init__(message if code is None else f"{message} (retCode {code})")
@@ -49,12 +49,28 @@ def _code_and_message(exc: Exception) -> tuple[int | None, str]:
             body = json.loads(found.group(0))
         except ValueError:
             body = None
-        if isinstance(body, dict) and "retCode" in body:
-            try:
-                return int(body["retCode"]), str(body.get("retMsg", ""))
-            except (TypeError, ValueError):
-                pass
+        if isinstance(body, dict):
+            found_code = _body_code(body)
+            if found_code is not None:
+                return found_code
     return None, f"{type(exc).__name__}: {text}"
+
+
+def _body_code(body: dict[str, object]) -> tuple[int, str] | None:
+    """(code, message) of an error body: Bybit retCode/retMsg, OKX sCode/sMsg (else code/msg), Binance code/msg."""
+    pairs = [("retCode", "retMsg")]
+    items = body.get("data")
+    if isinstance(items, list) and items and isinstance(items[0], dict) and items[0].get("sCode") not in (None, "0"):
+        body = items[0]
+        pairs = [("sCode", "sMsg")]
+    pairs.append(("code", "msg"))
+    for code_key, message_key in pairs:
+        if code_key in body:
+            try:
+                return int(str(body[code_key])), str(body.get(message_key, ""))
+            except (TypeError, ValueError):
+                continue
+    return None
 
 
 def is_network_error(exc: Exception) -> bool:

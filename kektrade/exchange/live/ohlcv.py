@@ -8,41 +8,29 @@ from typing import Any
 import ccxt
 
 from kektrade.exchange.live.candle_checks import ONCE, check_rows, measure_clock_offset, report_clock_offset
+from kektrade.exchange.live.dialect import Dialect
+from kektrade.exchange.live.dialects import known_dialect
 
 ProgressCallback = Callable[[int, int], None]
 BYBIT_API_KEYS = ("spot", "futures", "v2", "public", "private")
-_PAGE_LIMITS = {"bybit": 1000}
-_FUNDING_PAGE_LIMITS = {"bybit": 200}
 _DEFAULT_FUNDING_INTERVAL_MS = 8 * 3_600_000
 
 
 def make_exchange(exchange_id: str, testnet: bool = False, api_base: str | None = None) -> ccxt.Exchange:
-    """A sync ccxt client; ``api_base`` (a fake's URL in tests) replaces every API host of the exchange."""
+    """A sync ccxt client; ``api_base`` (a fake's URL in tests) replaces every API host of the exchange.
+
+    The exchange's dialect (dialects.py) supplies the constructor options and how to point it at a fake.
+    """
     factory = getattr(ccxt, exchange_id, None)
     if not isinstance(factory, type) or not issubclass(factory, ccxt.Exchange):
         raise ValueError(f"data.download.exchange: ccxt has no exchange {exchange_id!r}")
-    options: dict[str, Any] = {}
-    if exchange_id == "bybit":
-        options = {
-            "fetchMarkets": {"types": ["linear", "inverse"]},
-            "enableUnifiedMargin": False,
-            "enableUnifiedAccount": True,
-        }
-    exchange = factory({"enableRateLimit": api_base is None, "options": options})
+    dialect = known_dialect(exchange_id) or Dialect
+    exchange = factory({"enableRateLimit": api_base is None, "options": dialect.client_options()})
     if testnet:
         exchange.set_sandbox_mode(True)
     if api_base is not None:
-        _point_at(exchange, api_base.rstrip("/"))
+        dialect.point_at(exchange, api_base.rstrip("/"))
     return exchange
-
-
-def _point_at(exchange: ccxt.Exchange, base: str) -> None:
-    """Replace every URL in ``urls['api']`` (for bybit: spot, futures, v2, public, private) with ``base``."""
-    api = exchange.urls.get("api")
-    if isinstance(api, dict):
-        exchange.urls["api"] = {key: base for key in api}
-    else:
-        exchange.urls["api"] = base
 
 
 def timeframe_step_ms(exchange: ccxt.Exchange, timeframe: str) -> int:
@@ -100,7 +88,7 @@ def fetch_ohlcv_range(
     problem is logged once.
     """
     step = timeframe_step_ms(exchange, timeframe)
-    limit = _PAGE_LIMITS.get(exchange.id, 500)
+    limit = (known_dialect(exchange.id) or Dialect).ohlcv_page_limit
     start = -(-since_ms // step) * step
     total = max(0, -(-(until_ms - start) // step))
     what = f"{symbol} {timeframe}{' ' + price if price else ''}"
@@ -178,7 +166,7 @@ def fetch_funding_range(
 ) -> list[tuple[int, float]]:
     """Funding settlements (time ms, rate) in [since_ms, until_ms), oldest first, fetched page by page."""
     interval = funding_interval_ms(exchange, symbol)
-    limit = _FUNDING_PAGE_LIMITS.get(exchange.id, 100)
+    limit = (known_dialect(exchange.id) or Dialect).funding_page_limit
     total = max(0, -(-(until_ms - since_ms) // interval))
 
     def fetch(lo: int, hi: int) -> list[tuple[int, Any]]:

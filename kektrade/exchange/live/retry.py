@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import ccxt
 
@@ -27,6 +27,20 @@ RATE_LIMIT_CODES = frozenset({10006, 10018, 10429})
 BUSY_CODES = frozenset({10000, 10016, 10019, 170007, 170146, 170147, 110079})
 CLOCK_CODES = frozenset({10002})
 DUPLICATE_CLIENT_ID = 110072
+
+
+class TransientCodes(Protocol):
+    """An exchange's error codes that mean "try again" (a dialect's ``ErrorCodes``)."""
+
+    @property
+    def rate_limit(self) -> frozenset[int]:
+        """Rate-limit codes."""
+        ...
+
+    @property
+    def busy(self) -> frozenset[int]:
+        """System busy / try again codes."""
+        ...
 
 
 class FaultKind(StrEnum):
@@ -90,14 +104,20 @@ def _retry_after(exchange: Any) -> float | None:
         return None
 
 
-def classify(exc: BaseException, operation: str, exchange: Any = None) -> Fault | None:
-    """The transient fault ``exc`` stands for, or None when it is a definite answer (or not ccxt's)."""
+def classify(
+    exc: BaseException, operation: str, exchange: Any = None, codes: TransientCodes | None = None
+) -> Fault | None:
+    """The transient fault ``exc`` stands for, or None when it is a definite answer (or not ccxt's).
+
+    ``codes`` are the exchange's rate-limit and busy codes (its dialect's); Bybit's when not given.
+    """
     text = str(exc)[:300]
     if isinstance(exc, ccxt.ExchangeError):
         code = venue_error(exc).code
-        if code in RATE_LIMIT_CODES:
+        rate_limit, busy = (codes.rate_limit, codes.busy) if codes is not None else (RATE_LIMIT_CODES, BUSY_CODES)
+        if code in rate_limit:
             return Fault(FaultKind.RATE_LIMITED, operation, text, _retry_after(exchange))
-        if code in BUSY_CODES:
+        if code in busy:
             return Fault(FaultKind.BUSY, operation, text)
         return None
     if isinstance(exc, ccxt.InvalidNonce):
@@ -137,9 +157,12 @@ FaultSink = Callable[[Fault], None]
 class Retrier:
     """Runs calls with the policy's retries; every transient failure goes to ``on_fault``."""
 
-    def __init__(self, policy: RetryPolicy, exchange: Any, on_fault: FaultSink | None = None) -> None:
+    def __init__(
+        self, policy: RetryPolicy, exchange: Any, on_fault: FaultSink | None = None, codes: TransientCodes | None = None
+    ) -> None:
         self.policy = policy
         self.exchange = exchange
+        self.codes = codes
         self.on_fault = on_fault
         self.before_retry: Callable[[Fault], None] | None = None  # e.g. re-sync the clock
         self.on_success: Callable[[str], None] | None = None  # closes a fault episode of the operation
@@ -153,7 +176,7 @@ class Retrier:
             try:
                 result = method(*args, **kwargs)
             except ccxt.BaseError as exc:
-                fault = classify(exc, operation, self.exchange)
+                fault = classify(exc, operation, self.exchange, self.codes)
                 if fault is None:
                     raise venue_error(exc) from None
             else:
@@ -173,7 +196,7 @@ class Retrier:
         try:
             result = method(*args, **kwargs)
         except ccxt.BaseError as exc:
-            fault = classify(exc, operation, self.exchange)
+            fault = classify(exc, operation, self.exchange, self.codes)
             if fault is None:
                 raise venue_error(exc) from None
             self.report(fault)
