@@ -16,6 +16,7 @@ from kektrade.exchange.live.dialect import Dialect
 
 _BUILTIN: dict[str, str] = {
     "bybit": "kektrade.exchange.live.bybit_dialect:BybitDialect",
+    "binanceusdm": "kektrade.exchange.live.binance_dialect:BinanceDialect",
 }
 _REGISTERED: dict[str, type[Dialect]] = {}
 
