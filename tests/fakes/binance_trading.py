@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kektrade.domain.specs import HOUR_MS, ContractSpec
-from kektrade.domain.types import ContractKind, MarginMode, Order, OrderStatus, RiskTier
+from kektrade.domain.types import ContractKind, FillKind, MarginMode, Order, OrderStatus, RiskTier
 from kektrade.exchange.sim.exchange import SimExchange
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
 from tests.fakes.binance_fapi import BinanceError, FakeBinance, FakeBinanceState, RecordedRequest
@@ -74,15 +74,17 @@ class FakeBinanceExchange(FakeBinance):
 
     def open_account(
         self, symbol: str, balance: float, leverage: int = 20, margin_mode: MarginMode = MarginMode.CROSS,
-        settings: SimSettings | None = None,
+        settings: SimSettings | None = None, funding_rate: float | None = None,
     ) -> SimExchange:
-        """Give ``symbol`` a fresh simulated subaccount with ``balance`` USDT (Binance's default: cross, 20x)."""
+        """Give ``symbol`` a fresh simulated subaccount with ``balance`` USDT (Binance's default: cross, 20x);
+        with ``funding_rate`` positions pay that rate at every funding time (``state.funding_hours``), and
+        each settlement is published in the funding-rate history with its mark price."""
         if symbol not in self.state.symbols:
             raise ValueError(f"open_account: {symbol!r} is not in the fake's exchangeInfo")
         arrays = MarketArrays([], [], [], [], [], timeframe_ms=MINUTE_MS)
         sim = SimExchange(
             self.spec_of(symbol), arrays, initial_balance=balance, leverage=leverage, margin_mode=margin_mode,
-            settings=settings,
+            settings=settings, funding_rate=funding_rate,
         )
         with self._trade_lock:
             self.sims[symbol] = sim
@@ -101,7 +103,10 @@ class FakeBinanceExchange(FakeBinance):
             waiting = [
                 x for x in sim.get_open_orders() if x.id in self.algo_ids and x.status is OrderStatus.UNTRIGGERED
             ]
+            fills = len(sim.fills)
             sim.step(n)
+            settled = [x for x in sim.fills[fills:] if x.kind is FillKind.FUNDING]
+            self.state.add_funding(symbol, [(x.time_ms, x.fee_rate, x.price) for x in settled])
             for order in waiting:  # fired this candle (not merely cancelled by a liquidation)
                 if order.status is not OrderStatus.UNTRIGGERED and (order.filled or order.is_open):
                     self.triggered.add(order.id)

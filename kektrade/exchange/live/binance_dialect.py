@@ -90,6 +90,12 @@ class BinanceDialect(Dialect):
         return {"fetchCurrencies": False, "fetchMargins": False, "fetchOpenOrders": {"warnWithoutSymbol": True}}
 
     @classmethod
+    def use_testnet(cls, exchange: Any) -> None:
+        """Binance's demo trading (``demo-fapi.binance.com``): ccxt refuses to sign for the retired futures
+        testnet that its sandbox mode would choose."""
+        exchange.enable_demo_trading(True)
+
+    @classmethod
     def point_at(cls, exchange: Any, base: str) -> None:
         """Replace scheme and host of every API URL, keeping its path: Binance serves the same path name
         under ``/fapi/v1``, ``/fapi/v2`` and ``/fapi/v3`` (``account``, ``positionRisk``)."""

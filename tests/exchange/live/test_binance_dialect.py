@@ -1,0 +1,119 @@
+"""The Binance dialect behind CcxtSubaccount, against the fake: funding executions, lookups by client id,
+algo orders a fresh adapter has not seen, re-sent orders, leverage and margin type, demo trading."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import ccxt
+import pytest
+
+from kektrade.domain.types import FillKind, MarginMode, OrderStatus, OrderType
+from kektrade.exchange.live.binance_dialect import BinanceDialect
+from kektrade.exchange.live.ccxt_subaccount import CcxtSubaccount
+from kektrade.exchange.live.dialects import dialect_for
+from kektrade.exchange.live.ohlcv import make_exchange
+from tests.fakes.binance_fapi import BTCUSDT_BRACKETS, FakeBinanceState
+from tests.fakes.binance_trading import API_KEY, API_SECRET, MINUTE_MS, T0_MS, FakeBinanceExchange
+
+PAIR = "BTC/USDT:USDT"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeBinanceExchange]:
+    """Hourly funding (to reach a settlement in 60 candles); a 5 USDT minimum notional."""
+    state = FakeBinanceState(funding_hours={"BTCUSDT": 1})
+    state.add_symbol("BTCUSDT", "BTC", min_notional="5", brackets=BTCUSDT_BRACKETS)
+    with FakeBinanceExchange(state) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(server: FakeBinanceExchange) -> FakeBinanceExchange:
+    server.reset_trading()
+    server.state.funding.clear()
+    server.open_account("BTCUSDT", 1_000.0, leverage=5, funding_rate=0.0001)
+    server.push_candle("BTCUSDT", 100.0, 101.0, 99.0, 100.0)
+    return server
+
+
+def account(fake: FakeBinanceExchange) -> CcxtSubaccount:
+    client = make_exchange("binanceusdm", api_base=fake.base_url)
+    client.apiKey, client.secret = API_KEY, API_SECRET
+    return CcxtSubaccount(client, PAIR)
+
+
+def test_binanceusdm_has_its_own_dialect() -> None:
+    assert dialect_for("binanceusdm") is BinanceDialect
+    rule = BinanceDialect.client_ids
+    assert rule.fits("kt0a1b2c3d-lq2x8g0-1-tp.main:1") and not rule.fits("a b") and not rule.fits("x" * 37)
+
+
+def test_funding_payments_are_executions_with_the_settlements_rate_and_mark(fake: FakeBinanceExchange) -> None:
+    acc = account(fake)
+    acc.open_order(OrderType.MARKET, 1.5)
+    for n in range(1, 62):  # past the 01:00 settlement
+        price = 100.0 + n / 10
+        fake.push_candle("BTCUSDT", price, price + 0.5, price - 0.5, price)
+    executions = acc.fetch_executions()
+    (trade_id, trade), (funding_id, funding) = executions
+    assert trade_id == "T1" and funding_id.startswith("F")
+    (expected,) = [f for f in fake.sims["BTCUSDT"].fills if f.kind is FillKind.FUNDING]
+    assert funding.time_ms == expected.time_ms == T0_MS + 60 * MINUTE_MS
+    assert (funding.kind, funding.contracts, funding.price, funding.fee_rate) == (FillKind.FUNDING, 1.5, 106.0, 0.0001)
+    assert funding.fee == pytest.approx(1.5 * 106.0 * 0.0001, abs=1e-12)  # paid from the wallet, long, rate > 0
+    assert acc.fetch_executions() == []  # each execution once
+    wallet = acc.get_wallet()
+    assert wallet.cumulative_funding == pytest.approx(funding.fee, abs=1e-12)
+    assert wallet.cumulative_fees == pytest.approx(trade.fee, abs=1e-12)
+
+
+def test_a_fresh_adapter_finds_and_cancels_orders_by_client_id(fake: FakeBinanceExchange) -> None:
+    first = account(fake)
+    limit = first.open_order(OrderType.LIMIT, 1.0, price=95.0, client_id="kt-rest")
+    stop = first.open_order(OrderType.STOP_MARKET, 1.0, trigger_price=110.0, client_id="kt-stop")
+    fresh = account(fake)  # knows nothing about algo ids yet (a restarted run before its first refresh)
+    found = fresh.find_by_client_id("kt-stop")
+    assert found is not None and (found.id, found.type, found.status) == (stop.id, OrderType.STOP_MARKET,
+                                                                           OrderStatus.UNTRIGGERED)  # fmt: skip
+    assert fresh.find_by_client_id("kt-rest").id == limit.id  # type: ignore[union-attr]
+    assert fresh.find_by_client_id("kt-none") is None
+    cancelled = account(fake).cancel_order(stop.id)  # tried as a regular order first, then as an algo order
+    assert cancelled is not None and cancelled.status is OrderStatus.CANCELLED
+    assert account(fake).cancel_order(stop.id) is None  # no longer open
+    assert [o.id for o in fresh.get_open_orders()] == [limit.id]
+    assert fresh.cancel_all_orders() == 1 and fresh.get_open_orders() == []
+
+
+def test_a_re_sent_order_is_adopted_never_doubled(fake: FakeBinanceExchange) -> None:
+    acc = account(fake)
+    placed = acc.open_order(OrderType.LIMIT, 1.0, price=95.0, client_id="kt-once")
+    again = acc.open_order(OrderType.LIMIT, 1.0, price=95.0, client_id="kt-once")  # -4116 duplicate: adopted
+    assert again.id == placed.id and len(fake.orders["BTCUSDT"]) == 1
+
+
+def test_leverage_and_margin_type(fake: FakeBinanceExchange) -> None:
+    acc = account(fake)
+    assert (acc.get_position().leverage, acc.get_position().margin_mode) == (5.0, MarginMode.CROSS)
+    acc.set_leverage(3)
+    acc.set_margin_mode("isolated")
+    acc.set_margin_mode("isolated")  # Binance's -4046 "No need to change margin type." is not an error
+    assert fake.leverages["BTCUSDT"] == 3 and fake.margin_types["BTCUSDT"] is MarginMode.ISOLATED
+    acc.open_order(OrderType.MARKET, 2.0)
+    fake.push_candle("BTCUSDT", 100.0, 100.0, 100.0, 100.0)
+    position = account(fake).get_position()  # read back by a fresh adapter
+    assert (position.contracts, position.leverage, position.margin_mode) == (2.0, 3.0, MarginMode.ISOLATED)
+    assert position.initial_margin == pytest.approx(fake.sims["BTCUSDT"].get_position().initial_margin, abs=1e-9)
+    acc.add_margin(10.0)
+    assert fake.sims["BTCUSDT"].get_position().liquidation_price < position.liquidation_price
+
+
+def test_testnet_means_binance_demo_trading() -> None:
+    client = make_exchange("binanceusdm", testnet=True)
+    client.apiKey, client.secret = "k", "s"
+    signed = client.sign("account", ["fapiPrivateV3"], "GET", {})  # ccxt refuses to sign for its old testnet
+    assert signed["url"].startswith("https://demo-fapi.binance.com/fapi/v3/account?")
+    with pytest.raises(ccxt.NotSupported):
+        old = ccxt.binanceusdm({"apiKey": "k", "secret": "s"})
+        old.set_sandbox_mode(True)
+        old.sign("account", ["fapiPrivateV3"], "GET", {})
