@@ -4,10 +4,12 @@ algo orders a fresh adapter has not seen, re-sent orders, leverage and margin ty
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import ccxt
 import pytest
 
+from kektrade.config import load_config
 from kektrade.domain.types import FillKind, MarginMode, OrderStatus, OrderType
 from kektrade.exchange.live.binance_dialect import BinanceDialect
 from kektrade.exchange.live.ccxt_subaccount import CcxtSubaccount
@@ -106,6 +108,12 @@ def test_leverage_and_margin_type(fake: FakeBinanceExchange) -> None:
     assert position.initial_margin == pytest.approx(fake.sims["BTCUSDT"].get_position().initial_margin, abs=1e-9)
     acc.add_margin(10.0)
     assert fake.sims["BTCUSDT"].get_position().liquidation_price < position.liquidation_price
+
+
+def test_the_shipped_demo_config_trades_binance_demo() -> None:
+    config = load_config(Path(__file__).resolve().parents[3] / "configs" / "binanceusdm_demo.json")
+    (sub,) = config.subaccounts
+    assert (sub.venue_info.exchange, sub.venue_info.kind.value, sub.testnet) == ("binanceusdm", "live", True)
 
 
 def test_testnet_means_binance_demo_trading() -> None:
