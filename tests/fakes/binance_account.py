@@ -10,6 +10,7 @@ from typing import Any
 from kektrade.domain.types import FillKind, MarginMode
 from kektrade.exchange.sim.exchange import SimError
 from tests.fakes.binance_fapi import BinanceError, RecordedRequest, fmt, int_param
+from tests.fakes.binance_orders import matching_id
 from tests.fakes.binance_trading import T0_MS, FakeBinanceExchange
 
 _MARGIN_TYPES = {"ISOLATED": MarginMode.ISOLATED, "CROSSED": MarginMode.CROSS}
@@ -106,6 +107,7 @@ def account(fake: FakeBinanceExchange, request: RecordedRequest) -> dict[str, An
 def user_trades(fake: FakeBinanceExchange, request: RecordedRequest) -> list[dict[str, Any]]:
     """GET /fapi/v1/userTrades: trades (and liquidation closes) ascending; ``fromId``, time window, limit."""
     symbol, sim = fake.sim_for(request)
+    placed = {o.id: int(matching_id(fake, o)) for o in fake.orders[symbol]}
     start, end, from_id = int_param(request, "startTime"), int_param(request, "endTime"), int_param(request, "fromId")
     limit = min(1000, int_param(request, "limit", 500) or 500)
     rows = []
@@ -120,7 +122,7 @@ def user_trades(fake: FakeBinanceExchange, request: RecordedRequest) -> list[dic
             continue
         qty = abs(fill.contracts)
         rows.append({
-            "id": trade_id, "orderId": int(fill.order_id) if fill.order_id.isdigit() else 0, "symbol": symbol,
+            "id": trade_id, "orderId": placed.get(fill.order_id, 0), "symbol": symbol,
             "side": "BUY" if fill.contracts > 0 else "SELL", "positionSide": "BOTH", "price": fmt(fill.price),
             "qty": fmt(qty), "quoteQty": fmt(qty * fill.price), "commission": fmt(fill.fee),
             "commissionAsset": sim.spec.settle, "realizedPnl": fmt(fill.realized_pnl), "maker": fill.is_maker,

@@ -4,9 +4,9 @@ TAKE_PROFIT_MARKET with ``triggerPrice``). The simulator decides every order; it
 error codes. Orders Binance accepts and then drops on its own (an IOC or FOK that found nothing to fill, a
 post-only that would have taken) end ``EXPIRED``, as on Binance.
 
-Simplification: a triggered algo order's ``actualOrderId`` (the order it places in the matching engine,
-listed by ``/fapi/v1/order`` and carried by its trades) is the same number as its ``algoId``. The fake draws
-both from one counter, so the numbers never collide.
+A triggered algo order places an order in the matching engine under a new id (``actualOrderId``,
+``ACTUAL_OFFSET`` + the algoId here): ``/fapi/v1/order`` lists it with its conditional ``origType`` and its
+trades carry that id, as on Binance.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from kektrade.exchange.sim.exchange import SimExchange
 from tests.fakes.binance_fapi import BinanceError, RecordedRequest, fmt
 from tests.fakes.binance_trading import FakeBinanceExchange
 
+ACTUAL_OFFSET = 500_000_000
 CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 REGULAR_TYPES = {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET}
 ALGO_TYPES = {
@@ -88,13 +89,18 @@ def _tif(order: Order) -> str:
     return "GTX" if order.post_only else order.time_in_force.value
 
 
+def matching_id(fake: FakeBinanceExchange, order: Order) -> str:
+    """The id the matching engine knows an order by (a triggered algo order: its ``actualOrderId``)."""
+    return str(int(order.id) + ACTUAL_OFFSET) if order.id in fake.algo_ids else order.id
+
+
 def order_json(fake: FakeBinanceExchange, symbol: str, order: Order) -> dict[str, Any]:
     """One order as ``/fapi/v1/order`` shows it (a triggered conditional order as the order it placed)."""
     filled = abs(order.filled)
     kind = order.type
     placed = ("LIMIT" if kind in LIMIT_PRICED_TYPES else "MARKET") if kind in CONDITIONAL_TYPES else BINANCE_TYPE[kind]
     return {
-        "orderId": int(order.id), "symbol": symbol, "status": order_status(order),
+        "orderId": int(matching_id(fake, order)), "symbol": symbol, "status": order_status(order),
         "clientOrderId": order.client_id or "", "price": fmt(order.price), "avgPrice": fmt(order.avg_fill_price),
         "origQty": fmt(abs(order.contracts)), "executedQty": fmt(filled), "cumQty": fmt(filled),
         "cumQuote": fmt(filled * order.avg_fill_price), "timeInForce": _tif(order), "type": placed,
@@ -128,7 +134,7 @@ def algo_json(fake: FakeBinanceExchange, symbol: str, order: Order) -> dict[str,
         "algoId": int(order.id), "clientAlgoId": order.client_id or "", "algoType": "CONDITIONAL",
         "orderType": BINANCE_TYPE[order.type], "symbol": symbol, "side": "BUY" if order.contracts > 0 else "SELL",
         "positionSide": "BOTH", "timeInForce": _tif(order), "quantity": fmt(abs(order.contracts)),
-        "algoStatus": algo_status(fake, order), "actualOrderId": str(order.id) if triggered else "",
+        "algoStatus": algo_status(fake, order), "actualOrderId": matching_id(fake, order) if triggered else "",
         "actualPrice": fmt(order.avg_fill_price), "executedQty": fmt(abs(order.filled)),
         "avgPrice": fmt(order.avg_fill_price), "triggerPrice": fmt(order.trigger_price),
         "price": fmt(order.price), "icebergQuantity": None, "selfTradePreventionMode": "EXPIRE_MAKER",
@@ -233,7 +239,8 @@ def _find(fake: FakeBinanceExchange, request: RecordedRequest, algo: bool, code:
         if (o.id in fake.algo_ids) == algo or (not algo and o.id in fake.triggered)
     ]
     for order in candidates:
-        if (wanted_id and order.id == wanted_id) or (wanted_link and order.client_id == wanted_link):
+        number = order.id if algo else matching_id(fake, order)
+        if (wanted_id and number == wanted_id) or (wanted_link and order.client_id == wanted_link):
             return symbol, order
     raise BinanceError(code, msg)
 
@@ -319,6 +326,14 @@ def open_algo_orders(fake: FakeBinanceExchange, request: RecordedRequest) -> lis
     return [algo_json(fake, symbol, o) for o in sim.get_open_orders() if o.status is OrderStatus.UNTRIGGERED]
 
 
+def all_algo_orders(fake: FakeBinanceExchange, request: RecordedRequest) -> list[dict[str, Any]]:
+    """GET /fapi/v1/allAlgoOrders: the symbol's algo orders, oldest first (``limit``, default 500)."""
+    symbol, _ = fake.sim_for(request)
+    limit = int(request.params.get("limit") or 500)
+    rows = [algo_json(fake, symbol, o) for o in fake.orders[symbol] if o.id in fake.algo_ids]
+    return rows[-limit:]
+
+
 def cancel_algo_all(fake: FakeBinanceExchange, request: RecordedRequest) -> dict[str, Any]:
     """DELETE /fapi/v1/algoOpenOrders."""
     _symbol, sim = fake.sim_for(request)
@@ -339,5 +354,6 @@ ORDER_ROUTES = {
     ("GET", "/fapi/v1/algoOrder"): query_algo,
     ("DELETE", "/fapi/v1/algoOrder"): cancel_algo,
     ("GET", "/fapi/v1/openAlgoOrders"): open_algo_orders,
+    ("GET", "/fapi/v1/allAlgoOrders"): all_algo_orders,
     ("DELETE", "/fapi/v1/algoOpenOrders"): cancel_algo_all,
 }

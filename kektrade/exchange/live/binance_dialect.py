@@ -27,6 +27,7 @@ from kektrade.domain.types import (
     RejectReason,
 )
 from kektrade.exchange.live.binance_parse import (
+    KINDS,
     f,
     fill_from_income,
     fill_from_trade,
@@ -81,6 +82,7 @@ class BinanceDialect(Dialect):
         super().__init__(exchange, market, call)
         self._algo: set[str] = set()  # ids of conditional orders (the algo service's algoIds)
         self._actual: dict[str, str] = {}  # order placed by a triggered algo order -> the algoId
+        self._plain: set[str] = set()  # order ids known not to come from an algo order
         self._funding: dict[int, tuple[float, float]] = {}  # settlement time -> (rate, mark)
         self._config: tuple[float, MarginMode] | None = None  # (leverage, margin mode) of the symbol
 
@@ -138,8 +140,7 @@ class BinanceDialect(Dialect):
         ccxt_type = "limit" if kind in LIMIT_PRICED_TYPES else "market"
         placed = self.ex.create_order(self.symbol, ccxt_type, side, self._amount(draft.contracts), limit, params)
         order_id = str(placed["id"])
-        if kind in CONDITIONAL_TYPES:
-            self._algo.add(order_id)
+        (self._algo if kind in CONDITIONAL_TYPES else self._plain).add(order_id)
         return order_id
 
     def _algo_order(self, row: dict[str, Any]) -> Order:
@@ -151,7 +152,19 @@ class BinanceDialect(Dialect):
 
     def _regular(self, row: dict[str, Any]) -> Order:
         order_id = str(row.get("orderId"))
+        if KINDS.get(str(row.get("origType"))) in CONDITIONAL_TYPES:  # placed by a triggered algo order
+            self._resolve_actual({order_id})
         return order_from_row(row, self.symbol, self._actual.get(order_id, order_id))
+
+    def _resolve_actual(self, order_ids: set[str]) -> None:
+        """Learn which algo orders placed these matching-engine orders (``allAlgoOrders``' actualOrderId);
+        ids no algo order claims are remembered as plain orders, so each id is looked up once."""
+        unknown = order_ids - self._plain - set(self._actual)
+        if not unknown:
+            return
+        for row in self.call(self.ex.fapiPrivateGetAllAlgoOrders, {"symbol": self.market_id}) or []:
+            self._algo_order(row)
+        self._plain |= unknown - set(self._actual)
 
     def find(self, order_id: str | None = None, client_id: str | None = None) -> Order | None:
         """``GET /fapi/v1/order`` by orderId or origClientOrderId, else ``GET /fapi/v1/algoOrder``."""
@@ -264,6 +277,7 @@ class BinanceDialect(Dialect):
             income_params.update(startTime=before_ms - WEEK_MS, endTime=before_ms - 1)
         trades = [t for t in self.call(self.ex.fapiPrivateGetUserTrades, trade_params) or []
                   if not before_id or int(t["id"]) < before_id]  # fmt: skip
+        self._resolve_actual({str(t.get("orderId")) for t in trades})
         incomes = self.call(self.ex.fapiPrivateGetIncome, income_params) or []
         rows = [(f"T{t['id']}", self._trade(t)) for t in trades]
         rows += [(f"F{r['tranId']}", self._income(r)) for r in incomes]

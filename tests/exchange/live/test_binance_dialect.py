@@ -87,6 +87,23 @@ def test_a_fresh_adapter_finds_and_cancels_orders_by_client_id(fake: FakeBinance
     assert fresh.cancel_all_orders() == 1 and fresh.get_open_orders() == []
 
 
+def test_trades_of_a_triggered_stop_belong_to_the_stop_order(fake: FakeBinanceExchange) -> None:
+    """Binance's fired stop trades under a new order id (``actualOrderId``); kektrade books it to the stop."""
+    acc = account(fake)
+    acc.open_order(OrderType.MARKET, 1.0)
+    fake.push_candle("BTCUSDT", 100.0, 100.5, 99.5, 100.0)
+    stop = acc.open_order(OrderType.STOP_MARKET, -1.0, trigger_price=98.0, reduce_only=True)
+    fake.push_candle("BTCUSDT", 100.0, 100.0, 97.0, 97.5)
+    fresh = account(fake)  # a restarted run: it never saw the stop
+    entry, fired = fresh.fetch_fills()
+    assert (fired.order_id, fired.contracts, fired.price) == (stop.id, -1.0, 98.0)
+    assert entry.order_id != stop.id
+    fresh.fetch_fills()
+    assert len(fake.requests_to("/fapi/v1/allAlgoOrders")) == 1  # each unknown order id is looked up once
+    found = fresh.get_order(stop.id)
+    assert found is not None and (found.status, found.filled) == (OrderStatus.FILLED, -1.0)
+
+
 def test_a_re_sent_order_is_adopted_never_doubled(fake: FakeBinanceExchange) -> None:
     acc = account(fake)
     placed = acc.open_order(OrderType.LIMIT, 1.0, price=95.0, client_id="kt-once")

@@ -8,6 +8,7 @@ import ccxt
 import pytest
 
 from tests.fakes.binance_fapi import point_ccxt_at
+from tests.fakes.binance_orders import ACTUAL_OFFSET
 from tests.fakes.binance_trading import API_KEY, API_SECRET, T0_MS, FakeBinanceExchange
 
 PAIR = "BTC/USDT:USDT"
@@ -115,11 +116,13 @@ def test_orders_of_every_type_fill_through_the_simulator(fake: FakeBinanceExchan
     assert status == {take["id"]: "FILLED", ioc["id"]: "EXPIRED", rest["id"]: "FILLED"}
     fake.push_candle("BTCUSDT", 103.0, 103.0, 96.0, 96.5)  # the stop fires and closes a coin
     algo = ex.fetch_order(stop["id"], PAIR, {"trigger": True})
-    assert (algo["info"]["algoStatus"], algo["info"]["actualOrderId"]) == ("FINISHED", stop["id"])
+    placed = str(ACTUAL_OFFSET + int(stop["id"]))  # the order the stop placed in the matching engine
+    assert (algo["info"]["algoStatus"], algo["info"]["actualOrderId"]) == ("FINISHED", placed)
+    assert ex.fetch_order(placed, PAIR)["info"]["origType"] == "STOP_MARKET"
     trades = ex.fetch_my_trades(PAIR)
     assert [(t["id"], t["order"], t["side"], t["price"], t["takerOrMaker"]) for t in trades] == [
         ("1", entry["id"], "buy", 100.0, "taker"), ("2", rest["id"], "buy", 99.5, "maker"),  # low before high
-        ("3", take["id"], "sell", 103.5, "maker"), ("4", stop["id"], "sell", 97.0, "taker"),
+        ("3", take["id"], "sell", 103.5, "maker"), ("4", placed, "sell", 97.0, "taker"),
     ]
     assert trades[0]["fee"]["cost"] == pytest.approx(2 * 100 * 0.0005)  # taker 0.05 % of 200 USDT
     assert trades[2]["fee"]["cost"] == pytest.approx(103.5 * 0.0002)
