@@ -15,6 +15,7 @@ from tests.fakes.binance_trading import T0_MS, FakeBinanceExchange
 
 _MARGIN_TYPES = {"ISOLATED": MarginMode.ISOLATED, "CROSSED": MarginMode.CROSS}
 FUNDING_TRAN_BASE = 9_000_000  # tranId of funding income rows: base + position in the simulator's fills
+FORCE_ORDER_BASE = 800_000_000  # orderId of the liquidation ("autoclose-") order of fill k: base + k
 
 
 def _symbols(fake: FakeBinanceExchange, request: RecordedRequest) -> list[str]:
@@ -112,23 +113,45 @@ def user_trades(fake: FakeBinanceExchange, request: RecordedRequest) -> list[dic
     limit = min(1000, int_param(request, "limit", 500) or 500)
     rows = []
     trade_id = 0
-    for fill in sim.fills:
+    for k, fill in enumerate(sim.fills):
         if fill.kind is FillKind.FUNDING:
             continue
         trade_id += 1
+        order_id = FORCE_ORDER_BASE + k if fill.kind is FillKind.LIQUIDATION else placed.get(fill.order_id, 0)
         if (from_id is not None and trade_id < from_id) or (start is not None and fill.time_ms < start):
             continue
         if end is not None and fill.time_ms > end:
             continue
         qty = abs(fill.contracts)
         rows.append({
-            "id": trade_id, "orderId": placed.get(fill.order_id, 0), "symbol": symbol,
+            "id": trade_id, "orderId": order_id, "symbol": symbol,
             "side": "BUY" if fill.contracts > 0 else "SELL", "positionSide": "BOTH", "price": fmt(fill.price),
             "qty": fmt(qty), "quoteQty": fmt(qty * fill.price), "commission": fmt(fill.fee),
             "commissionAsset": sim.spec.settle, "realizedPnl": fmt(fill.realized_pnl), "maker": fill.is_maker,
             "buyer": fill.contracts > 0, "time": fill.time_ms,
         })
     return rows[-limit:] if from_id is None and start is None else rows[:limit]
+
+
+def force_orders(fake: FakeBinanceExchange, request: RecordedRequest) -> list[dict[str, Any]]:
+    """GET /fapi/v1/forceOrders: the account's liquidation orders (``autoCloseType`` LIQUIDATION), newest first."""
+    symbol, sim = fake.sim_for(request)
+    if request.params.get("autoCloseType", "LIQUIDATION") != "LIQUIDATION":
+        return []
+    rows = []
+    for k, fill in enumerate(sim.fills):
+        if fill.kind is not FillKind.LIQUIDATION:
+            continue
+        qty = fmt(abs(fill.contracts))
+        rows.append({
+            "orderId": FORCE_ORDER_BASE + k, "symbol": symbol, "status": "FILLED",
+            "clientOrderId": f"autoclose-{fill.time_ms}", "price": fmt(fill.price), "avgPrice": fmt(fill.price),
+            "origQty": qty, "executedQty": qty, "cumQuote": fmt(abs(fill.contracts) * fill.price),
+            "timeInForce": "IOC", "type": "LIMIT", "reduceOnly": True, "closePosition": False,
+            "side": "BUY" if fill.contracts > 0 else "SELL", "positionSide": "BOTH", "stopPrice": "0",
+            "workingType": "CONTRACT_PRICE", "origType": "LIMIT", "time": fill.time_ms, "updateTime": fill.time_ms,
+        })
+    return list(reversed(rows))
 
 
 def income(fake: FakeBinanceExchange, request: RecordedRequest) -> list[dict[str, Any]]:
@@ -252,6 +275,7 @@ ACCOUNT_ROUTES = {
     ("GET", "/fapi/v2/account"): account,
     ("GET", "/fapi/v1/userTrades"): user_trades,
     ("GET", "/fapi/v1/income"): income,
+    ("GET", "/fapi/v1/forceOrders"): force_orders,
     ("POST", "/fapi/v1/leverage"): set_leverage,
     ("POST", "/fapi/v1/marginType"): set_margin_type,
     ("POST", "/fapi/v1/positionMargin"): position_margin,

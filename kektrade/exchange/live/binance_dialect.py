@@ -21,6 +21,7 @@ from kektrade.domain.types import (
     CONDITIONAL_TYPES,
     LIMIT_PRICED_TYPES,
     Fill,
+    FillKind,
     MarginMode,
     Order,
     OrderType,
@@ -82,7 +83,8 @@ class BinanceDialect(Dialect):
         super().__init__(exchange, market, call)
         self._algo: set[str] = set()  # ids of conditional orders (the algo service's algoIds)
         self._actual: dict[str, str] = {}  # order placed by a triggered algo order -> the algoId
-        self._plain: set[str] = set()  # order ids known not to come from an algo order
+        self._plain: set[str] = set()  # order ids known not to come from an algo order or a liquidation
+        self._liquidations: set[str] = set()  # ids of Binance's liquidation ("autoclose-") orders
         self._funding: dict[int, tuple[float, float]] = {}  # settlement time -> (rate, mark)
         self._config: tuple[float, MarginMode] | None = None  # (leverage, margin mode) of the symbol
 
@@ -157,14 +159,17 @@ class BinanceDialect(Dialect):
         return order_from_row(row, self.symbol, self._actual.get(order_id, order_id))
 
     def _resolve_actual(self, order_ids: set[str]) -> None:
-        """Learn which algo orders placed these matching-engine orders (``allAlgoOrders``' actualOrderId);
-        ids no algo order claims are remembered as plain orders, so each id is looked up once."""
-        unknown = order_ids - self._plain - set(self._actual)
+        """Learn where orders kektrade did not place come from: a triggered algo order (``allAlgoOrders``'
+        actualOrderId) or a liquidation (``forceOrders``); the rest are plain orders. Each id is looked up once."""
+        unknown = order_ids - self._plain - set(self._actual) - self._liquidations
         if not unknown:
             return
         for row in self.call(self.ex.fapiPrivateGetAllAlgoOrders, {"symbol": self.market_id}) or []:
             self._algo_order(row)
-        self._plain |= unknown - set(self._actual)
+        if unknown - set(self._actual):
+            forced = self.call(self.ex.fapiPrivateGetForceOrders, {"symbol": self.market_id}) or []
+            self._liquidations |= {str(r.get("orderId")) for r in forced}
+        self._plain |= unknown - set(self._actual) - self._liquidations
 
     def find(self, order_id: str | None = None, client_id: str | None = None) -> Order | None:
         """``GET /fapi/v1/order`` by orderId or origClientOrderId, else ``GET /fapi/v1/algoOrder``."""
@@ -289,6 +294,8 @@ class BinanceDialect(Dialect):
 
     def _trade(self, row: dict[str, Any]) -> Fill:
         order_id = str(row.get("orderId") or "")
+        if order_id in self._liquidations:
+            return fill_from_trade(row, self.symbol, "", FillKind.LIQUIDATION)
         return fill_from_trade(row, self.symbol, self._actual.get(order_id, order_id))
 
     def _income(self, row: dict[str, Any]) -> Fill:

@@ -134,8 +134,11 @@ def order_from_algo(row: dict[str, Any], symbol: str) -> Order:
     return order
 
 
-def fill_from_trade(row: dict[str, Any], symbol: str, order_id: str | None = None) -> Fill:
-    """A ``Fill`` from one ``/fapi/v1/userTrades`` row (commission > 0 paid, < 0 rebate)."""
+def fill_from_trade(
+    row: dict[str, Any], symbol: str, order_id: str | None = None, kind: FillKind = FillKind.TRADE
+) -> Fill:
+    """A ``Fill`` from one ``/fapi/v1/userTrades`` row (commission > 0 paid, < 0 rebate); a liquidation's
+    trades are of kind LIQUIDATION and belong to no order of the run (order id '')."""
     sign = 1.0 if row.get("side") == "BUY" else -1.0
     qty, price = f(row.get("qty")), f(row.get("price"))
     fee = f(row.get("commission"))
@@ -143,12 +146,12 @@ def fill_from_trade(row: dict[str, Any], symbol: str, order_id: str | None = Non
     return Fill(
         time_ms=int(f(row.get("time"))),
         symbol=symbol,
-        kind=FillKind.TRADE,
+        kind=kind,
         contracts=sign * qty,
         price=price,
         fee=fee,
         realized_pnl=f(row.get("realizedPnl")),
-        order_id=order_id or str(row.get("orderId") or ""),
+        order_id=str(row.get("orderId") or "") if order_id is None else order_id,
         is_maker=bool(row.get("maker")),
         fee_rate=round(abs(fee) / notional, 10) if notional else 0.0,
     )

@@ -142,3 +142,15 @@ def test_testnet_means_binance_demo_trading() -> None:
         old = ccxt.binanceusdm({"apiKey": "k", "secret": "s"})
         old.set_sandbox_mode(True)
         old.sign("account", ["fapiPrivateV3"], "GET", {})
+
+
+def test_a_liquidation_arrives_as_a_liquidation_fill(fake: FakeBinanceExchange) -> None:
+    acc = account(fake)
+    acc.set_leverage(20)
+    acc.open_order(OrderType.MARKET, 110.0)  # 11,000 USDT at 20x on a 1,000 USDT wallet
+    fake.push_candle("BTCUSDT", 100.0, 100.5, 99.5, 100.0)
+    fake.push_candle("BTCUSDT", 100.0, 100.0, 90.0, 91.0)  # through the liquidation price
+    expected = [(f.kind, f.contracts, f.price, f.order_id) for f in fake.sims["BTCUSDT"].fills]
+    assert [k for k, *_ in expected] == [FillKind.TRADE, FillKind.LIQUIDATION]
+    assert [(f.kind, f.contracts, f.price, f.order_id) for f in account(fake).fetch_fills()] == expected
+    assert acc.get_position().contracts == 0.0
