@@ -264,8 +264,8 @@ def symbol_config(fake: FakeBinanceExchange, request: RecordedRequest) -> list[d
 
 
 def position_mode(fake: FakeBinanceExchange, request: RecordedRequest) -> dict[str, Any]:
-    """GET /fapi/v1/positionSide/dual: one-way mode (the fake has no hedge mode)."""
-    return {"dualSidePosition": False}
+    """GET /fapi/v1/positionSide/dual: one-way mode unless a test sets ``fake.hedge_mode`` (it trades one-way)."""
+    return {"dualSidePosition": fake.hedge_mode}
 
 
 ACCOUNT_ROUTES = {

@@ -42,6 +42,7 @@ class FakeBinanceExchange(FakeBinance):
 
         self.api_key, self.api_secret = api_key, api_secret
         self.check_clock = False  # True: refuse timestamps off the wall clock by more than recvWindow
+        self.hedge_mode = False  # what positionSide/dual reports (orders are one-way regardless)
         self.sims: dict[str, SimExchange] = {}
         self.orders: dict[str, list[Order]] = {}  # every accepted order per symbol (history)
         self.algo_ids: set[str] = set()  # orders placed through /fapi/v1/algoOrder
@@ -125,6 +126,7 @@ class FakeBinanceExchange(FakeBinance):
             self.state.klines.clear()
             self.state.now_ms = None
             self.check_clock = False
+            self.hedge_mode = False
         self.clear_requests()
 
     # -- helpers -----------------------------------------------------------------------------------

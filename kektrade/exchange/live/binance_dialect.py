@@ -110,7 +110,15 @@ class BinanceDialect(Dialect):
             api[key] = base.rstrip("/") + urlsplit(str(url)).path
 
     def load_spec(self) -> ContractSpec:
-        """Market filters, leverage brackets (maintenance amount ``cum`` as the deduction) and commission."""
+        """Market filters, leverage brackets (maintenance amount ``cum`` as the deduction) and commission;
+        refuses an account in hedge mode (kektrade nets one position per symbol)."""
+        if self.ex.apiKey:
+            mode = self.call(self.ex.fapiPrivateGetPositionSideDual) or {}
+            if mode.get("dualSidePosition") in (True, "true"):
+                raise VenueError(
+                    "the Binance futures account is in hedge mode (dualSidePosition); kektrade trades one-way "
+                    "mode: switch 'Position Mode' to One-way in the futures preferences"
+                )
         tiers: list[dict[str, Any]] | None = None
         fees: dict[str, Any] | None = None
         try:

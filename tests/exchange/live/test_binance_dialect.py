@@ -14,6 +14,7 @@ from kektrade.domain.types import FillKind, MarginMode, OrderStatus, OrderType
 from kektrade.exchange.live.binance_dialect import BinanceDialect
 from kektrade.exchange.live.ccxt_subaccount import CcxtSubaccount
 from kektrade.exchange.live.dialects import dialect_for
+from kektrade.exchange.live.errors import VenueError
 from kektrade.exchange.live.ohlcv import make_exchange
 from tests.fakes.binance_fapi import BTCUSDT_BRACKETS, FakeBinanceState
 from tests.fakes.binance_trading import API_KEY, API_SECRET, MINUTE_MS, T0_MS, FakeBinanceExchange
@@ -109,6 +110,12 @@ def test_a_re_sent_order_is_adopted_never_doubled(fake: FakeBinanceExchange) -> 
     placed = acc.open_order(OrderType.LIMIT, 1.0, price=95.0, client_id="kt-once")
     again = acc.open_order(OrderType.LIMIT, 1.0, price=95.0, client_id="kt-once")  # -4116 duplicate: adopted
     assert again.id == placed.id and len(fake.orders["BTCUSDT"]) == 1
+
+
+def test_an_account_in_hedge_mode_is_refused_with_what_to_change(fake: FakeBinanceExchange) -> None:
+    fake.hedge_mode = True
+    with pytest.raises(VenueError, match=r"hedge mode.*One-way"):
+        account(fake)
 
 
 def test_leverage_and_margin_type(fake: FakeBinanceExchange) -> None:
