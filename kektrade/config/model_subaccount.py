@@ -184,7 +184,7 @@ DESCRIPTIONS = {
     "timeframe": "Candle timeframe the strategy runs on.",
     "venue": "Where the subaccount trades (the venue registry): "
     + "; ".join(f"{v.name} ({v.kind.value})" for v in VENUES.values())
-    + ".",
+    + "; or ccxt:<exchange id> (live, any ccxt exchange with swap markets, not covered by tests).",
     "testnet": "Use the venue's testnet (live venues).",
     "initial_balance": "Starting wallet in the settle currency (backtests; inverse pairs must set it).",
     "leverage": "Leverage, in (0, 200].",

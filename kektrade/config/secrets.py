@@ -20,10 +20,11 @@ REDACTED = "***"
 
 @dataclass(frozen=True, slots=True)
 class ApiCredentials:
-    """One subaccount's API key and secret."""
+    """One subaccount's API key and secret (and passphrase, for exchanges such as OKX that have one)."""
 
     api_key: str = field(repr=False)
     api_secret: str = field(repr=False)
+    api_passphrase: str | None = field(default=None, repr=False)
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -67,21 +68,20 @@ class Secrets:
         return self._values.get(TELEGRAM_TOKEN_ENV)
 
     def credentials_for(self, subaccount: SubaccountConfig) -> ApiCredentials | None:
-        """The API key and secret of a subaccount, or None when either is missing."""
+        """The API credentials of a subaccount, or None when one its venue needs is missing."""
         prefix = subaccount.credentials_prefix
         key, secret = self._values.get(f"{prefix}_API_KEY"), self._values.get(f"{prefix}_API_SECRET")
-        return ApiCredentials(key, secret) if key and secret else None
+        passphrase = self._values.get(f"{prefix}_API_PASSPHRASE")
+        if "API_PASSPHRASE" in subaccount.venue_info.credentials and not passphrase:
+            return None
+        return ApiCredentials(key, secret, passphrase) if key and secret else None
 
     def missing_credentials(self, config: KektradeConfig) -> list[str]:
         """One error line per enabled live subaccount without credentials."""
         errors = []
         for index, sub in enumerate(config.subaccounts):
             if sub.enabled and not sub.is_backtest and self.credentials_for(sub) is None:
-                prefix = sub.credentials_prefix
-                errors.append(
-                    f"subaccounts[{index}]: live venue {sub.venue!r} needs {prefix}_API_KEY and "
-                    f"{prefix}_API_SECRET in the environment or in .env"
-                )
+                errors.append(f"subaccounts[{index}]: {needed_credentials(sub)}")
         if config.telegram.enabled and not self.telegram_token:
             errors.append(f"telegram.enabled: the bot needs {TELEGRAM_TOKEN_ENV} in the environment or in .env")
         return errors
@@ -97,8 +97,15 @@ class Secrets:
         return list(self._values.values())
 
 
+def needed_credentials(sub: SubaccountConfig) -> str:
+    """"live venue 'okx' needs P_API_KEY, P_API_SECRET and P_API_PASSPHRASE in the environment or in .env"."""
+    names = [f"{sub.credentials_prefix}_{n}" for n in sub.venue_info.credentials]
+    listed = " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"live venue {sub.venue!r} needs {listed} in the environment or in .env"
+
+
 def _is_secret_name(name: str) -> bool:
-    return name == TELEGRAM_TOKEN_ENV or name.endswith(("_API_KEY", "_API_SECRET"))
+    return name == TELEGRAM_TOKEN_ENV or name.endswith(("_API_KEY", "_API_SECRET", "_API_PASSPHRASE"))
 
 
 class SecretRedactor(logging.Filter):

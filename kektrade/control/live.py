@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kektrade.config.model_root import KektradeConfig
-from kektrade.config.secrets import Secrets
+from kektrade.config.secrets import Secrets, needed_credentials
 from kektrade.control.facade import RunController
 from kektrade.engine.build import BuildError
 from kektrade.engine.live import ExchangeFactory
@@ -47,12 +47,10 @@ def credentialed_factory(config: KektradeConfig, secrets: Secrets) -> ExchangeFa
             sub = subs[subaccount]
             creds = secrets.credentials_for(sub)
             if creds is None:
-                prefix = sub.credentials_prefix
-                raise BuildError(
-                    f"subaccount {subaccount}: live venue {sub.venue!r} needs {prefix}_API_KEY and "
-                    f"{prefix}_API_SECRET in the environment or in .env"
-                )
+                raise BuildError(f"subaccount {subaccount}: {needed_credentials(sub)}")
             client.apiKey, client.secret = creds.api_key, creds.api_secret
+            if creds.api_passphrase:
+                client.password = creds.api_passphrase  # ccxt's name for OKX's API passphrase
         return client
 
     return factory

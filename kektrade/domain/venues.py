@@ -8,6 +8,7 @@ validation, the session builder and the front ends all ask this registry.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -30,6 +31,9 @@ class VenueInfo:
     contracts: frozenset[str]  # "linear" and/or "inverse"
     exchange: str | None  # ccxt id of the exchange it trades on (live), None when simulated
     description: str
+    #: the environment variables (after the subaccount's prefix) a live venue needs
+    credentials: tuple[str, ...] = ("API_KEY", "API_SECRET")
+    tested: bool = True  # False: any ccxt exchange, run with a warning that no test covers it
 
     @property
     def simulated(self) -> bool:
@@ -93,15 +97,28 @@ VENUES: dict[str, VenueInfo] = {
         ),
         VenueInfo("bybit", VenueKind.LIVE, "ccxt", _BOTH, "bybit", "Bybit, linear or inverse by the pair."),
         VenueInfo(
+            "okx",
+            VenueKind.LIVE,
+            "ccxt",
+            _BOTH,
+            "okx",
+            "OKX perpetual swaps (USDT- or coin-margined by the pair), live through ccxt; needs the API passphrase.",
+            ("API_KEY", "API_SECRET", "API_PASSPHRASE"),
+        ),
+        VenueInfo(
             "binanceusdm",
             VenueKind.LIVE,
             "ccxt",
             frozenset({"linear"}),
             "binanceusdm",
-            "Binance USDⓈ-M (USDT-margined) perpetuals, live through ccxt.",
+            "Binance USDⓈ-M perpetuals, live through ccxt.",
         ),
     )
 }
+
+#: ``ccxt:<exchange id>``: any other ccxt exchange with swap markets (checked against ccxt when the run starts)
+GENERIC_PREFIX = "ccxt:"
+_EXCHANGE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 DEFAULT_VENUE = "backtest_perpetual"
 
@@ -111,11 +128,19 @@ class UnknownVenueError(ValueError):
 
 
 def venue_info(name: str) -> VenueInfo:
-    """The registered venue ``name``; UnknownVenueError listing the registered ones otherwise."""
-    try:
-        return VENUES[name]
-    except KeyError:
-        raise UnknownVenueError(f"must be one of {', '.join(VENUES)} (got {name!r})") from None
+    """The registered venue ``name`` (or ``ccxt:<id>``); UnknownVenueError listing the registered ones otherwise."""
+    found = VENUES.get(name)
+    if found is not None:
+        return found
+    exchange = name.removeprefix(GENERIC_PREFIX)
+    if name.startswith(GENERIC_PREFIX) and _EXCHANGE_ID.match(exchange):
+        return VenueInfo(
+            name, VenueKind.LIVE, "ccxt", _BOTH, exchange,
+            f"{exchange} through ccxt's unified API: not covered by kektrade's tests.", tested=False,
+        )  # fmt: skip
+    raise UnknownVenueError(
+        f"must be one of {', '.join(VENUES)} or {GENERIC_PREFIX}<ccxt exchange id> (got {name!r})"
+    ) from None
 
 
 def venue_names(kind: VenueKind | None = None) -> list[str]:

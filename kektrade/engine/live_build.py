@@ -46,7 +46,7 @@ from kektrade.engine.live_venue import LiveVenue
 from kektrade.engine.resume import ResumeRecord, apply_resume
 from kektrade.engine.session import OptimizerFactory, Session, equity_sample_ms
 from kektrade.engine.tagging import TradeTags
-from kektrade.engine.venues import live_venue, simulated_venue
+from kektrade.engine.venues import check_live_exchange, live_venue, simulated_venue
 from kektrade.exchange.live.errors import check_credentials
 from kektrade.exchange.live.ohlcv import exchange_clock_offset_ms, fetch_ohlcv_range, make_exchange
 from kektrade.exchange.sim.exchange import SimExchange
@@ -162,6 +162,8 @@ def build_live_session(
 
 
 def _check_subaccounts(subs: list[tuple[int, SubaccountConfig]]) -> None:
+    for _index, sub in subs:  # an exchange ccxt cannot trade is refused before any history is fetched
+        check_live_exchange(sub.venue_info, sub.id)
     for index, sub in subs:
         if not sub.is_realtime:
             raise BuildError(

@@ -71,6 +71,22 @@ def simulated_venue(
     )
 
 
+def check_live_exchange(info: VenueInfo, subaccount_id: str) -> None:
+    """Refuse a live venue whose exchange ccxt cannot trade (BuildError listing what is missing); warn when
+    the exchange has no dialect of its own (not covered by tests)."""
+    if info.builder != "ccxt" or info.exchange is None:
+        return
+    from kektrade.engine.build import BuildError  # build imports this module
+    from kektrade.exchange.live.dialects import UnsupportedExchange, untested_warning
+
+    try:
+        warning = untested_warning(info.exchange)
+    except UnsupportedExchange as exc:
+        raise BuildError(f"subaccount {subaccount_id}: venue {info.name!r}: {exc}") from None
+    if warning is not None:
+        log.warning("subaccount %s: %s", subaccount_id, warning)
+
+
 def live_venue(
     info: VenueInfo,
     client: Any,

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from kektrade import cli
 from kektrade.config import config_json_schema, config_reference_markdown, load_config, schema_text
 from kektrade.config.schema_docs import SECTIONS
 from kektrade.strategy.loader import list_strategies
@@ -97,3 +98,21 @@ def test_demo_config_is_the_offline_demo() -> None:
 def test_bybit_testnet_config_is_live() -> None:
     config = load_config(ROOT / "configs" / "bybit_testnet.json")
     assert config.is_live and config.subaccounts[0].testnet and config.subaccounts[0].venue == "bybit_linear"
+
+
+@pytest.mark.parametrize(
+    ("name", "venue", "exchange", "credentials"),
+    [
+        ("okx_demo.json", "okx", "okx", ("API_KEY", "API_SECRET", "API_PASSPHRASE")),
+        ("binanceusdm_testnet.json", "binanceusdm", "binanceusdm", ("API_KEY", "API_SECRET")),
+        ("bybit_testnet.json", "bybit_linear", "bybit", ("API_KEY", "API_SECRET")),
+    ],
+)
+def test_okx_demo_and_binance_testnet_configs_are_live_on_their_exchange(
+    name: str, venue: str, exchange: str, credentials: tuple[str, ...]
+) -> None:
+    config = load_config(ROOT / "configs" / name)
+    (sub,) = config.subaccounts
+    assert config.is_live and sub.testnet and sub.venue == venue
+    assert cli.main(["validate", str(ROOT / "configs" / name)]) == 0  # the strategy's parameters are fixed too
+    assert (sub.venue_info.exchange, sub.venue_info.credentials) == (exchange, credentials)

@@ -190,10 +190,9 @@ class CcxtSubaccount(Subaccount):
         refuses it as a duplicate (Bybit 110072, OKX 51016), and then the order already there is adopted.
         """
         policy = self._retrier.policy
-        wire = self.dialect.wire_client_id(link)
         for attempt in range(1, policy.attempts + 1):
             try:
-                return str(self._retrier.once("create_order", self.dialect.create, intent, wire))
+                return str(self._retrier.once("create_order", self.dialect.create, intent, link))
             except TransientVenueError as exc:
                 error = exc
             except VenueError as exc:

@@ -186,7 +186,7 @@ class Dialect:
     # -- orders ----------------------------------------------------------------------------------------
 
     def create(self, draft: OrderDraft, client_id: str) -> str:
-        """Send one create request carrying ``client_id`` (wire form); the exchange's order id."""
+        """Send one create request carrying ``wire_client_id(client_id)``; the exchange's order id."""
         raise NotImplementedError
 
     def find(self, order_id: str | None = None, client_id: str | None = None) -> Order | None:

@@ -16,6 +16,7 @@ from kektrade.exchange.live.dialect import Dialect
 
 _BUILTIN: dict[str, str] = {
     "bybit": "kektrade.exchange.live.bybit_dialect:BybitDialect",
+    "okx": "kektrade.exchange.live.okx_dialect:OkxDialect",
     "binanceusdm": "kektrade.exchange.live.binance_dialect:BinanceDialect",
 }
 _REGISTERED: dict[str, type[Dialect]] = {}
@@ -64,17 +65,25 @@ def exchange_class(exchange_id: str) -> type[Any]:
 
 def _has(exchange: Any) -> dict[str, Any]:
     """ccxt's capability table of an exchange class or instance (``has`` is filled in by describe())."""
-    has = getattr(exchange, "has", None)
-    if isinstance(has, dict) and has:
-        return has
-    instance = exchange() if isinstance(exchange, type) else exchange
-    return dict(instance.describe().get("has") or {})
+    instance = exchange() if isinstance(exchange, type) else exchange  # ``has`` is merged in __init__
+    return dict(instance.has or {})
 
 
 def missing_methods(exchange: Any, dialect: type[Dialect]) -> list[str]:
     """The ``has`` keys ``dialect`` needs that the ccxt exchange (class or instance) does not report."""
     has = _has(exchange)
     return [name for name in dialect.needs if not has.get(name)]
+
+
+def untested_warning(exchange_id: str) -> str | None:
+    """The start-up warning for an exchange without its own dialect (None when tested); refuses unsupported ones."""
+    dialect = dialect_for(exchange_id)
+    if dialect.tested:
+        return None
+    return (
+        f"exchange {exchange_id!r} runs through ccxt's unified API and is not covered by kektrade's tests "
+        f"(tested: {', '.join(tested_exchanges())}); check orders, fills and positions on the exchange closely"
+    )
 
 
 def dialect_for(exchange_id: str) -> type[Dialect]:

@@ -8,8 +8,10 @@ are inferred from how the order was placed.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from typing import Any
+import re
+from typing import Any, ClassVar
 
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import (
@@ -25,11 +27,12 @@ from kektrade.domain.types import (
     TriggerBy,
 )
 from kektrade.exchange.live.client_ids import shown_client_id
-from kektrade.exchange.live.dialect import Dialect, ExecutionPage, OrderDraft, PositionRead, WalletRead
+from kektrade.exchange.live.dialect import ClientIdRule, Dialect, ExecutionPage, OrderDraft, PositionRead, WalletRead
 from kektrade.exchange.live.errors import VenueError
 from kektrade.exchange.live.markets import spec_from_market
 
 log = logging.getLogger(__name__)
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 _STATUSES = {"closed": OrderStatus.FILLED, "canceled": OrderStatus.CANCELLED, "expired": OrderStatus.CANCELLED}
 _TIF = {"IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
@@ -48,7 +51,8 @@ class UnifiedDialect(Dialect):
     """Any ccxt swap exchange through ``create_order``, ``fetch_order``, ``fetch_my_trades`` and friends."""
 
     tested = False
-    needs = (
+    client_ids = ClientIdRule("clientOrderId", 32, r"[A-Za-z][A-Za-z0-9]*")  # fits the strictest exchanges
+    needs: ClassVar[tuple[str, ...]] = (
         "swap",
         "createOrder",
         "cancelOrder",
@@ -69,6 +73,14 @@ class UnifiedDialect(Dialect):
     def unit(self) -> float:
         """Base coins (linear) or USD (inverse) per exchange amount: the market's ``contractSize``."""
         return num(self.market.get("contractSize")) or 1.0
+
+    def wire_client_id(self, client_id: str) -> str:
+        """The strictest common form (OKX clOrdId): at most 32 letters and digits, long ids shortened by a hash."""
+        clean = _NOT_ALNUM.sub("", client_id)
+        if len(clean) > 32:
+            digest = hashlib.blake2b(client_id.encode(), digest_size=8).hexdigest()[:10]
+            clean = clean[:22] + digest
+        return clean if clean[:1].isalpha() else ("k" + clean)[:32]
 
     def remember_client_id(self, client_id: str) -> str:
         """The wire form of ``client_id``, remembered so ids read back show as kektrade's."""
@@ -111,8 +123,12 @@ class UnifiedDialect(Dialect):
     # -- orders ----------------------------------------------------------------------------------------
 
     def amount(self, contracts: float) -> str:
-        """``contracts`` (kektrade units) as the exchange's amount, to its precision."""
-        return str(self.ex.amount_to_precision(self.symbol, abs(contracts) / self.unit))
+        """``contracts`` (kektrade units) as the exchange's amount, to its precision.
+
+        Rounded to 9 decimals first: 26.3451 BTC / 0.01 is 2634.5099999999998 in floats, which ccxt would
+        truncate to 2634.50 contracts; the input checks already made the size a multiple of the lot.
+        """
+        return str(self.ex.amount_to_precision(self.symbol, round(abs(contracts) / self.unit, 9)))
 
     def price(self, price: float) -> str:
         """A price to the market's tick."""
@@ -163,7 +179,7 @@ class UnifiedDialect(Dialect):
             price=num(row.get("price")) if kind in LIMIT_PRICED_TYPES else None, trigger_price=trigger or None,
             trigger_by=TriggerBy.LAST, trigger_direction=_direction(kind, sign) if kind in CONDITIONAL_TYPES else 0,
             reduce_only=bool(row.get("reduceOnly")), post_only=bool(row.get("postOnly")),
-            time_in_force=_TIF.get(str(row.get("timeInForce")), TimeInForce.GTC),
+            time_in_force=_TIF.get(str(row.get("timeInForce")), TimeInForce.GTC) if limit else TimeInForce.GTC,
             client_id=self._shown(row.get("clientOrderId")), status=status,
             filled=sign * filled * self.unit or 0.0, avg_fill_price=num(row.get("average")),
             fee_paid=num(fee.get("cost")), created_ms=int(num(row.get("timestamp"))),

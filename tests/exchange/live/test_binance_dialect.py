@@ -135,7 +135,7 @@ def test_leverage_and_margin_type(fake: FakeBinanceExchange) -> None:
 
 
 def test_the_shipped_demo_config_trades_binance_demo() -> None:
-    config = load_config(Path(__file__).resolve().parents[3] / "configs" / "binanceusdm_demo.json")
+    config = load_config(Path(__file__).resolve().parents[3] / "configs" / "binanceusdm_testnet.json")
     (sub,) = config.subaccounts
     assert (sub.venue_info.exchange, sub.venue_info.kind.value, sub.testnet) == ("binanceusdm", "live", True)
 
