@@ -90,8 +90,8 @@ class BinanceDialect(Dialect):
 
     @classmethod
     def client_options(cls) -> dict[str, Any]:
-        """Only USDⓈ-M markets; no spot currency or margin-pair calls at load; open orders per symbol."""
-        return {"fetchCurrencies": False, "fetchMargins": False, "fetchOpenOrders": {"warnWithoutSymbol": True}}
+        """No spot currency or margin-pair calls when markets load (``binanceusdm`` loads USDⓈ-M markets only)."""
+        return {"fetchCurrencies": False, "fetchMargins": False}
 
     @classmethod
     def use_testnet(cls, exchange: Any) -> None:
@@ -214,12 +214,22 @@ class BinanceDialect(Dialect):
         self.call(self.ex.edit_order, order.id, self.symbol, "limit", order.side, amount, limit)
 
     def cancel(self, order_id: str) -> None:
-        """``DELETE /fapi/v1/order`` or ``/fapi/v1/algoOrder``; an id unknown to one is tried on the other."""
-        first, second = ({"trigger": True}, {}) if order_id in self._algo else ({}, {"trigger": True})
+        """``DELETE /fapi/v1/order``, or ``/fapi/v1/algoOrder`` for a conditional order; one that has fired
+        is cancelled as the order it placed. An id unknown to one endpoint is tried on the other (a restart)."""
+        if order_id not in self._algo:
+            try:
+                self.ex.cancel_order(order_id, self.symbol)
+                return
+            except ccxt.OrderNotFound:
+                pass  # perhaps an algo order this process has not seen yet
         try:
-            self.ex.cancel_order(order_id, self.symbol, first)
+            self.ex.cancel_order(order_id, self.symbol, {"trigger": True})
         except ccxt.OrderNotFound:
-            self.ex.cancel_order(order_id, self.symbol, second)
+            self.find(order_id=order_id)  # a fired algo order: learn the id of the order it placed
+            placed = next((placed for placed, algo in self._actual.items() if algo == order_id), None)
+            if placed is None:
+                raise
+            self.ex.cancel_order(placed, self.symbol)
 
     def cancel_all(self) -> int:
         """Cancel the open regular and conditional orders (two requests: Binance keeps them apart)."""

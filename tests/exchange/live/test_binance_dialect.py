@@ -105,6 +105,22 @@ def test_trades_of_a_triggered_stop_belong_to_the_stop_order(fake: FakeBinanceEx
     assert found is not None and (found.status, found.filled) == (OrderStatus.FILLED, -1.0)
 
 
+def test_a_fired_stop_limit_resting_in_the_book_is_listed_and_cancelled_by_its_own_id(
+    fake: FakeBinanceExchange,
+) -> None:
+    acc = account(fake)
+    stop = acc.open_order(OrderType.STOP_LIMIT, 1.0, price=100.5, trigger_price=101.0, client_id="kt-sl")
+    fake.push_candle("BTCUSDT", 100.8, 101.5, 100.8, 101.4)  # fires at 101; the limit at 100.5 is not reached
+    fresh = account(fake)
+    (listed,) = fresh.get_open_orders()  # from openOrders, under the order it placed
+    assert (listed.id, listed.type, listed.status, listed.client_id) == (
+        stop.id, OrderType.STOP_LIMIT, OrderStatus.NEW, "kt-sl"
+    )
+    cancelled = account(fake).cancel_order(stop.id)  # the algo service refuses: cancelled in the book
+    assert cancelled is not None and cancelled.status is OrderStatus.CANCELLED
+    assert fake.sims["BTCUSDT"].get_open_orders() == []
+
+
 def test_a_re_sent_order_is_adopted_never_doubled(fake: FakeBinanceExchange) -> None:
     acc = account(fake)
     placed = acc.open_order(OrderType.LIMIT, 1.0, price=95.0, client_id="kt-once")
