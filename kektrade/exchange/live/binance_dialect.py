@@ -129,7 +129,18 @@ class BinanceDialect(Dialect):
             fees = self.call(self.ex.fetch_trading_fee, self.symbol)
         except VenueError as exc:
             log.warning("commission rate of %s unavailable (%s); using default fees", self.symbol, exc)
-        return spec_from_market(self.market, [_with_deduction(t) for t in tiers] if tiers else None, fees)
+        spec = spec_from_market(self.market, [_with_deduction(t) for t in tiers] if tiers else None, fees)
+        return spec.with_overrides(funding_interval_ms=self._funding_interval_ms())
+
+    def _funding_interval_ms(self) -> int | None:
+        """The symbol's funding interval from ``/fapi/v1/fundingInfo`` (it lists only symbols off 8 hours)."""
+        try:
+            rows = self.call(self.ex.fapiPublicGetFundingInfo) or []
+        except VenueError as exc:
+            log.warning("funding intervals unavailable (%s); assuming 8 hours for %s", exc, self.symbol)
+            return None
+        hours = next((f(r.get("fundingIntervalHours")) for r in rows if r.get("symbol") == self.market_id), 0.0)
+        return int(hours * 3_600_000) if hours else None
 
     # -- orders ----------------------------------------------------------------------------------------
 

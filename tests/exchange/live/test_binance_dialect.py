@@ -52,6 +52,15 @@ def test_binanceusdm_has_its_own_dialect() -> None:
     assert rule.fits("kt0a1b2c3d-lq2x8g0-1-tp.main:1") and not rule.fits("a b") and not rule.fits("x" * 37)
 
 
+def test_the_funding_interval_comes_from_funding_info(fake: FakeBinanceExchange) -> None:
+    assert account(fake).spec.funding_interval_ms == 3_600_000  # the fixture's BTCUSDT settles hourly
+    del fake.state.funding_hours["BTCUSDT"]
+    try:
+        assert account(fake).spec.funding_interval_ms == 8 * 3_600_000  # not listed: Binance's default
+    finally:
+        fake.state.funding_hours["BTCUSDT"] = 1
+
+
 def test_funding_payments_are_executions_with_the_settlements_rate_and_mark(fake: FakeBinanceExchange) -> None:
     acc = account(fake)
     acc.open_order(OrderType.MARKET, 1.5)
