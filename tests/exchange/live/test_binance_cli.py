@@ -104,12 +104,12 @@ def test_paper_and_live_on_binanceusdm_through_the_cli(fake: FakeBinanceExchange
         stdout=subprocess.DEVNULL, stderr=stderr,
     )  # fmt: skip
     try:
-        wait_until(lambda: running(history), timeout=120, what="the run started")
+        wait_until(lambda: running(history), timeout=240, what="the run started (hang detector)")
         for n in range(HISTORY, HISTORY + 4):
             opened = push(fake, n)
             assert child.poll() is None, (tmp_path / "stderr.txt").read_text()[-3000:]
             for sub in ("paper", "live"):
-                wait_until(lambda s=sub, t=opened: saved_candle(history, s) == t, timeout=60, what=f"{sub} {n}")
+                wait_until(lambda s=sub, t=opened: saved_candle(history, s) == t, timeout=120, what=f"{sub} {n}")
         child.send_signal(signal.SIGTERM)
         assert child.wait(120) == 0, (tmp_path / "stderr.txt").read_text()[-3000:]
     finally:
