@@ -111,7 +111,7 @@ VENUES: dict[str, VenueInfo] = {
             "ccxt",
             frozenset({"linear"}),
             "binanceusdm",
-            "Binance USDⓈ-M perpetuals, live through ccxt.",
+            "Binance USDⓈ-M (USDT-margined) perpetuals, live through ccxt.",
         ),
     )
 }

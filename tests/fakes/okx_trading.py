@@ -344,8 +344,11 @@ def _open(fake: FakeOkxExchange, item: dict[str, Any], algo: bool, missing: int)
     wanted = str(item.get("algoId") if algo else item.get("ordId") or "")
     link = str(item.get("algoClOrdId") if algo else item.get("clOrdId") or "")
     for order in sim.get_open_orders():
+        is_algo = order.id in fake.algo_ids
+        if not algo and is_algo and order.status is not OrderStatus.UNTRIGGERED and wanted == spawned_id(order.id):
+            return sim, order  # the order a triggered algo order placed
         matches = (wanted and order.id == wanted) or (link and order.client_id == link)
-        if matches and (order.id in fake.algo_ids) == algo:
+        if matches and is_algo == algo:
             return sim, order
     raise OkxError(missing, "Order does not exist" if missing != 51400 else "Order cancellation failed")
 

@@ -205,7 +205,14 @@ class OkxDialect(UnifiedDialect):
         self.call(self.ex.privatePostTradeAmendAlgos, {**request, "algoId": order.id})
 
     def cancel(self, order_id: str) -> None:
-        """cancel-order, or cancel-algos for a conditional order (tried when OKX has no such regular order)."""
+        """cancel-order, or cancel-algos for a conditional order (tried when OKX has no such regular order).
+
+        A triggered algo order is cancelled through the order it placed.
+        """
+        spawned = next((s for s, a in self._spawned.items() if a == order_id and s != order_id), None)
+        if spawned is not None:
+            self.ex.privatePostTradeCancelOrder({"instId": self.market_id, "ordId": spawned})
+            return
         if order_id not in self._algos:
             try:
                 self.ex.privatePostTradeCancelOrder({"instId": self.market_id, "ordId": order_id})

@@ -14,6 +14,7 @@ from kektrade.exchange.live.ohlcv import make_exchange
 from kektrade.exchange.live.okx_dialect import OkxDialect
 from tests.exchange.live.conftest import make_okx_client
 from tests.fakes.okx_trading import API_KEY, API_SECRET, PASSPHRASE, FakeOkxExchange
+from tests.fakes.okx_v5 import OkxError, OkxRequest
 
 BTC, INST = "BTC/USDT:USDT", "BTC-USDT-SWAP"
 
@@ -217,3 +218,42 @@ def test_testnet_means_okx_demo_trading(okx: FakeOkxExchange) -> None:
     client.fetch_balance()
     (request,) = okx.requests_to("/api/v5/account/balance")
     assert {k.lower(): v for k, v in request.headers.items()}["x-simulated-trading"] == "1"
+
+
+def test_an_order_whose_reply_is_lost_is_found_by_its_client_id(
+    okx: FakeOkxExchange, okx_client: ccxt.Exchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OKX answers 50013 (system busy) after placing the order: the adapter finds it, never sends a second."""
+    acc = account(okx, okx_client)
+    acc.retrier.policy.sleep = lambda _s: None
+    place = okx.routes[("POST", "/api/v5/trade/batch-orders")]
+    calls: list[int] = []
+
+    def busy_after_placing(fake: FakeOkxExchange, request: OkxRequest) -> list:
+        place(fake, request)
+        calls.append(1)
+        raise OkxError(50013, "Systems are busy. Please try again later.")
+
+    monkeypatch.setitem(okx.routes, ("POST", "/api/v5/trade/batch-orders"), busy_after_placing)
+    order = acc.open_order(OrderType.LIMIT, 0.01, price=39_000.0, client_id="kt1-lost-1")
+    assert calls == [1] and order.status is OrderStatus.NEW and order.client_id == "kt1-lost-1"
+    assert [o.id for o in okx.sims[INST].get_open_orders()] == [order.id]  # exactly one order on the exchange
+
+
+def test_a_triggered_stop_limit_rests_under_its_algo_id_and_cancels(
+    okx: FakeOkxExchange, okx_client: ccxt.Exchange
+) -> None:
+    acc = account(okx, okx_client)
+    acc.open_order(OrderType.MARKET, 0.5)
+    okx.push_candle(INST, 40_000, 40_010, 39_990, 40_000)
+    stop = acc.open_order(OrderType.STOP_LIMIT, -0.2, price=39_500.0, trigger_price=39_000.0, reduce_only=True)
+    okx.push_candle(INST, 40_000, 40_000, 38_800, 38_900)  # triggers at 39,000; the sell limit at 39,500 rests
+    sim_order = next(o for o in okx.sims[INST].get_open_orders() if o.id == stop.id)
+    assert sim_order.status is OrderStatus.NEW  # triggered, resting on the book
+    (shown,) = acc.get_open_orders()
+    expected = (stop.id, OrderType.STOP_LIMIT, OrderStatus.NEW, 39_500.0)
+    assert (shown.id, shown.type, shown.status, shown.price) == expected
+    cancelled = acc.cancel_order(stop.id)
+    assert cancelled is not None and cancelled.status is OrderStatus.CANCELLED
+    assert okx.sims[INST].get_open_orders() == []
+    assert okx.requests_to("/api/v5/trade/cancel-order")[-1].body["ordId"] != stop.id  # through its placed order
