@@ -155,6 +155,11 @@ class Dialect:
         return {}
 
     @classmethod
+    def use_testnet(cls, exchange: Any) -> None:
+        """Switch ``exchange`` to the exchange's test environment (ccxt's sandbox mode by default)."""
+        exchange.set_sandbox_mode(True)
+
+    @classmethod
     def point_at(cls, exchange: Any, base: str) -> None:
         """Send every request of ``exchange`` to ``base`` (a local fake or a proxy)."""
         api = exchange.urls.get("api")

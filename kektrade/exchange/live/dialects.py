@@ -17,6 +17,7 @@ from kektrade.exchange.live.dialect import Dialect
 _BUILTIN: dict[str, str] = {
     "bybit": "kektrade.exchange.live.bybit_dialect:BybitDialect",
     "okx": "kektrade.exchange.live.okx_dialect:OkxDialect",
+    "binanceusdm": "kektrade.exchange.live.binance_dialect:BinanceDialect",
 }
 _REGISTERED: dict[str, type[Dialect]] = {}
 

@@ -27,7 +27,7 @@ def make_exchange(exchange_id: str, testnet: bool = False, api_base: str | None 
     dialect = known_dialect(exchange_id) or Dialect
     exchange = factory({"enableRateLimit": api_base is None, "options": dialect.client_options()})
     if testnet:
-        exchange.set_sandbox_mode(True)
+        dialect.use_testnet(exchange)
     if api_base is not None:
         dialect.point_at(exchange, api_base.rstrip("/"))
     return exchange

@@ -112,12 +112,15 @@ def classify(
     ``codes`` are the exchange's rate-limit and busy codes (its dialect's); Bybit's when not given.
     """
     text = str(exc)[:300]
-    if isinstance(exc, ccxt.ExchangeError):
+    # ccxt's OperationFailed (not a NetworkError) is an exchange-side failure that may pass: Binance's -1001
+    # "internal error" and -1008 "server busy" on fapi.binance.com
+    failed = isinstance(exc, ccxt.OperationFailed) and not isinstance(exc, ccxt.NetworkError)
+    if isinstance(exc, (ccxt.ExchangeError, ccxt.OperationFailed)) and not isinstance(exc, ccxt.NetworkError):
         code = venue_error(exc).code
         rate_limit, busy = (codes.rate_limit, codes.busy) if codes is not None else (RATE_LIMIT_CODES, BUSY_CODES)
         if code in rate_limit:
             return Fault(FaultKind.RATE_LIMITED, operation, text, _retry_after(exchange))
-        if code in busy:
+        if code in busy or failed:
             return Fault(FaultKind.BUSY, operation, text)
         return None
     if isinstance(exc, ccxt.InvalidNonce):
