@@ -75,6 +75,10 @@ class SimExchange(SimMatching):
         self._touch = settings.limit_fill == "touch"
         self._through = 0.0
         self._slip = settings.slippage_bps / 10_000.0
+        self._points = 4
+        self._pending = []
+        self._landing_ms = -1
+        self._exhausted = set()
         try:
             self.rules = margin_rules(settings.rules)
         except ValueError as exc:

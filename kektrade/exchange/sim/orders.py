@@ -35,6 +35,7 @@ class SimOrders(SimAccounting):
     _reserved: dict[str, float]
     _next_id: int
     _latency_ms: int
+    _landing_ms: int  # while a landed amendment is applied: the time it lands (else -1)
 
     # -- recording ---------------------------------------------------------------------------------
 
@@ -285,6 +286,12 @@ class SimOrders(SimAccounting):
             order.reject_reason = f"amend refused: {reason.value}"
             self._record_order(order, "amend_rejected")
             return order
+        if (candidate.price, candidate.contracts, candidate.trigger_price) != (
+            order.price,
+            order.contracts,
+            order.trigger_price,
+        ):  # a changed order reaches the book again, as a new one would: marketable now, it takes
+            order.active_from_ms = max(order.active_from_ms, self._now_ms, self._landing_ms)
         order.price, order.contracts, order.trigger_price = (
             candidate.price,
             candidate.contracts,
@@ -294,6 +301,8 @@ class SimOrders(SimAccounting):
         order.updated_ms = self._now_ms
         self._reserve(order, cost)
         self._record_order(order, "amended")
+        if abs(order.remaining) < 1e-12:  # cut down to what a partial fill already filled
+            self._finish(order, OrderStatus.FILLED, "filled")
         self._reprice_orders(True, self.contracts)  # its new size changes what it leaves to later orders
         return order
 
