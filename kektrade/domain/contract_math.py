@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 
 from kektrade.domain.types import RiskTier
 
@@ -191,13 +192,40 @@ def funding_fee(contracts: float, mark: float, rate: float, inverse: bool) -> fl
     Longs pay when the rate is positive, shorts receive; the magnitude is rounded up to 8 decimals, as
     Bybit's funding executions show (``round_money_up``).
     """
-    value = position_value(contracts, mark, inverse)
-    return round_money_up(value * rate if contracts > 0 else -value * rate)
+    raw = position_value(contracts, mark, inverse) * rate
+    scaled = abs(raw) * 1e8
+    near = scaled - math.floor(scaled + 0.5)  # distance to the nearest multiple of 1e-8
+    if abs(near) < 1e-6 + scaled * 1e-13:  # on or a float error away from one: decide exactly
+        exact = _exact_scaled(contracts, mark, rate, inverse)
+        fee = math.ceil(abs(exact)) / 1e8
+        return fee if (exact > 0) == (contracts > 0) else -fee
+    fee = math.ceil(scaled) / 1e8
+    return fee if (raw > 0) == (contracts > 0) else -fee
 
 
 def trade_fee(qty: float, price: float, rate: float, inverse: bool) -> float:
-    """Trading fee of a fill: executed value x fee rate, rounded to 8 decimals (negative = rebate)."""
-    return round_money(position_value(qty, price, inverse) * rate)
+    """Trading fee of a fill: executed value x fee rate, rounded to 8 decimals half up (negative = rebate).
+
+    The half-up rule applies to the exact value: a product on a half (2,535 BTCUSD contracts at 22,000 x
+    0.055 % = 0.000063375 BTC exactly -> 0.00006338) is a tie however float multiplication or a 28-digit
+    Decimal division lands beside it, so a product within float error of a half is decided exactly.
+    """
+    raw = position_value(qty, price, inverse) * rate
+    scaled = abs(raw) * 1e8
+    half = scaled - math.floor(scaled) - 0.5
+    if abs(half) < 1e-6 + scaled * 1e-13:  # on or a float error away from a half: decide exactly
+        exact = _exact_scaled(qty, price, rate, inverse)
+        fee = math.floor(abs(exact) + Fraction(1, 2)) / 1e8
+        return fee if exact >= 0 else -fee
+    fee = math.floor(scaled + 0.5) / 1e8
+    return fee if raw >= 0 else -fee
+
+
+def _exact_scaled(qty: float, price: float, rate: float, inverse: bool) -> Fraction:
+    """|qty| x price x rate (linear) or |qty| / price x rate (inverse) x 1e8, exactly, from the decimal
+    digits the inputs print as (the numbers the exchange has)."""
+    q, p, r = Fraction(repr(abs(qty))), Fraction(repr(price)), Fraction(repr(rate))
+    return (q / p if inverse else q * p) * r * 100_000_000
 
 
 def round_to_step(value: float, step: float) -> float:
