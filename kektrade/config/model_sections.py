@@ -61,7 +61,8 @@ class BacktestConfig(StrictModel):
         default="current",
         description=(
             "Bybit's margin rules of the period: current (MM and cross IM on the mark price, from 2025-09-02) "
-            "or before_2025_09 (on the entry price, classic liquidation formula; docs/venues.md)."
+            "or before_2025_09 (on the entry price, classic liquidation formula; docs/venues.md). Fee rates "
+            "the subaccount's fees leave out are the period's base tier at the first traded candle."
         ),
     )
 

@@ -3,11 +3,12 @@
 The "Backtest Perpetual" venue uses the hooks as defined here. Within one candle the price is assumed to
 travel open -> low -> high -> close when the candle closes at or above its open, and open -> high -> low
 -> close otherwise (the documented OHLC path rule). Every event on that path — a limit price traded
-through (or touched), a trigger crossed, the liquidation price reached by the mark price — happens in the order the path meets it; on an exact tie the liquidation comes
-first (worst case for the account), then orders in the order they were placed. Mark-price events follow
-the mark candle's own path, segment by segment alongside the trade path. The "Backtest Perpetual
-Realistic" venue (``realistic.py``) overrides only the hooks: a seeded path of more points, a taker price
-with size impact, a maker fill quantity capped by volume, and requests that land with latency.
+through (or touched), a trigger crossed, the liquidation price reached by the mark price — happens in the
+order the path meets it; on an exact tie the liquidation comes first (worst case for the account), then
+orders in the order they were placed. Mark-price events follow the mark candle's own path, segment by
+segment alongside the trade path. The "Backtest Perpetual Realistic" venue (``realistic.py``) overrides
+only the hooks: a seeded path of more points, a taker price with size impact, a maker fill quantity
+capped by volume, and requests that land with latency.
 """
 
 from __future__ import annotations
