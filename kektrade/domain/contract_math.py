@@ -316,6 +316,48 @@ def liquidation_price_cross_entry(
     return max(entry - x / qty, 0.0) if is_long else entry + x / qty
 
 
+def bankruptcy_price_cross_classic(
+    qty: float, entry: float, is_long: bool, free: float, taker: float, inverse: bool
+) -> float:
+    """The classic contract account's cross bankruptcy price (E33): where the loss plus the taker fee to close
+    there uses up ``free`` = wallet - order margin. Inverse long (1 + c) q / (q/E + free), short (1 - c) q /
+    (q/E - free); linear long (qE - free) / (q(1 - c)), short (qE + free) / (q(1 + c)). A long no price can
+    bankrupt: 0; a short: inf (an inverse long already bankrupt: inf)."""
+    if inverse:
+        den = qty / entry + free if is_long else qty / entry - free
+        if den <= 0.0:
+            return math.inf
+        return (1.0 + taker) * qty / den if is_long else (1.0 - taker) * qty / den
+    if is_long:
+        return max((qty * entry - free) / (qty * (1.0 - taker)), 0.0)
+    return (qty * entry + free) / (qty * (1.0 + taker))
+
+
+def liquidation_price_cross_classic(
+    qty: float,
+    entry: float,
+    is_long: bool,
+    tier: RiskTier,
+    wallet: float,
+    order_margin: float,
+    taker: float,
+    inverse: bool,
+) -> float:
+    """Cross liquidation of the classic contract account (research notes 1.4, E33): the position may lose
+    X = (W - order margin) - MM(entry) - the taker fee to close at the bankruptcy price
+    (``bankruptcy_price_cross_classic``). Inverse long q / (q/E + X), short q / (q/E - X) (E33); linear, by
+    the same reading (derived): long E - X/q, short E + X/q. 0 / inf as ``liquidation_price_cross_entry``.
+    """
+    free = wallet - order_margin
+    bust = bankruptcy_price_cross_classic(qty, entry, is_long, free, taker, inverse)
+    if bust == math.inf:
+        return math.inf  # inverse: a long already bankrupt, or a short no price can bankrupt
+    if bust <= 0.0:
+        return 0.0  # a linear long no price can bankrupt
+    fee = position_value(qty, bust, inverse) * taker
+    return liquidation_price_cross_entry(qty, entry, is_long, tier, free, fee, inverse)
+
+
 def funding_interest(quote_rate: float, base_rate: float, fundings_per_day: int) -> float:
     """Interest component per funding interval: (quote rate - base rate) / fundings per day."""
     return (quote_rate - base_rate) / fundings_per_day

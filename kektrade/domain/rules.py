@@ -33,8 +33,10 @@ class MarginRules:
     liquidation price; cross IM and MM on the mark price). Otherwise IM and MM on the entry price and the
     classic liquidation formula: long E - (IM - MM)/q - A/q, short E + (IM - MM)/q + A/q (linear);
     long q / (q/E + IM - MM + A), short q / (q/E - IM + MM - A) (inverse), the risk tier by entry value.
-    ``fees``: the base-tier fee schedule of the period, oldest first (``fees_at``): a backtest with these
-    rules pays the rates in force at its first traded candle where the config sets no ``fees``.
+    ``classic_cross``: cross liquidation by the classic contract account's formula
+    (``contract_math.liquidation_price_cross_classic``). ``fees``: the base-tier fee schedule of the
+    period, oldest first (``fees_at``): a backtest with these rules pays the rates in force at its first
+    traded candle where the config sets no ``fees``.
     """
 
     name: str
@@ -42,7 +44,16 @@ class MarginRules:
     on_mark: bool
     fees: tuple[FeePeriod, ...]
     summary: str
+    #: the classic contract account's cross liquidation (E33): the balance net of order margin, the fee to
+    #: close taken at the cross bankruptcy price
+    classic_cross: bool = False
 
+
+_FEES_BEFORE_2025_09 = (
+    FeePeriod("2019-2021", 0, 0.00075, -0.00025),
+    FeePeriod("2022", 18_993 * _DAY_MS, 0.0006, 0.0001),  # 2022-01-01
+    FeePeriod("from 2023", 19_358 * _DAY_MS, 0.00055, 0.0002),  # 2023-01-01
+)
 
 RULES: dict[str, MarginRules] = {
     "current": MarginRules(
@@ -57,17 +68,25 @@ RULES: dict[str, MarginRules] = {
     ),
     "before_2025_09": MarginRules(
         name="before_2025_09",
-        period="until 2025-09-01 (classic contract accounts and the unified account before the change)",
+        period="until 2025-09-01, unified trading account before the change",
         on_mark=False,
-        fees=(
-            FeePeriod("2019-2021", 0, 0.00075, -0.00025),
-            FeePeriod("2022", 18_993 * _DAY_MS, 0.0006, 0.0001),  # 2022-01-01
-            FeePeriod("from 2023", 19_358 * _DAY_MS, 0.00055, 0.0002),  # 2023-01-01
-        ),
+        fees=_FEES_BEFORE_2025_09,
         summary=(
             "IM and MM on the entry price; isolated liquidation price by the classic formula "
             "E -/+ (IM - MM)/q -/+ A/q; cross: wallet + UPNL(P) = MM at entry + fee to close; tier by entry value"
         ),
+    ),
+    "classic": MarginRules(
+        name="classic",
+        period="until 2025-09-01, classic contract account (before the unified trading account)",
+        on_mark=False,
+        fees=_FEES_BEFORE_2025_09,
+        summary=(
+            "The classic contract account: IM and MM on the entry price, isolated liquidation by the classic "
+            "formula; cross: the loss may use the wallet less order margin, MM at entry and the fee to close at "
+            "the cross bankruptcy price (E33); tier by entry value"
+        ),
+        classic_cross=True,
     ),
 }
 

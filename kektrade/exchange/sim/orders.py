@@ -8,6 +8,7 @@ from kektrade.domain import contract_math as cm
 from kektrade.domain.journal import OrderRecorded
 from kektrade.domain.order_checks import order_input_problem
 from kektrade.domain.types import (
+    MarginMode,
     Order,
     OrderStatus,
     OrderType,
@@ -225,6 +226,13 @@ class SimOrders(SimAccounting):
         if cost:
             self._reserved[order.id] = cost
             self._order_margin += cost
+            if self._classic_cross and self.contracts:
+                self._order_margin_moved()
+
+    def _order_margin_moved(self) -> None:
+        """The classic account's cross liquidation price counts the order margin: keep it current."""
+        if self._margin_mode is MarginMode.CROSS:
+            self._refresh_risk_prices()
 
     def _release(self, order: Order) -> None:
         reserved, key = self._reserved, order.id
@@ -233,6 +241,8 @@ class SimOrders(SimAccounting):
         cost = reserved[key]
         del reserved[key]
         self._order_margin = self._order_margin - cost if reserved else 0.0
+        if self._classic_cross and self.contracts:
+            self._order_margin_moved()
 
     def _submit(self, order: Order) -> Order:
         """Validate and accept an order (conditional orders reserve margin only when they trigger)."""
