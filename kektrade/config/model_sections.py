@@ -57,11 +57,13 @@ class BacktestConfig(StrictModel):
     realistic: RealisticConfig = Field(
         default_factory=RealisticConfig, description="Options of the realistic backtest venue."
     )
-    rules: Literal["current", "before_2025_09"] = Field(
+    rules: Literal["current", "before_2025_09", "classic"] = Field(
         default="current",
         description=(
             "Bybit's margin rules of the period: current (MM and cross IM on the mark price, from 2025-09-02) "
-            "or before_2025_09 (on the entry price, classic liquidation formula; docs/venues.md)."
+            "before_2025_09 (on the entry price, classic isolated liquidation formula) or classic (the classic "
+            "contract account: also its cross liquidation formula; docs/venues.md). Fee rates "
+            "the subaccount's fees leave out are the period's base tier at the first traded candle."
         ),
     )
 

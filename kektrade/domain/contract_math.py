@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 
 from kektrade.domain.types import RiskTier
 
@@ -191,13 +192,40 @@ def funding_fee(contracts: float, mark: float, rate: float, inverse: bool) -> fl
     Longs pay when the rate is positive, shorts receive; the magnitude is rounded up to 8 decimals, as
     Bybit's funding executions show (``round_money_up``).
     """
-    value = position_value(contracts, mark, inverse)
-    return round_money_up(value * rate if contracts > 0 else -value * rate)
+    raw = position_value(contracts, mark, inverse) * rate
+    scaled = abs(raw) * 1e8
+    near = scaled - math.floor(scaled + 0.5)  # distance to the nearest multiple of 1e-8
+    if abs(near) < 1e-6 + scaled * 1e-13:  # on or a float error away from one: decide exactly
+        exact = _exact_scaled(contracts, mark, rate, inverse)
+        fee = math.ceil(abs(exact)) / 1e8
+        return fee if (exact > 0) == (contracts > 0) else -fee
+    fee = math.ceil(scaled) / 1e8
+    return fee if (raw > 0) == (contracts > 0) else -fee
 
 
 def trade_fee(qty: float, price: float, rate: float, inverse: bool) -> float:
-    """Trading fee of a fill: executed value x fee rate, rounded to 8 decimals (negative = rebate)."""
-    return round_money(position_value(qty, price, inverse) * rate)
+    """Trading fee of a fill: executed value x fee rate, rounded to 8 decimals half up (negative = rebate).
+
+    The half-up rule applies to the exact value: a product on a half (2,535 BTCUSD contracts at 22,000 x
+    0.055 % = 0.000063375 BTC exactly -> 0.00006338) is a tie however float multiplication or a 28-digit
+    Decimal division lands beside it, so a product within float error of a half is decided exactly.
+    """
+    raw = position_value(qty, price, inverse) * rate
+    scaled = abs(raw) * 1e8
+    half = scaled - math.floor(scaled) - 0.5
+    if abs(half) < 1e-6 + scaled * 1e-13:  # on or a float error away from a half: decide exactly
+        exact = _exact_scaled(qty, price, rate, inverse)
+        fee = math.floor(abs(exact) + Fraction(1, 2)) / 1e8
+        return fee if exact >= 0 else -fee
+    fee = math.floor(scaled + 0.5) / 1e8
+    return fee if raw >= 0 else -fee
+
+
+def _exact_scaled(qty: float, price: float, rate: float, inverse: bool) -> Fraction:
+    """|qty| x price x rate (linear) or |qty| / price x rate (inverse) x 1e8, exactly, from the decimal
+    digits the inputs print as (the numbers the exchange has)."""
+    q, p, r = Fraction(repr(abs(qty))), Fraction(repr(price)), Fraction(repr(rate))
+    return (q / p if inverse else q * p) * r * 100_000_000
 
 
 def round_to_step(value: float, step: float) -> float:
@@ -286,6 +314,48 @@ def liquidation_price_cross_entry(
         den = qty / entry + x if is_long else qty / entry - x
         return qty / den if den > 0.0 else math.inf
     return max(entry - x / qty, 0.0) if is_long else entry + x / qty
+
+
+def bankruptcy_price_cross_classic(
+    qty: float, entry: float, is_long: bool, free: float, taker: float, inverse: bool
+) -> float:
+    """The classic contract account's cross bankruptcy price (E33): where the loss plus the taker fee to close
+    there uses up ``free`` = wallet - order margin. Inverse long (1 + c) q / (q/E + free), short (1 - c) q /
+    (q/E - free); linear long (qE - free) / (q(1 - c)), short (qE + free) / (q(1 + c)). A long no price can
+    bankrupt: 0; a short: inf (an inverse long already bankrupt: inf)."""
+    if inverse:
+        den = qty / entry + free if is_long else qty / entry - free
+        if den <= 0.0:
+            return math.inf
+        return (1.0 + taker) * qty / den if is_long else (1.0 - taker) * qty / den
+    if is_long:
+        return max((qty * entry - free) / (qty * (1.0 - taker)), 0.0)
+    return (qty * entry + free) / (qty * (1.0 + taker))
+
+
+def liquidation_price_cross_classic(
+    qty: float,
+    entry: float,
+    is_long: bool,
+    tier: RiskTier,
+    wallet: float,
+    order_margin: float,
+    taker: float,
+    inverse: bool,
+) -> float:
+    """Cross liquidation of the classic contract account (research notes 1.4, E33): the position may lose
+    X = (W - order margin) - MM(entry) - the taker fee to close at the bankruptcy price
+    (``bankruptcy_price_cross_classic``). Inverse long q / (q/E + X), short q / (q/E - X) (E33); linear, by
+    the same reading (derived): long E - X/q, short E + X/q. 0 / inf as ``liquidation_price_cross_entry``.
+    """
+    free = wallet - order_margin
+    bust = bankruptcy_price_cross_classic(qty, entry, is_long, free, taker, inverse)
+    if bust == math.inf:
+        return math.inf  # inverse: a long already bankrupt, or a short no price can bankrupt
+    if bust <= 0.0:
+        return 0.0  # a linear long no price can bankrupt
+    fee = position_value(qty, bust, inverse) * taker
+    return liquidation_price_cross_entry(qty, entry, is_long, tier, free, fee, inverse)
 
 
 def funding_interest(quote_rate: float, base_rate: float, fundings_per_day: int) -> float:

@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 
 from kektrade.config.model_root import KektradeConfig
-from kektrade.config.model_subaccount import SubaccountConfig
+from kektrade.config.model_subaccount import FeesConfig, SubaccountConfig
 from kektrade.data.contracts import resolve_contract
 from kektrade.data.market import MarketData, date_ms
 from kektrade.data.provider import DataProvider, parse_utc_ms
 from kektrade.domain.journal import Journal
+from kektrade.domain.rules import fees_at, margin_rules
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.timeframes import timeframe_ms
 from kektrade.engine.venues import simulated_venue
@@ -48,9 +49,24 @@ class PreparedInstance:
     funding_rate: float | None
 
 
-def contract_spec(sub: SubaccountConfig, downloaded: ContractSpec | None = None) -> ContractSpec:
-    """The pair's spec (downloaded with the candles, built-in or generic), with config overrides and fees."""
-    return resolve_contract(sub.pair, sub.contract, sub.fees, downloaded)  # kektrade.data.contracts (issue 12)
+def contract_spec(
+    sub: SubaccountConfig, downloaded: ContractSpec | None = None, rules: str = "current", at_ms: int = 0
+) -> ContractSpec:
+    """The pair's spec (downloaded with the candles, built-in or generic), with config overrides and the fees
+    (``period_fees``: the config's, else those of the rules' period at ``at_ms``)."""
+    fees = period_fees(sub.fees, rules, at_ms)
+    return resolve_contract(sub.pair, sub.contract, fees, downloaded)  # kektrade.data.contracts (issue 12)
+
+
+def period_fees(fees: FeesConfig, rules: str, at_ms: int) -> FeesConfig:
+    """The fee rates the config sets; those it leaves out from the fee schedule of the rule set
+    (``backtest.rules``) in force at ``at_ms`` (the first traded candle)."""
+    period = fees_at(margin_rules(rules), at_ms)
+    given = fees.model_fields_set
+    return FeesConfig(
+        taker=fees.taker if "taker" in given else period.taker,
+        maker=fees.maker if "maker" in given else period.maker,
+    )
 
 
 def sim_settings(config: KektradeConfig, sub: SubaccountConfig) -> SimSettings:
@@ -157,7 +173,7 @@ def prepare_instance(
         strategy,
         frame,
         arrays,
-        contract_spec(sub, data.contract),
+        contract_spec(sub, data.contract, config.backtest.rules, int(stamps[first])),
         space,
         first,
         metadata,

@@ -16,7 +16,7 @@ from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import MarginMode
 from kektrade.domain.venues import VenueInfo
 from kektrade.exchange.sim.exchange import SimExchange
-from kektrade.exchange.sim.factory import make_sim_exchange
+from kektrade.exchange.sim.factory import SIM_BUILDERS, make_sim_exchange
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
 
 if TYPE_CHECKING:  # ccxt (~50 MB, 0.35 s to import) is loaded only when a live venue is built
@@ -24,17 +24,10 @@ if TYPE_CHECKING:  # ccxt (~50 MB, 0.35 s to import) is loaded only when a live 
 
 log = logging.getLogger("kektrade.engine")
 
-#: the simulator each simulating builder uses (exchange/sim/factory.py's names)
-_SIMULATORS = {
-    "sim": "backtest_perpetual",
-    "sim_realistic": "backtest_perpetual_realistic",
-    "paper": "backtest_perpetual",
-}
-
 
 def virtual_builder(info: VenueInfo) -> str:
     """The simulator of a venue's virtual exchanges: its own, or for a live venue the exchange's rules."""
-    return info.builder if info.builder in _SIMULATORS else "sim"
+    return info.builder if info.builder in SIM_BUILDERS else "sim"
 
 
 def simulated_venue(
@@ -52,11 +45,8 @@ def simulated_venue(
     realistic: Mapping[str, Any] | None = None,
 ) -> SimExchange:
     """The simulator of a backtest or paper venue (the real subaccount's or a virtual exchange's)."""
-    simulator = _SIMULATORS.get(builder)
-    if simulator is None:
-        raise ValueError(f"venue builder {builder!r} does not simulate; simulating builders: {', '.join(_SIMULATORS)}")
-    return make_sim_exchange(
-        simulator,
+    return make_sim_exchange(  # ValueError naming the simulating builders for any other builder
+        builder,
         spec,
         arrays,
         volume=arrays.volume or None,

@@ -54,6 +54,8 @@ class SimAccounting:
     _has_mark: bool
     #: Bybit's rules of the period: MM (and cross IM) on the mark price (True, since Sep 2025) or on entry.
     _on_mark: bool = True
+    #: the classic contract account's cross liquidation (rules "classic", E33)
+    _classic_cross: bool = False
     # The clock's values at candle _i, kept rather than read again: the hot path asks for them several
     # times per candle.
     _now: int = 0  # close time of candle _i
@@ -215,6 +217,10 @@ class SimAccounting:
             self._liq = self._liq_on_entry(fee)
         if isolated:
             margin = cm.initial_margin(q, e, self._leverage, self._inverse) + self._extra
+        elif self._classic_cross:
+            free = self._wallet - self._order_margin
+            self._bust = cm.bankruptcy_price_cross_classic(q, e, self.contracts > 0, free, self._taker, self._inverse)
+            return
         else:
             margin = self._wallet - fee
         self._bust = self._price_where_loss_is(margin)
@@ -226,6 +232,10 @@ class SimAccounting:
         if self._margin_mode is MarginMode.ISOLATED:
             return cm.liquidation_price_isolated_classic(
                 q, e, self._leverage, long_, tier, self._extra, self._inverse
+            )
+        if self._classic_cross:
+            return cm.liquidation_price_cross_classic(
+                q, e, long_, tier, self._wallet, self._order_margin, self._taker, self._inverse
             )
         return cm.liquidation_price_cross_entry(q, e, long_, tier, self._wallet, close_fee, self._inverse)
 

@@ -75,11 +75,16 @@ class SimExchange(SimMatching):
         self._touch = settings.limit_fill == "touch"
         self._through = 0.0
         self._slip = settings.slippage_bps / 10_000.0
+        self._points = 4
+        self._pending = []
+        self._landing_ms = -1
+        self._exhausted = set()
         try:
             self.rules = margin_rules(settings.rules)
         except ValueError as exc:
             raise SimError(str(exc)) from None
         self._on_mark = self.rules.on_mark
+        self._classic_cross = self.rules.classic_cross
         self._init_accounting(
             initial_balance,
             leverage,
@@ -171,6 +176,8 @@ class SimExchange(SimMatching):
             return 0
         self._reserved.clear()
         self._order_margin = 0.0
+        if self._classic_cross and self.contracts:
+            self._order_margin_moved()
         now, journal = self._now, self.journal
         for order in orders:
             order.status = OrderStatus.CANCELLED

@@ -1,11 +1,14 @@
-"""Candle matching of the "Backtest Perpetual" venue.
+"""Candle matching of both simulated venues: one routine (``SimMatching._match``) with small hooks.
 
-Within one candle the price is assumed to travel open -> low -> high -> close when the candle closes at
-or above its open, and open -> high -> low -> close otherwise (the documented OHLC path rule). Every
-event on that path — a limit price traded through (or touched), a trigger crossed, the liquidation price
-reached by the mark price — happens in the order the path meets it; on an exact tie the liquidation comes
-first (worst case for the account), then orders in the order they were placed. Mark-price events follow
-the mark candle's own path, segment by segment alongside the trade path.
+The "Backtest Perpetual" venue uses the hooks as defined here. Within one candle the price is assumed to
+travel open -> low -> high -> close when the candle closes at or above its open, and open -> high -> low
+-> close otherwise (the documented OHLC path rule). Every event on that path — a limit price traded
+through (or touched), a trigger crossed, the liquidation price reached by the mark price — happens in the
+order the path meets it; on an exact tie the liquidation comes first (worst case for the account), then
+orders in the order they were placed. Mark-price events follow the mark candle's own path, segment by
+segment alongside the trade path. The "Backtest Perpetual Realistic" venue (``realistic.py``) overrides
+only the hooks: a seeded path of more points, a taker price with size impact, a maker fill quantity
+capped by volume, and requests that land with latency.
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ from kektrade.exchange.sim.settings import MarketArrays
 
 FIRST_FUNDING = -1.0  # "not started": any market time, epoch 0 included, is at or after it
 
+#: A request on its way to the venue: (reaches it at, order, amendment (price, contracts, trigger) | None:
+#: a cancel).
+Pending = tuple[int, Order, tuple[float | None, float | None, float | None] | None]
+
 
 @mypyc_attr(allow_interpreted_subclasses=True)
 class SimMatching(SimOrders):
@@ -41,6 +48,19 @@ class SimMatching(SimOrders):
     _touch: bool
     _through: float  # how far beyond a limit price the price must go to fill it (the realistic venue's ticks)
     _slip: float
+    _points: int  # path points per candle (basic venue: 4, the OHLC path)
+    _pending: list[Pending]  # cancels and amendments on their way (the basic venue applies them at once)
+    _exhausted: set[str]  # resting limits that have used this candle's fill quantity
+    # the basic venue's path: four points as fields (times: _t0 + p * timeframe / 3)
+    _t0: int
+    _x0: float
+    _x1: float
+    _x2: float
+    _x3: float
+    _m0: float
+    _m1: float
+    _m2: float
+    _m3: float
     _next_funding_ms: float
     _const_rate: float | None
     _fund_idx: int
@@ -60,6 +80,8 @@ class SimMatching(SimOrders):
         ):
             self._match(i, t)  # a liquidation is timed where the mark path meets it, orders or not
         self._close_candle(i, k)
+        if self._pending:  # requests (realistic venue: sent with latency) that land by the next open
+            self._apply_pending(t + self._tf)
 
     # -- funding (settled at the open of the candle after the settlement time) ------------------------
 
@@ -87,32 +109,79 @@ class SimMatching(SimOrders):
                 if self.contracts and ((mark <= self._liq) if self.contracts > 0 else (mark >= self._liq)):
                     self._liquidation_event(t)
 
-    # -- per candle --------------------------------------------------------------------------------
+    # -- per candle: the one matching routine of both venues -------------------------------------------
+    #
+    # Both venues run this routine; the realistic venue only overrides the hooks marked [hook]:
+    #   _may_happen   the cheap pre-check (the realistic venue adds amendments that land in the candle)
+    #   _make_path    the intrabar path points (basic: the 4-point OHLC rule; realistic: a seeded path)
+    #   _at_point     requests and orders reaching the venue at a path point (latency / arrival)
+    #   _taker_price  the price of a taker fill (basic: slippage; realistic: slippage + size impact)
+    #   _maker_qty    how much of a resting limit fills (basic: all; realistic: a share of the volume)
+    # so a rule fixed here (arrival, gaps, path order, ties, reduce-only cuts) is fixed for both venues.
 
     def _match(self, i: int, t: int) -> None:
+        """Match candle ``i`` (open time ``t``) along its intrabar path.
+
+        1. Pre-check: nothing can fill, fire or liquidate in this candle -> done (most quiet candles).
+        2. The path: ``_points`` points of (time, last price, mark price), open first, close last.
+        3. At the open, the mark may have gapped through the liquidation price: liquidate first.
+        4. At each point but the last: requests and orders that reach the venue by then (arrivals meet the
+           price there: marketable ones take, post-only ones that would take are cancelled; at the open,
+           resting orders the gap went through fill at the open as maker), then the segment to the next
+           point, where liquidation, triggers and resting limits happen in the order the price meets them.
+        """
         k = i - self._w0  # step() loaded the window
+        n, tf = self._points, self._tf
+        last_start = t + ((n - 2) * tf) // (n - 1)  # the last point that starts a segment
+        if not self._may_happen(k, last_start):
+            return
+        self._make_path(i, k, t)
+        if self.contracts and ((self._wmo[k] <= self._liq) if self.contracts > 0.0 else (self._wmo[k] >= self._liq)):
+            self._liquidation_event(t)
+        mh, ml = self._wmh[k], self._wml[k]
+        prev = last_start - tf  # orders active after the previous candle's last point arrive at this open
+        tp, x, m = t, self._last_at(0), self._mark_at(0)
+        for p in range(n - 1):
+            if not self._orders and not (
+                self.contracts and ((ml <= self._liq) if self.contracts > 0.0 else (mh >= self._liq))
+            ):
+                return  # nothing on the book, and the position (if any) cannot be liquidated in this candle
+            self._at_point(p, tp, prev, x, m)
+            t1, x1, m1 = self._time_at(p + 1), self._last_at(p + 1), self._mark_at(p + 1)
+            if self._orders or self.contracts:
+                self._walk(tp, t1 - tp, x, x1, m, m1)
+            prev, tp, x, m = tp, t1, x1, m1
+
+    def _may_happen(self, k: int, last_start: int) -> bool:
+        """[hook] Cheap pre-check of the candle at window place ``k``: can anything happen by ``last_start``?"""
+        return self._anything_happens(last_start, self._wh[k], self._wl[k], self._wmh[k], self._wml[k])
+
+    def _make_path(self, i: int, k: int, t: int) -> None:
+        """[hook] The intrabar path of candle ``i``: the OHLC rule (open, low, high, close when the candle
+        closes at or above its open, else open, high, low, close); the mark candle follows its own."""
         o, h, lo, c = self._wo[k], self._wh[k], self._wl[k], self._wc[k]
         mo, mh, ml, mc = self._wmo[k], self._wmh[k], self._wml[k], self._wmc[k]
-        if not self._anything_happens(t, h, lo, mh, ml):
-            return
-        prev_open = self._now - self._tf if self._i >= 0 else -1
-        self._at_open(t, prev_open, o, mo)
-        if not self._orders and not (
-            self.contracts and ((ml <= self._liq) if self.contracts > 0.0 else (mh >= self._liq))
-        ):
-            return  # only a position is left and this candle cannot reach its liquidation price
-        # the three path segments, unrolled: a tuple indexed in a loop would box every price (compiled)
-        p1, p2 = (lo, h) if c >= o else (h, lo)
-        m1, m2 = (ml, mh) if mc >= mo else (mh, ml)
-        third = self._tf // 3
-        self._walk(t, third, o, p1, mo, m1)
-        if self._orders or self.contracts:
-            self._walk(t + third, third, p1, p2, m1, m2)
-        if self._orders or self.contracts:
-            self._walk(t + 2 * third, third, p2, c, m2, mc)
+        # four fields, not a list: a list would box every price (compiled)
+        self._x0, self._x3 = o, c
+        self._x1, self._x2 = (lo, h) if c >= o else (h, lo)
+        self._m0, self._m3 = mo, mc
+        self._m1, self._m2 = (ml, mh) if mc >= mo else (mh, ml)
+        self._t0 = t
+
+    def _time_at(self, p: int) -> int:
+        """[hook] Time of path point ``p``: points evenly spread from the open to the close."""
+        return self._t0 + (p * self._tf) // 3
+
+    def _last_at(self, p: int) -> float:
+        """[hook] Trade price at path point ``p``."""
+        return self._x0 if p == 0 else (self._x1 if p == 1 else (self._x2 if p == 2 else self._x3))
+
+    def _mark_at(self, p: int) -> float:
+        """[hook] Mark price at path point ``p``."""
+        return self._m0 if p == 0 else (self._m1 if p == 1 else (self._m2 if p == 2 else self._m3))
 
     def _anything_happens(self, t: int, h: float, lo: float, mh: float, ml: float) -> bool:
-        """Cheap pre-check: can any order or the liquidation price be reached in this candle?"""
+        """Can any order active by ``t``, or the liquidation price, be reached in this candle?"""
         if self.contracts and ((ml <= self._liq) if self.contracts > 0.0 else (mh >= self._liq)):
             return True
         for order in self._orders:
@@ -124,35 +193,46 @@ class SimMatching(SimOrders):
                 if (hi_ >= trig) if order.trigger_direction == 1 else (lo_ <= trig):
                     return True
             elif order.type is OrderType.MARKET or order.time_in_force is not TimeInForce.GTC:
-                return True  # market orders fill and IOC/FOK limits fill or expire at this open
+                return True  # market orders fill and IOC/FOK limits fill or expire where they arrive
             else:
                 price = order.price or 0.0
                 if (lo <= price) if order.contracts > 0 else (h >= price):
                     return True
         return False
 
-    def _at_open(self, t: int, prev_open: int, o: float, mo: float) -> None:
-        """Events at the candle's open: gap liquidation, market orders, arrivals and gapped orders."""
-        if self.contracts and ((mo <= self._liq) if self.contracts > 0.0 else (mo >= self._liq)):
-            self._liquidation_event(t)
-        for order in list(self._orders):
-            if order.active_from_ms > t or not is_listed(order, self._orders):
+    def _at_point(self, p: int, t: int, prev: int, x: float, m: float) -> None:
+        """[hook] Path point ``p`` at time ``t``: requests that landed by ``t`` (latency), then orders that
+        arrived in (``prev``, ``t``] meet the price ``x`` (mark ``m``); at the open also the resting
+        orders the gap went through."""
+        if self._pending:
+            self._apply_pending(t)
+        orders = self._orders
+        if p:  # mid-candle, only arrivals count: most points have none
+            arrivals = False
+            for order in orders:
+                if prev < order.active_from_ms <= t:
+                    arrivals = True
+                    break
+            if not arrivals:
+                return
+        for order in list(orders):
+            active = order.active_from_ms
+            if active > t or (p and active <= prev) or not is_listed(order, orders):
                 continue
-            arriving = order.active_from_ms > prev_open
             if order.status is OrderStatus.UNTRIGGERED:
-                ref = mo if order.trigger_by is TriggerBy.MARK else o
+                ref = m if order.trigger_by is TriggerBy.MARK else x
                 trig = order.trigger_price or 0.0
                 if (ref >= trig) if order.trigger_direction == 1 else (ref <= trig):
-                    self._trigger(order, t, o, mo)
+                    self._trigger(order, t, x, m)
             elif order.type is OrderType.MARKET:
-                self._take(order, o, t)
+                self._take(order, x, t)
             else:
-                self._limit_at_open(order, t, o, arriving)
+                self._limit_at_open(order, t, x, active > prev)
 
     def _limit_at_open(self, order: Order, t: int, o: float, arriving: bool) -> None:
         """A limit at a price ``o`` it may have passed: arriving and marketable, it takes (post-only:
         cancelled; IOC/FOK that cannot fill expire); resting and passed (by ``_through``), it fills at ``o``
-        as maker. Shared by both venues (the realistic one calls it at each path point an order arrives)."""
+        as maker."""
         price = order.price or 0.0
         buy = order.contracts > 0
         crossed = (o <= price) if buy else (o >= price)
@@ -179,11 +259,13 @@ class SimMatching(SimOrders):
         """Process the events of one path segment in the order the price meets them.
 
         The resting-limit case is inlined (it is the market maker's hot path); triggers go through
-        ``_event_fraction``. A limit buy is met on a falling segment, a limit sell on a rising one.
+        ``_event_fraction``. A limit buy is met on a falling segment, a limit sell on a rising one. Orders
+        not yet active, and resting limits that used up this candle's fill quantity, sit out.
         """
         if a == b and ma == mb:
             return
         touch, through, down, up = self._touch, self._through, b < a, b > a
+        exhausted = self._exhausted
         f0 = 0.0
         while True:
             best: Order | None = None
@@ -194,7 +276,7 @@ class SimMatching(SimOrders):
                 if f is not None:
                     liq_first, best_f = True, f
             for order in self._orders:
-                if order.active_from_ms > t0:
+                if order.active_from_ms > t0 or (exhausted and order.id in exhausted):
                     continue
                 if order.status is OrderStatus.UNTRIGGERED or not is_limit_priced(order.type):
                     g = self._event_fraction(order, a, b, ma, mb)
@@ -255,12 +337,32 @@ class SimMatching(SimOrders):
             return (price - a) / (b - a)
         return None
 
+    # -- requests that travel to the venue (latency) -------------------------------------------------
+
+    def _apply_pending(self, until_ms: int) -> None:
+        """Apply, in the order they were sent, the cancels and amendments that reached the venue by
+        ``until_ms`` (the basic venue applies them at once and never queues any)."""
+        keep: list[Pending] = []
+        for item in self._pending:
+            when, order, args = item
+            if when > until_ms:
+                keep.append(item)
+            elif is_listed(order, self._orders):
+                if args is None:
+                    self._finish(order, OrderStatus.CANCELLED, "cancelled")
+                else:
+                    self._landing_ms = until_ms  # an accepted amendment arrives again from here
+                    self._amend(order, args[0], args[1], args[2])
+                    self._landing_ms = -1
+        self._pending = keep
+
     # -- events ------------------------------------------------------------------------------------
 
-    def _slipped(self, price: float, buy: bool) -> float:
-        if not self._slip:
+    def _slipped(self, price: float, buy: bool, rate: float) -> float:
+        """``price`` worsened by ``rate`` (a share), rounded away from the taker to the tick."""
+        if not rate:
             return price
-        raw = price * (1.0 + self._slip) if buy else price * (1.0 - self._slip)
+        raw = price * (1.0 + rate) if buy else price * (1.0 - rate)
         tick = self._tick
         steps = math.ceil(raw / tick - 1e-9) if buy else math.floor(raw / tick + 1e-9)
         return cm.round_to_step(steps * tick, tick)
@@ -286,32 +388,55 @@ class SimMatching(SimOrders):
         self._take(order, price, t)
 
     def _take(self, order: Order, x: float, t: int) -> None:
-        """The taker-price hook: fill as taker where the price is ``x`` (market types slipped by
-        ``slippage_bps``, limit types at ``x``). The realistic venue adds size-dependent impact here."""
-        price = x if is_limit_priced(order.type) else self._slipped(x, order.contracts > 0)
-        self._fill(order, price, False, t)
+        """Fill completely as taker where the price is ``x``, at the ``_taker_price`` hook's price."""
+        self._fill(order, self._taker_price(order, x), False, t)
+
+    def _taker_price(self, order: Order, x: float) -> float:
+        """[hook] Taker price where the price is ``x``: market types slipped by ``slippage_bps``, limit
+        types at ``x``."""
+        return x if is_limit_priced(order.type) else self._slipped(x, order.contracts > 0, self._slip)
+
+    def _maker_qty(self, order: Order, qty: float, price: float) -> float:
+        """[hook] How much of ``qty`` a resting limit fills as maker at ``price`` (basic venue: all)."""
+        return qty
 
     def _fill(self, order: Order, price: float, is_maker: bool, t: int) -> None:
-        """Fill an order completely at ``price`` (reduce-only orders are cut to the position)."""
+        """Fill an order at ``price``: all of it, or as maker what ``_maker_qty`` allows (the rest stays
+        open, partially filled); a reduce-only order is cut to the position and then done."""
         qty = order.remaining
+        if is_maker:
+            qty = self._maker_qty(order, qty, price)
+            if qty == 0.0:
+                return
+        cut = False
         if order.reduce_only:
             pos = self.contracts
             if pos == 0.0 or (pos > 0) == (qty > 0):
                 self._finish(order, OrderStatus.CANCELLED, "cancelled", RejectReason.REDUCE_ONLY_WOULD_INCREASE.value)
                 return
-            qty = math.copysign(min(abs(qty), abs(pos)), qty)
-        self._release(order)
+            if abs(qty) > abs(pos):
+                qty, cut = math.copysign(abs(pos), qty), True
+        done = order.filled + qty
+        if order.filled:
+            done = cm.round_to_step(done, self._lot)  # partial fills add up on the lot grid
+        whole = cut or abs(order.contracts - done) < 1e-12
+        if whole:
+            self._release(order)
         before = self.contracts
         fill = self._apply_trade(qty, price, self._maker if is_maker else self._taker, t, order.id, is_maker)
-        done = order.filled + qty
         order.avg_fill_price = (order.avg_fill_price * order.filled + price * qty) / done if done else price
         order.filled = done
         order.fee_paid += fill.fee
-        self._finish(order, OrderStatus.FILLED, "filled")
+        if whole:
+            self._finish(order, OrderStatus.FILLED, "filled")
+        else:
+            order.status = OrderStatus.PARTIALLY_FILLED
+            order.updated_ms = t
+            self._record_order(order, "partially_filled")
         if self.contracts == 0.0:
             self._drop_reduce_only(t)
-        if self._orders:
-            self._reprice_orders(True, before)
+        if self._orders:  # after a partial fill the order's own reservation shrinks too: every order
+            self._reprice_orders(True, before, not whole)
 
     def _drop_reduce_only(self, t: int) -> None:
         """Once flat, reduce-only orders that are live on the book have nothing left to reduce."""

@@ -8,6 +8,7 @@ from kektrade.domain import contract_math as cm
 from kektrade.domain.journal import OrderRecorded
 from kektrade.domain.order_checks import order_input_problem
 from kektrade.domain.types import (
+    MarginMode,
     Order,
     OrderStatus,
     OrderType,
@@ -35,6 +36,7 @@ class SimOrders(SimAccounting):
     _reserved: dict[str, float]
     _next_id: int
     _latency_ms: int
+    _landing_ms: int  # while a landed amendment is applied: the time it lands (else -1)
 
     # -- recording ---------------------------------------------------------------------------------
 
@@ -224,6 +226,13 @@ class SimOrders(SimAccounting):
         if cost:
             self._reserved[order.id] = cost
             self._order_margin += cost
+            if self._classic_cross and self.contracts:
+                self._order_margin_moved()
+
+    def _order_margin_moved(self) -> None:
+        """The classic account's cross liquidation price counts the order margin: keep it current."""
+        if self._margin_mode is MarginMode.CROSS:
+            self._refresh_risk_prices()
 
     def _release(self, order: Order) -> None:
         reserved, key = self._reserved, order.id
@@ -232,6 +241,8 @@ class SimOrders(SimAccounting):
         cost = reserved[key]
         del reserved[key]
         self._order_margin = self._order_margin - cost if reserved else 0.0
+        if self._classic_cross and self.contracts:
+            self._order_margin_moved()
 
     def _submit(self, order: Order) -> Order:
         """Validate and accept an order (conditional orders reserve margin only when they trigger)."""
@@ -285,6 +296,12 @@ class SimOrders(SimAccounting):
             order.reject_reason = f"amend refused: {reason.value}"
             self._record_order(order, "amend_rejected")
             return order
+        if (candidate.price, candidate.contracts, candidate.trigger_price) != (
+            order.price,
+            order.contracts,
+            order.trigger_price,
+        ):  # a changed order reaches the book again, as a new one would: marketable now, it takes
+            order.active_from_ms = max(order.active_from_ms, self._now_ms, self._landing_ms)
         order.price, order.contracts, order.trigger_price = (
             candidate.price,
             candidate.contracts,
@@ -294,6 +311,8 @@ class SimOrders(SimAccounting):
         order.updated_ms = self._now_ms
         self._reserve(order, cost)
         self._record_order(order, "amended")
+        if abs(order.remaining) < 1e-12:  # cut down to what a partial fill already filled
+            self._finish(order, OrderStatus.FILLED, "filled")
         self._reprice_orders(True, self.contracts)  # its new size changes what it leaves to later orders
         return order
 

@@ -16,7 +16,7 @@ class SimSettings:
     ``limit_fill``: "trade_through" fills a resting limit only when the price goes strictly past it;
     "touch" fills when the price reaches it. ``slippage_bps`` worsens market and stop-market fills.
     ``latency_ms`` delays when a placed order starts to take part in matching. ``rules``: Bybit's margin
-    rules of the period (``kektrade.domain.rules``: "current" or "before_2025_09").
+    rules of the period (``kektrade.domain.rules``: "current", "before_2025_09" or "classic").
     """
 
     limit_fill: LimitFill = "trade_through"

@@ -2,7 +2,7 @@
 
 It shares no code with ``kektrade.exchange.sim`` or ``kektrade.domain.contract_math``: every formula is
 written again here from ../shared/research/bybit-math.md and README's "simulated exchange" rules, in the
-most direct form, with ``Decimal`` rounding. It covers what the property test drives: market and GTC limit
+most direct form, with exact (``Fraction``) rounding. It covers what the property test drives: market and GTC limit
 orders, reduce-only closes, cancels, leverage and margin-mode changes, added margin, constant-rate funding
 and liquidation, linear and inverse, isolated and cross, one risk tier (MMR ``mmr``, no deduction), no
 separate mark series (the mark is the trade price).
@@ -22,18 +22,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
+from fractions import Fraction
 
 
-def exact_value_times(qty: float, price: float, rate: float, inverse: bool) -> Decimal:
-    """|qty| x price x rate (linear) or |qty| / price x rate (inverse), in Decimal from the inputs' digits."""
-    q, p, r = Decimal(repr(abs(qty))), Decimal(repr(price)), Decimal(repr(rate))
+def exact_value_times(qty: float, price: float, rate: float, inverse: bool) -> Fraction:
+    """|qty| x price x rate (linear) or |qty| / price x rate (inverse), exactly, from the inputs' digits.
+
+    A fraction, not a 28-digit ``Decimal``: an inverse value such as 2,535 / 22,000 x 0.00055 is exactly
+    0.000063375, a tie, but the rounded division leaves it at 0.0000633749...9 (issue 12).
+    """
+    q, p, r = Fraction(repr(abs(qty))), Fraction(repr(price)), Fraction(repr(rate))
     return (q / p if inverse else q * p) * r
 
 
-def money(x: Decimal | float, mode: str = ROUND_HALF_UP) -> float:
-    """Round to 8 decimals (half up, or up in magnitude: ``ROUND_UP``), sign kept."""
-    d = x if isinstance(x, Decimal) else Decimal(repr(x))
-    rounded = float(d.copy_abs().quantize(Decimal("1e-8"), rounding=mode))
+def money(x: Fraction | float, mode: str = ROUND_HALF_UP) -> float:
+    """Round the exact value to 8 decimals (half up, or up in magnitude: ``ROUND_UP``), sign kept."""
+    d = x if isinstance(x, Fraction) else Fraction(repr(x))
+    scaled = abs(d) * 100_000_000
+    units = math.ceil(scaled) if mode == ROUND_UP else math.floor(scaled + Fraction(1, 2))
+    rounded = units / 1e8
     return rounded if d >= 0 else -rounded
 
 

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from kektrade.domain import contract_math as cm
 from kektrade.domain.types import FillKind, Order, OrderStatus, OrderType, RejectReason
+from kektrade.domain.venues import VENUES, venue_info
 from kektrade.exchange.sim.exchange import SimError, SimExchange
-from kektrade.exchange.sim.factory import make_sim_exchange
+from kektrade.exchange.sim.factory import SIM_BUILDERS, make_sim_exchange
 from kektrade.exchange.sim.path import candle_path, candle_rng, point_times
 from kektrade.exchange.sim.realistic import RealisticSettings, RealisticSimExchange
 from kektrade.exchange.sim.settings import SimSettings
@@ -395,28 +396,29 @@ def test_same_seed_same_fills_and_the_seed_matters() -> None:
     assert _random_run(4) != first
 
 
-def test_factory_builds_either_venue() -> None:
+def test_factory_builds_either_venue_by_the_registry_builder() -> None:
     kw: dict[str, Any] = dict(initial_balance=1_000.0, leverage=2.0)
     arrays = market([FLAT, FLAT])
-    base = make_sim_exchange("backtest_perpetual", spec("BTCUSDT"), arrays, volume=None, realistic=None, **kw)
-    assert type(base) is SimExchange
-    real = make_sim_exchange(
+
+    def build(venue: str, **extra: Any) -> SimExchange:
+        return make_sim_exchange(venue_info(venue).builder, spec("BTCUSDT"), arrays, **{**kw, **extra})
+
+    assert type(build("backtest_perpetual")) is SimExchange
+    assert type(build("paper")) is SimExchange
+    real = build(
         "backtest_perpetual_realistic",
-        spec("BTCUSDT"),
-        arrays,
         volume=[1.0, 1.0],
         realistic={"latency_ms": 40, "seed": 5, "path_points": 6},
         settings=SimSettings(latency_ms=0),
-        **kw,
     )
     assert isinstance(real, RealisticSimExchange)
     assert real.realistic.seed == 5 and real.realistic.path_points == 6 and real._latency_ms == 40
-    with pytest.raises(ValueError, match="venue: 'bybit_linear'"):
-        make_sim_exchange("bybit_linear", spec("BTCUSDT"), arrays, volume=None, realistic=None, **kw)
+    with pytest.raises(ValueError, match="venue builder 'ccxt' does not simulate"):
+        build("bybit_linear")
     with pytest.raises(ValueError, match=r"realistic\.latency: unknown option"):
-        make_sim_exchange(
-            "backtest_perpetual_realistic", spec("BTCUSDT"), arrays, volume=[1, 1], realistic={"latency": 1}, **kw
-        )
+        build("backtest_perpetual_realistic", volume=[1, 1], realistic={"latency": 1})
+    # one place: every simulated venue of the registry has a simulator, and the factory knows no other builder
+    assert {v.builder for v in VENUES.values() if v.simulated} == set(SIM_BUILDERS)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 
 from kektrade.domain.rules import RULES, margin_rules
@@ -10,7 +12,7 @@ from kektrade.domain.types import FillKind, OrderType
 from kektrade.exchange.sim.exchange import SimError, SimExchange
 from tests.exchange.sim.simkit import make_sim
 
-CURRENT, BEFORE = "current", "before_2025_09"
+CURRENT, BEFORE, CLASSIC = "current", "before_2025_09", "classic"
 
 
 def opened(price: float, qty: float, leverage: float, rules: str, symbol: str = "BTCUSDT", **kw: object) -> SimExchange:
@@ -144,9 +146,81 @@ def test_e8_order_cost_at_todays_fee() -> None:
 
 
 def test_rule_sets_are_named_with_their_periods() -> None:
-    assert set(RULES) == {CURRENT, BEFORE}
+    assert set(RULES) == {CURRENT, BEFORE, CLASSIC}
     assert margin_rules(CURRENT).period == "from 2025-09-02"
-    with pytest.raises(ValueError, match="'2019' is not a known rule set; use current, before_2025_09"):
+    assert margin_rules(CLASSIC).classic_cross and not margin_rules(BEFORE).classic_cross
+    with pytest.raises(ValueError, match="'2019' is not a known rule set; use current, before_2025_09, classic"):
         margin_rules("2019")
     with pytest.raises(SimError, match="not a known rule set"):
         make_sim([(1, 1, 1, 1)], rules="2019")
+
+
+# -- the classic contract account: cross liquidation (research notes 1.4, E33) ----------------------------
+
+
+def e33_long(q: Fraction, e: Fraction, wallet: Fraction, order_margin: Fraction, c: Fraction, m: Fraction) -> Fraction:
+    """E33 solved for LP by hand: q(1/E - 1/LP) = -(W - OM - (q/E) m - q c / BP), BP = (1 + c) q / (q/E + W - OM)."""
+    bp = (1 + c) * q / (q / e + wallet - order_margin)
+    x = wallet - order_margin - q / e * m - q * c / bp
+    return q / (q / e + x)
+
+
+def test_e33_classic_cross_inverse_long_liquidation_price() -> None:
+    """BTCUSD cross long 10,000 contracts @ 8,000, 0.5 BTC, the 2019-2021 taker fee 0.075 %, MMR 0.5 %:
+    BP = 1.00075 x 10,000 / (1.25 + W) with W = 0.5 - the opening fee 0.0009375, LP = q / (q/E + X)."""
+    sim = opened(8_000, 10_000.0, 5, CLASSIC, symbol="BTCUSD", balance=0.5, margin_mode="cross", taker_fee=0.00075)
+    wallet = Fraction("0.5") - Fraction("0.0009375")
+    assert sim.wallet_balance == pytest.approx(float(wallet), abs=1e-12)
+    want = e33_long(Fraction(10_000), Fraction(8_000), wallet, Fraction(0), Fraction("0.00075"), Fraction("0.005"))
+    assert float(want) == pytest.approx(5_742.17, abs=0.01)  # the figure, for the reader
+    assert sim.get_position().liquidation_price == pytest.approx(float(want), rel=1e-12)
+    bust = Fraction("1.00075") * 10_000 / (Fraction(10_000, 8_000) + wallet)
+    assert sim._bust == pytest.approx(float(bust), rel=1e-12)
+    # the unified account before Sep 2025 takes the fee to close on the entry price and ignores order margin
+    uta = opened(8_000, 10_000.0, 5, BEFORE, symbol="BTCUSD", balance=0.5, margin_mode="cross", taker_fee=0.00075)
+    assert uta.get_position().liquidation_price != pytest.approx(float(want), rel=1e-6)
+
+
+def test_e33_order_margin_moves_the_classic_cross_liquidation_price() -> None:
+    """An open buy order's margin is not available to the position: LP rises; cancelling it restores LP."""
+    sim = opened(8_000, 10_000.0, 5, CLASSIC, symbol="BTCUSD", balance=0.5, margin_mode="cross", taker_fee=0.00075)
+    before = sim.get_position().liquidation_price
+    order = sim.open_order(OrderType.LIMIT, 1_000.0, price=7_000.0)
+    om = Fraction(sim.get_wallet().order_margin)
+    assert om > 0
+    wallet = Fraction(sim.wallet_balance)
+    want = e33_long(Fraction(10_000), Fraction(8_000), wallet, om, Fraction("0.00075"), Fraction("0.005"))
+    assert sim.get_position().liquidation_price == pytest.approx(float(want), rel=1e-12)
+    assert sim.get_position().liquidation_price > before
+    sim.cancel_order(order.id)
+    assert sim.get_position().liquidation_price == pytest.approx(before, rel=1e-12)
+
+
+def test_e33_classic_cross_liquidation_happens_at_that_price() -> None:
+    """The mark falls to 5,745 (above LP): nothing; to 5,740 (below): liquidated at the bankruptcy price."""
+    q, e = 10_000.0, 8_000.0
+    rows = [(e, e, e, e)] * 2 + [(e, e, 5_745.0, 5_745.0), (5_745.0, 5_745.0, 5_740.0, 5_740.0)]
+    sim = make_sim(
+        rows, symbol="BTCUSD", balance=0.5, leverage=5, margin_mode="cross", rules=CLASSIC, taker_fee=0.00075
+    )
+    sim.step(0)
+    sim.open_order(OrderType.MARKET, q)
+    sim.step(1)
+    sim.step(2)
+    assert sim.contracts == q
+    bust = sim._bust
+    sim.step(3)
+    assert sim.contracts == 0.0
+    liq = [f for f in sim.fills if f.kind is FillKind.LIQUIDATION]
+    assert len(liq) == 1 and liq[0].price == pytest.approx(bust, rel=1e-12)
+    assert sim.wallet_balance == pytest.approx(0.0, abs=1e-8)
+
+
+def test_classic_cross_linear_short_by_the_same_reading() -> None:
+    """Linear (derived): short BP = (qE + W - OM) / (q(1 + c)), LP = E + X/q with X = W - OM - MM - q BP c."""
+    sim = opened(20_000, -1.0, 10, CLASSIC, balance=5_000.0, margin_mode="cross", taker_fee=0.00075)
+    q, e, c = Fraction(1), Fraction(20_000), Fraction("0.00075")
+    wallet = Fraction(5_000) - q * e * c
+    bp = (q * e + wallet) / (q * (1 + c))
+    x = wallet - q * e * Fraction("0.005") - q * bp * c
+    assert sim.get_position().liquidation_price == pytest.approx(float(e + x / q), rel=1e-12)
