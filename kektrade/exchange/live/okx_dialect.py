@@ -30,7 +30,7 @@ from kektrade.exchange.live.dialect import ClientIdRule, ErrorCodes, ExecutionPa
 from kektrade.exchange.live.errors import VenueError
 from kektrade.exchange.live.markets import spec_from_market
 from kektrade.exchange.live.okx_parse import algo_from_okx, fill_from_okx, funding_from_bill, order_from_okx
-from kektrade.exchange.live.unified_dialect import STOPS, UnifiedDialect, num
+from kektrade.exchange.live.unified_dialect import _NOT_ALNUM, STOPS, UnifiedDialect, num
 
 log = logging.getLogger(__name__)
 PAGE = 100
@@ -62,6 +62,26 @@ class OkxDialect(UnifiedDialect):
         self.mode = MarginMode.CROSS
         self._algos: set[str] = set()  # algo ids seen (their cancel/amend/lookup endpoints differ)
         self._spawned: dict[str, str] = {}  # ordId of a triggered algo's order -> algo id
+
+    def wire_client_id(self, client_id: str) -> str:
+        """kektrade's ``kt<tag8>-<candle>-<seq>[-<id>]`` with ``Z`` for its three separators (reversible: the
+        parts are lower-case base36); other ids as the generic dialect shortens them."""
+        parts = client_id.split("-", 3)
+        structural = client_id.startswith("kt") and len(parts) >= 3 and all(p.isalnum() for p in parts[:3])
+        if structural and all(p == p.lower() for p in parts[:3]):
+            wire = "Z".join(parts[:3] + [_NOT_ALNUM.sub("", p) for p in parts[3:]])
+            if len(wire) <= 32:
+                return wire
+        return super().wire_client_id(client_id)
+
+    def shown_client_id(self, wire_id: str) -> str:
+        """The id sent by this process, else ``Z`` turned back into kektrade's separators (after a restart)."""
+        if wire_id in self._sent:
+            return self._sent[wire_id]
+        parts = wire_id.split("Z", 3)
+        if wire_id.startswith("kt") and len(parts) >= 3 and all(p and p == p.lower() for p in parts[:3]):
+            return "-".join(parts)
+        return wire_id
 
     @classmethod
     def client_options(cls) -> dict[str, Any]:

@@ -50,11 +50,11 @@ def test_spec_is_in_coins_from_ct_val_lot_and_tiers(okx: FakeOkxExchange, okx_cl
 def test_coin_quantity_is_sent_as_contracts(okx: FakeOkxExchange, okx_client: ccxt.Exchange) -> None:
     acc = account(okx, okx_client)
     acc.set_leverage(10)
-    order = acc.open_order(OrderType.MARKET, 0.37, client_id="kt0abc-1")
+    order = acc.open_order(OrderType.MARKET, 0.37, client_id="kt0abc-x1-1")
     body = _bodies(okx, "/api/v5/trade/batch-orders")[-1]
     assert body["sz"] == "37" and body["ordType"] == "market" and body["tdMode"] == "cross"
-    assert body["clOrdId"] == "kt0abc1"  # OKX: letters and digits only
-    assert order.client_id == "kt0abc-1" and order.contracts == 0.37
+    assert body["clOrdId"] == "kt0abcZx1Z1"  # OKX: letters and digits only; Z for kektrade's separators
+    assert order.client_id == "kt0abc-x1-1" and order.contracts == 0.37
     okx.push_candle(INST, 40_000, 40_100, 39_900, 40_050)
     position = acc.get_position()
     assert position.contracts == pytest.approx(0.37) and position.entry_price == 40_000.0
@@ -62,11 +62,22 @@ def test_coin_quantity_is_sent_as_contracts(okx: FakeOkxExchange, okx_client: cc
     (exec_id, fill), = acc.fetch_executions()
     assert exec_id == "t1" and fill.contracts == pytest.approx(0.37) and fill.price == 40_000.0
     assert fill.fee == pytest.approx(0.37 * 40_000 * 0.0005) and fill.fee_rate == pytest.approx(0.0005)
-    assert acc.find_by_client_id("kt0abc-1").id == order.id  # looked up by its wire form
+    assert acc.find_by_client_id("kt0abc-x1-1").id == order.id  # looked up by its wire form
+
+
+def test_client_ids_survive_a_restart(okx: FakeOkxExchange, okx_client: ccxt.Exchange) -> None:
+    """A new process (a new adapter) shows the open orders with the ids the run gave them."""
+    acc = account(okx, okx_client)
+    link = "ktq1w2e3r4-lx7k2a0-3-entry"
+    acc.open_order(OrderType.LIMIT, 0.01, price=39_000.0, client_id=link)
+    restarted = CcxtSubaccount(make_okx_client(okx), BTC)
+    assert [o.client_id for o in restarted.get_open_orders()] == [link]
+    assert restarted.find_by_client_id(link) is not None
 
 
 def test_long_client_ids_are_shortened_deterministically() -> None:
     dialect = OkxDialect.__new__(OkxDialect)
+    dialect._sent = {}
     long_id = "ktabcdefgh-1a2b3c4d-zz-strategy_given_id"
     wire = dialect.wire_client_id(long_id)
     assert len(wire) == 32 and wire.isalnum() and wire == dialect.wire_client_id(long_id)
