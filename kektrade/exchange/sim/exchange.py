@@ -79,7 +79,7 @@ class SimExchange(SimMatching):
             self.rules = margin_rules(settings.rules)
         except ValueError as exc:
             raise SimError(str(exc)) from None
-        self._on_mark = self.rules.on_mark
+        self._on_mark = self.rules.on_mark or spec.formulas != "bybit"  # the periods are Bybit's (issue 11)
         self._init_accounting(
             initial_balance,
             leverage,
