@@ -161,3 +161,36 @@ def test_a_failed_mark_poll_falls_back_to_the_last_price_for_those_candles(
     assert m.mark_close[j] == m.close[j] - MARK_BELOW  # the exchange's mark again
     assert "mark-price poll failed" in caplog.text
     assert len(run.variables()["seen"]) == 2
+
+
+def test_a_restored_simulator_settles_each_settlement_once() -> None:
+    # a paper resume re-reads the history: the restored funding clock picks up after what was settled
+    from kektrade.domain.specs import builtin_spec
+    from kektrade.exchange.sim.settings import MarketArrays
+    from kektrade.exchange.sim.state import export_state, restore_state
+
+    spec = builtin_spec("BTCUSDT")
+    assert spec is not None
+
+    def venue(candles: int, settlements: list[tuple[int, float]]) -> SimExchange:
+        times = [T0_MS + k * MINUTE_MS for k in range(candles)]
+        prices = [100.0] * candles
+        market = MarketArrays(times, prices, prices, prices, prices, MINUTE_MS,
+                              funding_time_ms=[t for t, _ in settlements], funding_rate=[r for _, r in settlements])
+        return SimExchange(spec, market, initial_balance=1_000, leverage=2)
+
+    rows = [(T0_MS + 2 * MINUTE_MS, 0.001), (T0_MS + 4 * MINUTE_MS, 0.002)]
+    first = venue(6, rows)
+    first.step(0)
+    first.open_order("market", 1.0)
+    for i in range(1, 4):
+        first.step(i)  # the 00:02 settlement is paid
+    saved = export_state(first)
+    again = venue(6, rows)  # the resumed run's history holds both settlements again
+    restore_state(again, saved)
+    again.set_clock(3)
+    again.sync_funding(restored=True)
+    for i in range(4, 6):
+        again.step(i)
+    paid = [(f.time_ms, f.fee_rate) for f in first.fills + again.fills if f.kind is FillKind.FUNDING]
+    assert paid == rows  # each once, with its own rate
