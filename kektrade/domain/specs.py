@@ -168,6 +168,26 @@ _ETHUSD_TIERS = deductions_from_ladder(
     ]
 )
 
+# Binance USD-M BTCUSDT brackets (notional cap, MMR, IMR, max leverage) as freqtrade shipped them on
+# 2024-10-24 (research note X4); maintenance amounts derived: 0, 50, 950, 11,450, 131,450, 481,450, 2,981,450.
+# Binance serves its brackets only to signed requests: this is the ladder a download without keys falls back to.
+BINANCE_BTCUSDT_BRACKETS = deductions_from_ladder(
+    [
+        (50_000, 0.004, 0.008, 125),
+        (600_000, 0.005, 0.01, 100),
+        (3_000_000, 0.0065, 0.0133, 75),
+        (12_000_000, 0.01, 0.02, 50),
+        (70_000_000, 0.02, 0.04, 25),
+        (100_000_000, 0.025, 0.05, 20),
+        (230_000_000, 0.05, 0.1, 10),
+    ]
+)
+BUILTIN_LADDERS: dict[tuple[str, str], tuple[tuple[RiskTier, ...], str]] = {
+    ("binance", "BTC/USDT:USDT"): (
+        BINANCE_BTCUSDT_BRACKETS, "the built-in Binance BTCUSDT brackets (snapshot of 2024-10-24)"
+    ),
+}
+
 _BUILTIN_LINEAR = "built-in: Bybit instruments-info and risk-limit snapshot of 2026-08-05 (first 10 tiers)"
 _BUILTIN_INVERSE = "built-in: Bybit classic inverse ladder (10 tiers)"
 GENERIC_SOURCE = "generic: one tier (MMR 0.5 %, 100x) and default tick/lot; set contract.* or download the market"

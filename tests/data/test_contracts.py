@@ -76,7 +76,7 @@ def test_without_tiers_from_the_exchange_the_fallback_is_named(tmp_path: Path) -
     builtin = builtin_spec("BTCUSDT")
     assert data.contract is not None and builtin is not None
     assert data.contract.risk_tiers == builtin.risk_tiers
-    assert data.contract.source.endswith("no leverage tiers: the built-in or generic ladder")
+    assert data.contract.source.endswith("no leverage tiers: the built-in Bybit ladder")
 
 
 def test_the_simulator_trades_the_downloaded_ladder(fake: FakeBybit, tmp_path: Path) -> None:

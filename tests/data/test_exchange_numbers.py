@@ -3,12 +3,14 @@ on Binance USDⓈ-M and OKX payloads), and the results say whose formulas the si
 
 from __future__ import annotations
 
+import ccxt
 import pytest
 
 from kektrade.config.model_subaccount import ContractOverrides, FeesConfig
 from kektrade.data.contracts import resolve_contract
 from kektrade.domain.specs import FORMULAS, contract_summary, spec_from_dict, spec_to_dict
-from tests.data.exchange_markets import BINANCE_BRACKETS, binance_spec, okx_spec
+from kektrade.exchange.live.markets import spec_from_market
+from tests.data.exchange_markets import BINANCE_BRACKETS, BINANCE_BTCUSDT, OKX_BTC_USDT_SWAP, binance_spec, okx_spec
 
 
 def test_binance_spec_carries_its_fees_brackets_and_maintenance_amounts() -> None:
@@ -66,3 +68,18 @@ def test_cached_spec_round_trips_with_its_formulas() -> None:
     assert spec_from_dict(spec_to_dict(spec)) == spec
     with pytest.raises(ValueError, match="formulas 'kraken'"):
         spec_from_dict({**spec_to_dict(spec), "formulas": "kraken"})
+
+
+def test_binance_without_signed_brackets_falls_back_to_its_own_snapshot() -> None:
+    # Binance serves its brackets only to signed requests: a download without keys gets the X4 snapshot
+    exchange = ccxt.binanceusdm()
+    market = exchange.parse_market(BINANCE_BTCUSDT)
+    spec = spec_from_market(market, None, exchange_id="binanceusdm")
+    assert spec.source.endswith("no leverage tiers: the built-in Binance BTCUSDT brackets (snapshot of 2024-10-24)")
+    assert [(t.limit_value, t.mmr, t.max_leverage) for t in spec.risk_tiers] == [
+        (cap, mmr, lev) for _floor, cap, mmr, lev, _cum in BINANCE_BRACKETS
+    ]
+    assert [t.deduction for t in spec.risk_tiers] == pytest.approx([c for *_, c in BINANCE_BRACKETS], abs=1e-6)
+    # an exchange the simulator has no ladder for gets the generic one, never Bybit's
+    okx_market = ccxt.okx().parse_market(OKX_BTC_USDT_SWAP)
+    assert spec_from_market(okx_market, None, exchange_id="okx").source.endswith("the generic one-tier ladder")

@@ -9,6 +9,7 @@ from typing import Any
 import ccxt
 
 from kektrade.domain.specs import (
+    BUILTIN_LADDERS,
     HOUR_MS,
     ContractSpec,
     builtin_spec,
@@ -86,10 +87,14 @@ def tiers_from_rows(
     return derived
 
 
-def _fallback_tiers(symbol: str, formulas: str) -> tuple[RiskTier, ...]:
-    """Bybit's built-in ladder for a Bybit market it knows, else the generic one-tier ladder."""
+def _fallback_tiers(symbol: str, formulas: str) -> tuple[tuple[RiskTier, ...], str]:
+    """The built-in ladder of the exchange's market when there is one, else the generic one-tier ladder."""
+    if (formulas, symbol) in BUILTIN_LADDERS:
+        return BUILTIN_LADDERS[(formulas, symbol)]
     known = builtin_spec(symbol) if formulas == "bybit" else None
-    return known.risk_tiers if known is not None else generic_spec(symbol).risk_tiers
+    if known is not None:
+        return known.risk_tiers, "the built-in Bybit ladder"
+    return generic_spec(symbol).risk_tiers, "the generic one-tier ladder"
 
 
 def spec_from_market(
@@ -119,8 +124,11 @@ def spec_from_market(
     lot = _number(_dig(market, "precision.amount"), "precision.amount", symbol) * unit
     min_qty = (_optional(_dig(market, "limits.amount.min")) or lot / unit) * unit
     max_qty = (_optional(_dig(market, "limits.amount.max")) or 1e12) * unit
-    risk_tiers = tiers_from_rows(tiers, symbol, formulas, unit) if tiers else _fallback_tiers(symbol, formulas)
-    ladder = "its leverage tiers" if tiers else "no leverage tiers: the built-in or generic ladder"
+    if tiers:
+        risk_tiers, ladder = tiers_from_rows(tiers, symbol, formulas, unit), "its leverage tiers"
+    else:
+        risk_tiers, fallback = _fallback_tiers(symbol, formulas)
+        ladder = f"no leverage tiers: {fallback}"
     source_fees = fees or ({} if formulas == "bybit" else market)
     changes: dict[str, Any] = {
         "taker_fee": _optional(source_fees.get("taker")), "maker_fee": _optional(source_fees.get("maker")),
