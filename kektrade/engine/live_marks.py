@@ -30,6 +30,8 @@ from kektrade.exchange.live.ohlcv import fetch_funding_range, fetch_ohlcv_range
 log = logging.getLogger("kektrade.engine")
 
 Stream = tuple[str, str]
+#: how far back a funding poll looks for settlements the exchange listed late
+LATE_SETTLEMENT_MS = 7 * 86_400_000
 
 
 def mark_frame(rows: Sequence[Sequence[float]]) -> pd.DataFrame:
@@ -138,7 +140,8 @@ class ExchangeExtras:
                 continue
             known = self.settlements(pair)
             last = known[-1][0] if known else self._since[pair] - 1
-            rates = self._fetch_funding(pair, last + 1, now_ms + 1)
+            # from the last known settlement (one listed late is still found), at most a week back
+            rates = self._fetch_funding(pair, max(last + 1, now_ms - LATE_SETTLEMENT_MS), now_ms + 1)
             fresh = [(t, r) for t, r in rates or () if t > last]
             with self._lock:
                 self._funding[pair].extend(fresh)
