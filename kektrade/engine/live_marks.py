@@ -25,6 +25,7 @@ import pandas as pd
 
 from kektrade.data.files import attach_mark
 from kektrade.data.market import MARK_COLUMNS, ms_to_dates
+from kektrade.domain.timeframes import align_up
 from kektrade.exchange.live.ohlcv import fetch_funding_range, fetch_ohlcv_range
 
 log = logging.getLogger("kektrade.engine")
@@ -32,6 +33,10 @@ log = logging.getLogger("kektrade.engine")
 Stream = tuple[str, str]
 #: how far back a funding poll looks for settlements the exchange listed late
 LATE_SETTLEMENT_MS = 7 * 86_400_000
+#: settlements are looked for at every whole hour (covers 1 h, 4 h and 8 h intervals, and an exchange that
+#: shortens one), with each new candle for this long after it, until the settlement is listed
+FUNDING_GRID_MS = 3_600_000
+FUNDING_GRACE_MS = 10 * 60_000
 
 
 def mark_frame(rows: Sequence[Sequence[float]]) -> pd.DataFrame:
@@ -51,6 +56,7 @@ class ExchangeExtras:
         self.marks: dict[Stream, bool] = {}  # stream -> the exchange serves its mark candles
         self._funding: dict[str, list[tuple[int, float]]] = {}  # pair -> settlements (time ms, rate), growing
         self._since: dict[str, int] = {}  # history start of the pair: polls before any settlement start here
+        self._due: dict[str, int] = {}  # pair -> when the next settlement may be listed (polls wait until then)
         self._lock = threading.Lock()
         self.notices: list[str] = []
         self._warned: set[str] = set()
@@ -96,6 +102,7 @@ class ExchangeExtras:
                 return None
             with self._lock:
                 self._funding[pair], self._since[pair] = rates, since
+                self._due[pair] = align_up((rates[-1][0] if rates else since - 1) + 1, FUNDING_GRID_MS)
         rows = [(t, r) for t, r in self.settlements(pair) if since <= t < until]
         times = np.array([t for t, _ in rows], dtype="int64")
         return pd.DataFrame({"date": ms_to_dates(times), "rate": np.array([r for _, r in rows], dtype="float64")})
@@ -132,11 +139,11 @@ class ExchangeExtras:
 
     def poll_funding(self, now_ms: int, pairs: Sequence[str]) -> int:
         """Fetch the settlements of ``pairs`` (those with a new candle) newer than the last known one, up to
-        now; returns how many came. Asked once per new candle: an interval the exchange shortens (OKX,
-        Binance do) is followed at once."""
+        now, when one may be due (from each whole hour until it is listed, or for ``FUNDING_GRACE_MS``);
+        returns how many came."""
         added = 0
         for pair in dict.fromkeys(pairs):
-            if pair not in self._funding:
+            if pair not in self._funding or now_ms < self._due[pair]:
                 continue
             known = self.settlements(pair)
             last = known[-1][0] if known else self._since[pair] - 1
@@ -146,6 +153,8 @@ class ExchangeExtras:
             with self._lock:
                 self._funding[pair].extend(fresh)
             added += len(fresh)
+            if fresh or now_ms >= self._due[pair] + FUNDING_GRACE_MS:
+                self._due[pair] = align_up(now_ms + 1, FUNDING_GRID_MS)  # the next whole hour
         return added
 
     def _fetch_funding(self, pair: str, since: int, until: int, first: bool = False) -> list[tuple[int, float]] | None:

@@ -69,25 +69,27 @@ def test_paper_marks_at_the_exchanges_mark_price_and_settles_its_funding(market:
     assert list(venue.market.funding_time_ms) == [T0_MS + 5 * MINUTE_MS]  # the history's settlement
     assert venue.spec.source.startswith("bybit market data")  # the exchange's numbers, not the built-in ones
     rate = "0.00012345"
+    hour = T0_MS + 60 * MINUTE_MS
     with Stepped(session) as run:
         times = with_marks(market, 3)  # candles 10-12; the strategy buys 0.01 at market at its 2nd tick
         for _ in times:
             run.poll()
-        # published at 13:00 (the fake's clock is 13:00 now): known from now on, due at candle 13's open
-        market.state.add_funding(SYMBOL, [(T0_MS + 13 * MINUTE_MS, float(rate))])
+        with_marks(market, 47)  # candles 13-59: the fake's clock is 01:00 now
+        # the 01:00 settlement is listed: known from now on, due at candle 60's open
+        market.state.add_funding(SYMBOL, [(hour, float(rate))])
         run.poll()
-        assert not [f for f in venue.fills if f.kind is FillKind.FUNDING]  # candle 12 is before it
-        times += with_marks(market, 2)  # candles 13 and 14
-        run.poll()
+        assert not [f for f in venue.fills if f.kind is FillKind.FUNDING]  # candle 59 is before it
+        assert list(venue.market.funding_time_ms)[-1] == hour
+        with_marks(market, 2)  # candles 60 and 61
         run.poll()
     (trade,) = [f for f in venue.fills if f.kind is FillKind.TRADE]
     assert (trade.time_ms, trade.contracts) == (T0_MS + 12 * MINUTE_MS, 0.01)
     (funding,) = [f for f in venue.fills if f.kind is FillKind.FUNDING]
-    mark_open = 100.0 + 13 - MARK_BELOW  # candle 13 opens at 113 on the trade side, 110 on the mark side
-    assert (funding.time_ms, funding.price, funding.fee_rate) == (T0_MS + 13 * MINUTE_MS, mark_open, float(rate))
-    assert funding.fee == bybit_funding_fee("0.01", "110", rate)
+    mark_open = 100.0 + 60 - MARK_BELOW  # candle 60 opens at 160 on the trade side, 157 on the mark side
+    assert (funding.time_ms, funding.price, funding.fee_rate) == (hour, mark_open, float(rate))
+    assert funding.fee == bybit_funding_fee("0.01", "157", rate)
     position = venue.get_position()
-    assert position.mark_price == 100.0 + 14 + 0.5 - MARK_BELOW  # candle 14's mark close, not its last price
+    assert position.mark_price == 100.0 + 61 + 0.5 - MARK_BELOW  # candle 61's mark close, not its last price
     assert position.unrealized_pnl == pytest.approx(0.01 * (position.mark_price - trade.price))
 
 
@@ -96,18 +98,21 @@ def test_a_settlement_published_late_is_settled_once_at_the_next_candle(market: 
     session = paper(market, tmp_path)
     venue = session.instances[0].venue
     assert isinstance(venue, SimExchange)
+    hour = T0_MS + 60 * MINUTE_MS
     with Stepped(session) as run:
-        for _ in range(4):  # candles 10-13: a position from candle 12
+        for _ in range(3):  # candles 10-12: a position from candle 12
             with_marks(market, 1)
             run.poll()
-        # the exchange lists the 13:00 settlement only now, after candle 13 was processed
-        market.state.add_funding(SYMBOL, [(T0_MS + 13 * MINUTE_MS, 0.0004)])
+        with_marks(market, 48)  # candles 13-60
+        run.poll()  # looks for the 01:00 settlement: not listed yet
+        # the exchange lists the 01:00 settlement only now, after candle 60 was processed
+        market.state.add_funding(SYMBOL, [(hour, 0.0004)])
         for _ in range(3):
             with_marks(market, 1)
             run.poll()
     fundings = [f for f in venue.fills if f.kind is FillKind.FUNDING]
-    assert [(f.time_ms, f.price) for f in fundings] == [(T0_MS + 13 * MINUTE_MS, 100.0 + 14 - MARK_BELOW)]
-    assert fundings[0].fee == bybit_funding_fee("0.01", str(100.0 + 14 - MARK_BELOW), "0.0004")
+    assert [(f.time_ms, f.price) for f in fundings] == [(hour, 100.0 + 61 - MARK_BELOW)]
+    assert fundings[0].fee == bybit_funding_fee("0.01", str(100.0 + 61 - MARK_BELOW), "0.0004")
 
 
 def fail(code: int, message: str) -> Any:
