@@ -71,10 +71,16 @@ MarginMode = Literal["isolated", "cross"]
 
 
 class FeesConfig(StrictModel):
-    """Trading fee rates (fractions of the order value; negative maker = rebate)."""
+    """Trading fee rates (fractions of the order value; negative maker = rebate); null = the exchange's."""
 
-    taker: float = Field(default=0.00055, ge=-0.01, le=0.01, description="Taker fee rate.")
-    maker: float = Field(default=0.0002, ge=-0.01, le=0.01, description="Maker fee rate (negative = rebate).")
+    taker: float | None = Field(
+        default=None, ge=-0.01, le=0.01,
+        description="Taker fee rate; null = the exchange's from its market data (Bybit's base tier 0.055 % when none).",
+    )
+    maker: float | None = Field(
+        default=None, ge=-0.01, le=0.01,
+        description="Maker fee rate (negative = rebate); null = the exchange's (Bybit's base tier 0.02 % when none).",
+    )
 
 
 class OptimizationConfig(StrictModel):

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from kektrade.data.files import attach_mark
 from kektrade.data.market import MARK_COLUMNS, PRICE_COLUMNS, DataError, MarketData, date_ms, ms_to_dates
 from kektrade.data.resample import detect_gaps, report_gaps
-from kektrade.domain.specs import ContractSpec, spec_from_dict, spec_to_dict
+from kektrade.domain.specs import ContractSpec, formulas_for, spec_from_dict, spec_to_dict
 from kektrade.domain.timeframes import align_down, align_up, timeframe_ms
 
 ProgressCallback = Callable[[int, int], None]
@@ -264,7 +264,11 @@ def cached_contract(path: Path, session: _Download) -> ContractSpec | None:
     """The contract spec cached beside the candles, fetched once (None for a market that is not a swap)."""
     if path.exists():
         try:
-            return spec_from_dict(json.loads(path.read_text()))
+            cached = json.loads(path.read_text())
+            if "formulas" in cached or formulas_for(session.exchange_id) == "bybit":
+                return spec_from_dict(cached)
+            # cached before the exchange's own formulas were known (issue 11): its ladder may be Bybit's
+            log.warning("%s: cached without the exchange's formulas; fetching it again", path)
         except (ValueError, OSError) as exc:
             log.warning("%s: unreadable cached contract (%s); fetching it again", path, exc)
     if not session.is_swap():

@@ -105,6 +105,20 @@ def tier_for_value(tiers: tuple[RiskTier, ...], value: float) -> RiskTier:
     return tiers[-1]
 
 
+def tier_for_position(tiers: tuple[RiskTier, ...], qty: float, price: float, inverse: bool, by_size: bool) -> RiskTier:
+    """The tier of a position: by its size |qty| (OKX's tiers count contracts) or by its value at ``price``
+    (Bybit's risk limits, Binance's notional brackets)."""
+    if by_size:
+        return tier_for_value(tiers, abs(qty))
+    return tier_for_value(tiers, position_value(qty, price, inverse))
+
+
+def okx_liquidation_tier(tier: RiskTier, taker: float) -> RiskTier:
+    """OKX liquidates when margin + UPL = position value x (MMR + taker fee): its tier with the taker fee added
+    to the MMR (OKX has no deduction), so the MM-based liquidation formulas give OKX's price."""
+    return RiskTier(tier.limit_value, tier.mmr + taker, tier.imr, tier.max_leverage, 0.0)
+
+
 def maintenance_margin(qty: float, price: float, tier: RiskTier, inverse: bool) -> float:
     """MM at a price: position value x MMR - deduction of the tier (never below zero)."""
     return max(position_value(qty, price, inverse) * tier.mmr - tier.deduction, 0.0)

@@ -9,10 +9,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from kektrade.domain.contract_math import tier_for_value
+from kektrade.domain.contract_math import tier_for_position, tier_for_value
 from kektrade.domain.types import ContractKind, RiskTier
 
 HOUR_MS = 3_600_000
+
+#: Whose margin formulas a contract follows (``ContractSpec.formulas``), with what the results say about them.
+FORMULAS: dict[str, str] = {
+    "bybit": (
+        "Bybit: MM = position value x MMR - deduction of the risk tier (tier by value); IM and MM include the "
+        "estimated fee to close; liquidation price by Bybit's formulas"
+    ),
+    "binance": (
+        "Binance USD-M: MM = notional x MMR - maintenance amount (cum) of the bracket (bracket by notional); "
+        "no fee-to-close buffer; liquidation price by Binance's formula"
+    ),
+    "okx": (
+        "OKX: MM = position value x MMR of the tier, no deduction (tier by position size in contracts); "
+        "liquidation when margin + UPL = position value x (MMR + taker fee)"
+    ),
+}
+#: ccxt exchange ids whose formulas the simulator knows; any other exchange is simulated with Bybit's.
+EXCHANGE_FORMULAS = {"bybit": "bybit", "binanceusdm": "binance", "binance": "binance", "okx": "okx"}
+
+
+def formulas_for(exchange_id: str) -> str:
+    """The formula set the simulator uses for a ccxt exchange id (Bybit's for exchanges it does not know)."""
+    return EXCHANGE_FORMULAS.get(exchange_id, "bybit")
 
 
 def deductions_from_ladder(rows: list[tuple[float, float, float, float]]) -> tuple[RiskTier, ...]:
@@ -52,6 +75,15 @@ class ContractSpec:
     risk_tiers: tuple[RiskTier, ...] = field(default_factory=tuple)
     #: Where the risk tiers and instrument numbers come from (named in the results).
     source: str = ""
+    #: Whose margin formulas apply (a key of ``FORMULAS``): Bybit's, Binance's (the ladder's deduction is the
+    #: maintenance amount ``cum``, no fee-to-close buffer) or OKX's (tier limits are position sizes, no
+    #: deduction, the taker fee counts towards maintenance).
+    formulas: str = "bybit"
+
+    @property
+    def tiers_by_size(self) -> bool:
+        """True when the tier limits are position sizes (OKX), not position values."""
+        return self.formulas == "okx"
 
     @property
     def is_inverse(self) -> bool:
@@ -61,6 +93,10 @@ class ContractSpec:
     def tier_for_value(self, value: float) -> RiskTier:
         """The risk tier holding a position value (inclusive upper bounds; the last tier caps)."""
         return tier_for_value(self.risk_tiers, value)
+
+    def tier_for(self, qty: float, price: float) -> RiskTier:
+        """The tier of a position of ``qty`` at ``price``: by size (OKX) or by value (Bybit, Binance)."""
+        return tier_for_position(self.risk_tiers, qty, price, self.is_inverse, self.tiers_by_size)
 
     def with_overrides(self, **changes: Any) -> ContractSpec:
         """A copy with some fields replaced (config overrides, fee tiers)."""
@@ -131,6 +167,26 @@ _ETHUSD_TIERS = deductions_from_ladder(
         (30000, 0.05, 0.055, 18.18),
     ]
 )
+
+# Binance USD-M BTCUSDT brackets (notional cap, MMR, IMR, max leverage) as freqtrade shipped them on
+# 2024-10-24 (research note X4); maintenance amounts derived: 0, 50, 950, 11,450, 131,450, 481,450, 2,981,450.
+# Binance serves its brackets only to signed requests: this is the ladder a download without keys falls back to.
+BINANCE_BTCUSDT_BRACKETS = deductions_from_ladder(
+    [
+        (50_000, 0.004, 0.008, 125),
+        (600_000, 0.005, 0.01, 100),
+        (3_000_000, 0.0065, 0.0133, 75),
+        (12_000_000, 0.01, 0.02, 50),
+        (70_000_000, 0.02, 0.04, 25),
+        (100_000_000, 0.025, 0.05, 20),
+        (230_000_000, 0.05, 0.1, 10),
+    ]
+)
+BUILTIN_LADDERS: dict[tuple[str, str], tuple[tuple[RiskTier, ...], str]] = {
+    ("binance", "BTC/USDT:USDT"): (
+        BINANCE_BTCUSDT_BRACKETS, "the built-in Binance BTCUSDT brackets (snapshot of 2024-10-24)"
+    ),
+}
 
 _BUILTIN_LINEAR = "built-in: Bybit instruments-info and risk-limit snapshot of 2026-08-05 (first 10 tiers)"
 _BUILTIN_INVERSE = "built-in: Bybit classic inverse ladder (10 tiers)"
@@ -249,6 +305,8 @@ def spec_from_dict(data: dict[str, Any]) -> ContractSpec:
     try:
         values = {f.name: data[f.name] for f in fields(ContractSpec) if f.name in data}
         values["kind"] = ContractKind(values["kind"])
+        if values.get("formulas", "bybit") not in FORMULAS:
+            raise ValueError(f"formulas {values['formulas']!r} is not one of {', '.join(FORMULAS)}")
         values["risk_tiers"] = tuple(RiskTier(**{k: float(v) for k, v in t.items()}) for t in data["risk_tiers"])
         spec = ContractSpec(**values)
     except (KeyError, TypeError, ValueError) as exc:
@@ -270,6 +328,10 @@ def contract_summary(spec: ContractSpec) -> dict[str, Any]:
         "contract_size": spec.contract_size,
         "max_leverage": spec.max_leverage,
         "funding_interval_ms": spec.funding_interval_ms,
+        "taker_fee": spec.taker_fee,
+        "maker_fee": spec.maker_fee,
+        "formulas": spec.formulas,
+        "formulas_summary": FORMULAS.get(spec.formulas, ""),
         "risk_tiers": len(spec.risk_tiers),
         "first_tier": tier_to_dict(spec.risk_tiers[0]) if spec.risk_tiers else None,
         "source": spec.source,

@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from kektrade.data.market import date_ms, ms_to_dates
+from kektrade.data.market import MARK_COLUMNS, date_ms, ms_to_dates
 from kektrade.data.provider import DataProvider
 from kektrade.domain.journal import SavePointJournal
 from kektrade.domain.timeframes import timeframe_ms
 from kektrade.engine.instance import StrategyInstance
+from kektrade.engine.live_marks import ExchangeExtras, add_settlements
 from kektrade.engine.live_venue import LiveVenue
 from kektrade.engine.resume import capture_state, state_record
 from kektrade.exchange.live.ohlcv import fetch_ohlcv_range
@@ -80,8 +81,10 @@ class CandleFeed:
         streams: Sequence[Stream],
         poll_interval_s: float,
         wake: threading.Event | None = None,
+        extras: ExchangeExtras | None = None,
     ) -> None:
         self.client = client
+        self.extras = extras  # the exchange's mark candles and funding, polled with the candles (issue 11)
         self.provider = provider
         self.poll_interval_s = poll_interval_s
         self.wake = wake or threading.Event()  # the engine's wake-up event once the source starts
@@ -118,9 +121,19 @@ class CandleFeed:
                 )
             self._stop.wait(self.poll_interval_s)
 
+    def _pairs_with_new_candles(self, now_ms: int) -> list[str]:
+        """The pairs of the streams with a closed candle not fetched yet."""
+        return [
+            pair for (pair, tf), last in self.last_ms.items()
+            if closed_until_ms(now_ms, timeframe_ms(tf)) > last + timeframe_ms(tf)
+        ]  # fmt: skip
+
     def poll_once(self) -> int:
-        """Fetch and publish every closed candle newer than the last one seen; returns how many."""
+        """Fetch and publish every closed candle newer than the last one seen (with its mark candle, after the
+        funding settlements published by now); returns how many."""
         now_ms = int(self.client.fetch_time())
+        if self.extras is not None:  # before the candles: a settlement is known before the candle after it
+            self.extras.poll_funding(now_ms, self._pairs_with_new_candles(now_ms))
         published = 0
         for (pair, tf), last in self.last_ms.items():
             step = timeframe_ms(tf)
@@ -129,7 +142,10 @@ class CandleFeed:
                 continue
             rows = fetch_ohlcv_range(self.client, pair, tf, last + step, until, closed_by_ms=now_ms)
             if rows:
-                fresh = self.provider.publish(pair, tf, candles_frame(rows))
+                frame = candles_frame(rows)
+                if self.extras is not None:
+                    frame = self.extras.poll_marks(pair, tf, frame, last + step, until, now_ms)
+                fresh = self.provider.publish(pair, tf, frame)
                 self.last_ms[(pair, tf)] = max(last, int(rows[-1][0]))
                 published += len(fresh)
             # published before marked: a reader that sees the mark finds the candles in its inbox
@@ -181,11 +197,12 @@ class LiveSlot:
         if rows.empty:
             return 0
         volumes = rows["volume"] if "volume" in rows.columns else [0.0] * len(rows)
-        for t, o, h, lo, c, v in zip(
-            stamps[stamps > last].tolist(), rows["open"], rows["high"], rows["low"], rows["close"], volumes,
+        marks = _mark_tuples(rows)
+        for t, o, h, lo, c, v, mark in zip(
+            stamps[stamps > last].tolist(), rows["open"], rows["high"], rows["low"], rows["close"], volumes, marks,
             strict=True,
         ):  # fmt: skip
-            market.append(int(t), float(o), float(h), float(lo), float(c), volume=float(v))
+            market.append(int(t), float(o), float(h), float(lo), float(c), mark=mark, volume=float(v))
         self.raw = pd.concat([self.raw, rows.reindex(columns=list(self.raw.columns))], ignore_index=True)
         self.dirty = True
         return len(rows)
@@ -231,6 +248,14 @@ class LiveSlot:
                     )  # fmt: skip
                 return False
         return True
+
+
+def _mark_tuples(rows: pd.DataFrame) -> list[tuple[float, float, float, float] | None]:
+    """Each row's mark OHLC, or None (the trade prices stand in) where it has none."""
+    if MARK_COLUMNS[-1] not in rows.columns:
+        return [None] * len(rows)
+    values = rows[list(MARK_COLUMNS)].to_numpy(dtype="float64")
+    return [None if np.isnan(v).any() else (float(v[0]), float(v[1]), float(v[2]), float(v[3])) for v in values]
 
 
 def _numeric(values: pd.Series) -> bool:
@@ -295,6 +320,8 @@ class LiveSource:
         feed = self._feed_of.get(slot.stream)
         mark = feed.complete_until.get(slot.stream, 0) if feed is not None else 0  # read before the inbox
         try:
+            if feed is not None and feed.extras is not None:
+                add_settlements(slot, feed.extras)
             while not slot.inbox.empty():
                 slot.append(slot.inbox.get_nowait())
             if slot.dirty:

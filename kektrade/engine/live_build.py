@@ -27,6 +27,7 @@ from kektrade.config.model_subaccount import SubaccountConfig
 from kektrade.data.market import MARK_COLUMNS, DataError, MarketData
 from kektrade.data.provider import DataProvider
 from kektrade.domain.journal import IntentRecorded, Journal, SavePointJournal
+from kektrade.domain.specs import ContractSpec
 from kektrade.domain.timeframes import duration_ms, timeframe_ms
 from kektrade.engine.build import BuildError, PreparedInstance, fixed_parameter, prepare_instance, sim_settings
 from kektrade.engine.engine import Engine, SnapshotSink
@@ -42,12 +43,14 @@ from kektrade.engine.live import (
     closed_until_ms,
     tail_rows,
 )
+from kektrade.engine.live_marks import ExchangeExtras
 from kektrade.engine.live_venue import LiveVenue
 from kektrade.engine.resume import ResumeRecord, apply_resume
 from kektrade.engine.session import OptimizerFactory, Session, equity_sample_ms
 from kektrade.engine.tagging import TradeTags
 from kektrade.engine.venues import check_live_exchange, live_venue, simulated_venue
 from kektrade.exchange.live.errors import check_credentials
+from kektrade.exchange.live.markets import fetch_contract_spec
 from kektrade.exchange.live.ohlcv import exchange_clock_offset_ms, fetch_ohlcv_range, make_exchange
 from kektrade.exchange.sim.exchange import SimExchange
 
@@ -72,12 +75,18 @@ def exchange_id_of(config: KektradeConfig, sub: SubaccountConfig) -> str:
 
 
 class _HistoryLoader:
-    """The DataProvider loader of one exchange: closed candles before now, as far back as each stream needs."""
+    """The DataProvider loader of one exchange: closed candles before now, as far back as each stream needs,
+    with the exchange's contract spec, mark candles and funding history (issue 11)."""
 
-    def __init__(self, client: Any, exchange_id: str, first_ms: dict[Stream, int], extra: dict[Stream, int]) -> None:
+    def __init__(
+        self, client: Any, exchange_id: str, first_ms: dict[Stream, int], extra: dict[Stream, int],
+        extras: ExchangeExtras,
+    ) -> None:  # fmt: skip
         self.client, self.exchange_id = client, exchange_id
         self.first_ms = first_ms  # resume: the original run's first candle per stream
         self.extra = extra  # candles beyond the warm-up (the optimizer's lookback, for the warm start)
+        self.extras = extras
+        self.specs: dict[str, ContractSpec | None] = {}
 
     def __call__(self, source: str, pair: str, timeframe: str, *args: Any, **kwargs: Any) -> MarketData:
         step = timeframe_ms(timeframe)
@@ -88,7 +97,22 @@ class _HistoryLoader:
         rows = fetch_ohlcv_range(self.client, pair, timeframe, since, until)
         if not rows:
             raise DataError(f"live:{self.exchange_id}: no closed {pair} {timeframe} candles before now")
-        return MarketData(pair, timeframe, candles_frame(rows), None, (), f"live:{self.exchange_id}")
+        spec = self._spec(pair)
+        candles = self.extras.with_marks(pair, timeframe, candles_frame(rows), since, until)
+        funding = self.extras.funding_history(pair, int(rows[0][0]), until)
+        return MarketData(pair, timeframe, candles, funding, (), f"live:{self.exchange_id}", spec)
+
+    def _spec(self, pair: str) -> ContractSpec | None:
+        """The exchange's contract spec of ``pair`` (fees, funding interval, risk tiers); None, with a
+        warning, when the exchange does not describe it (the built-in or generic spec is used then)."""
+        if pair not in self.specs:
+            try:
+                self.specs[pair] = fetch_contract_spec(self.client, pair)
+            except Exception as exc:  # a market ccxt cannot describe must not stop a paper run
+                self.extras.notice(f"live:{self.exchange_id} {pair}: no contract spec from the exchange "
+                                   f"({type(exc).__name__}: {exc}); using the built-in or generic one")
+                self.specs[pair] = None
+        return self.specs[pair]
 
 
 def _lookback_candles(config: KektradeConfig, sub: SubaccountConfig) -> int:
@@ -119,6 +143,7 @@ def build_live_session(
     _check_subaccounts(subs)
     clients: dict[ClientKey, Any] = {}
     providers: dict[ClientKey, DataProvider] = {}
+    extras: dict[ClientKey, ExchangeExtras] = {}
     streams: dict[ClientKey, list[Stream]] = {}
     first_ms: dict[ClientKey, dict[Stream, int]] = {}
     extra: dict[ClientKey, dict[Stream, int]] = {}
@@ -136,7 +161,8 @@ def build_live_session(
         if stream not in streams.setdefault(key, []):
             streams[key].append(stream)
     for key, client in clients.items():
-        loader = _HistoryLoader(client, key[0], first_ms.get(key, {}), extra.get(key, {}))
+        extras[key] = ExchangeExtras(client, key[0])
+        loader = _HistoryLoader(client, key[0], first_ms.get(key, {}), extra.get(key, {}), extras[key])
         providers[key] = DataProvider("live", loader=loader)
     slots: list[LiveSlot] = []
     optimizers: list[Any] = []
@@ -144,12 +170,14 @@ def build_live_session(
         key = (exchange_id_of(config, sub), sub.testnet)
         mode = "paper" if sub.is_paper else "live"
         prepared = prepare_instance(config, sub, index, providers[key], Path(config.strategies_dir), mode)
-        venue = _venue(config, sub, prepared, journal, factory, key, run_id)
+        venue = _venue(config, sub, prepared, journal, factory, key, run_id, extras[key].has_funding(sub.pair))
         slot, opt = _slot(config, prepared, venue, journal, providers[key], resume.get(sub.id), optimizer_factory)
         slots.append(slot)
         if opt is not None:
             optimizers.append(opt)
-    feeds = [CandleFeed(clients[k], providers[k], streams[k], config.live.poll_interval_s) for k in clients]
+    feeds = [
+        CandleFeed(clients[k], providers[k], streams[k], config.live.poll_interval_s, extras=extras[k]) for k in clients
+    ]
     live = any(not s.is_paper for _, s in subs)
     source = LiveSource(
         slots, feeds, mode="live" if live else "paper", testnet=any(s.testnet for _, s in subs),
@@ -180,14 +208,18 @@ def _venue(
     factory: ExchangeFactory,
     key: ClientKey,
     run_id: str,
+    real_funding: bool = False,
 ) -> SimExchange | LiveVenue:
-    """The simulator (paper) or the live account behind the engine's venue view (live)."""
+    """The simulator (paper) or the live account behind the engine's venue view (live).
+
+    Paper: with ``real_funding`` the exchange's settlements (polled) are charged, else the constant
+    ``data.funding_rate`` on the contract's interval."""
     info = sub.venue_info
     if info.simulated:  # the base simulated venue's rules, on live candles
         return simulated_venue(
             info.builder, prepared.spec, prepared.arrays, initial_balance=sub.initial_balance,
             leverage=sub.leverage, margin_mode=sub.margin_mode, settings=sim_settings(config, sub), journal=journal,
-            subaccount_id=sub.id, funding_rate=prepared.funding_rate,
+            subaccount_id=sub.id, funding_rate=None if real_funding else prepared.funding_rate,
         )  # fmt: skip
     client = factory(key[0], key[1], sub.id)
     exchange_clock_offset_ms(client)  # logged once when off; requests are signed with the exchange's time
@@ -240,6 +272,7 @@ def _slot(
         venue.step(start - 1)
     else:
         venue.set_clock(start - 1)
+        venue.sync_funding(restored=record is not None)  # the funding clock after a restore (issue 11)
     columns = [c for c in (*OHLCV, *MARK_COLUMNS) if c in frame.columns]
     slot = LiveSlot(
         inst, frame[columns].copy(), prepared.space, tail_rows(prepared.strategy.startup_candle_count),

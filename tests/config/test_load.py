@@ -26,7 +26,7 @@ def test_valid_config_merges_defaults(config_dict: dict[str, Any]) -> None:
     assert isinstance(config, KektradeConfig)
     assert a.timeframe == b.timeframe == "15m"  # from defaults
     assert a.leverage == 3 and b.leverage == 1.0
-    assert a.fees.taker == 0.0006 and a.fees.maker == 0.0002  # nested: defaults + model default
+    assert a.fees.taker == 0.0006 and a.fees.maker is None  # nested: defaults + model default (the exchange's)
     assert b.fees.taker == 0.0006 and b.fees.maker == -0.0001  # nested: merged key by key
     assert inv.initial_balance == 0.5
     assert config.defaults.timeframe == "15m" and config.defaults.leverage is None  # defaults kept as given

@@ -60,7 +60,7 @@ def test_a_download_brings_the_pairs_contract_and_caches_it(fake: FakeBybit, tmp
     assert spec is not None
     assert (spec.tick_size, spec.lot_step, spec.min_qty, spec.funding_interval_ms) == (0.001, 0.1, 0.1, 3_600_000)
     assert spec.risk_tiers == (RiskTier(200_000, 0.01, 0.02, 50, 0.0), RiskTier(400_000, 0.02, 0.04, 25, 2_000.0))
-    assert spec.source == "ccxt market data of SOL/USDT:USDT, its leverage tiers"
+    assert spec.source == "bybit market data of SOL/USDT:USDT (ccxt), its leverage tiers"
     assert (cache_folder(tmp_path, "bybit", "SOL/USDT:USDT") / CONTRACT_FILE).exists()
     fake.clear_requests()
     again = download(fake, tmp_path)
@@ -76,7 +76,7 @@ def test_without_tiers_from_the_exchange_the_fallback_is_named(tmp_path: Path) -
     builtin = builtin_spec("BTCUSDT")
     assert data.contract is not None and builtin is not None
     assert data.contract.risk_tiers == builtin.risk_tiers
-    assert data.contract.source.endswith("no leverage tiers: the built-in or generic ladder")
+    assert data.contract.source.endswith("no leverage tiers: the built-in Bybit ladder")
 
 
 def test_the_simulator_trades_the_downloaded_ladder(fake: FakeBybit, tmp_path: Path) -> None:
@@ -92,7 +92,7 @@ def test_the_simulator_trades_the_downloaded_ladder(fake: FakeBybit, tmp_path: P
     # MM = value x MMR - deduction of tier 2, + the fee to close at the bankruptcy price 285
     assert position.maintenance_margin == pytest.approx(300_000 * 0.02 - 2_000 + 1_000 * 285 * 0.00055, rel=1e-12)
     summary = venue_summary(sim)
-    assert summary["contract"]["source"] == "ccxt market data of SOL/USDT:USDT, its leverage tiers"
+    assert summary["contract"]["source"] == "bybit market data of SOL/USDT:USDT (ccxt), its leverage tiers"
     assert summary["contract"]["risk_tiers"] == 2
     assert summary["rules"]["name"] == "current" and summary["rules"]["period"] == "from 2025-09-02"
 

@@ -130,6 +130,8 @@ def market(fake_server: FakeBybitExchange) -> FakeBybitExchange:
     """The fake holding the first HISTORY candles of the series."""
     fake_server.reset_trading()
     fake_server.open_account(SYMBOL, 10_000.0, leverage=3.0)
+    # the exchange's settlements equal the backtest's constant data.funding_rate (paper charges the exchange's)
+    fake_server.state.add_funding(SYMBOL, [(T0_MS + k * 8 * 3_600_000, 0.0001) for k in range(2)])
     for row in series().iloc[:HISTORY].itertuples():
         fake_server.push_candle(SYMBOL, row.open, row.high, row.low, row.close, row.volume)
     return fake_server

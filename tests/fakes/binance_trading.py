@@ -70,7 +70,7 @@ class FakeBinanceExchange(FakeBinance):
             tick_size=float(price["tickSize"]), lot_step=float(lot["stepSize"]), min_qty=float(lot["minQty"]),
             max_qty=float(lot["maxQty"]), max_leverage=tiers[0].max_leverage, taker_fee=self.state.taker_fee,
             maker_fee=self.state.maker_fee, funding_interval_ms=self.state.funding_hours.get(symbol, 8) * HOUR_MS,
-            risk_tiers=tiers, source=f"fake Binance exchangeInfo and leverage brackets of {symbol}",
+            risk_tiers=tiers, source=f"fake Binance exchangeInfo and leverage brackets of {symbol}", formulas="binance",
         )
 
     def open_account(

@@ -74,7 +74,7 @@ def spec_of(info: dict[str, Any], taker: float = 0.0005, maker: float = 0.0002) 
         lot_step=round(float(info["lotSz"]) * ct, 12), min_qty=round(float(info["minSz"]) * ct, 12),
         max_qty=round(float(info["maxLmtSz"]) * ct, 12), max_leverage=float(info["lever"]),
         taker_fee=taker, maker_fee=maker, risk_tiers=deductions_from_ladder([(1e12, 0.004, 0.01, 100.0)]),
-        source="fake OKX",
+        source="fake OKX", formulas="okx",
     )  # fmt: skip
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from kektrade.analysis.metrics import compute_metrics, trade_stats
 from kektrade.analysis.trades import round_trips
-from kektrade.domain.types import FillKind
 from kektrade.control.facade import RunController
+from kektrade.domain.types import FillKind
 from kektrade.engine.commands import ApplyParameters, StandAside
 from kektrade.engine.instance import InstanceStatus
 from kektrade.engine.results import walk_forward_table

@@ -129,7 +129,8 @@ class BinanceDialect(Dialect):
             fees = self.call(self.ex.fetch_trading_fee, self.symbol)
         except VenueError as exc:
             log.warning("commission rate of %s unavailable (%s); using default fees", self.symbol, exc)
-        spec = spec_from_market(self.market, [_with_deduction(t) for t in tiers] if tiers else None, fees)
+        rows = [_with_deduction(t) for t in tiers] if tiers else None
+        spec = spec_from_market(self.market, rows, fees, "binanceusdm")
         return spec.with_overrides(funding_interval_ms=self._funding_interval_ms())
 
     def _funding_interval_ms(self) -> int | None:

@@ -138,7 +138,6 @@ class Dialect:
     needs: ClassVar[tuple[str, ...]] = ()  # ccxt ``has`` keys the dialect relies on
     client_ids: ClassVar[ClientIdRule] = ClientIdRule("clientOrderId", 36, r"[A-Za-z0-9_-]+")
     codes: ClassVar[ErrorCodes] = ErrorCodes()
-    tiers_in_contracts: ClassVar[bool] = False  # tier bounds are sizes: ``tiers_by_value`` needs the last price
     ohlcv_page_limit: ClassVar[int] = 500  # candles per request (a shorter page than asked means "no more")
     funding_page_limit: ClassVar[int] = 100  # funding-rate history rows per request
 
@@ -174,13 +173,6 @@ class Dialect:
     def amount_unit(cls, market: dict[str, Any]) -> float:
         """``unit`` of a ccxt market (also for downloads, before any account is bound)."""
         return 1.0
-
-    @classmethod
-    def tiers_by_value(
-        cls, rows: list[dict[str, Any]], market: dict[str, Any], last_price: float | None
-    ) -> list[dict[str, Any]] | None:
-        """ccxt leverage-tier rows with ``maxNotional`` as a position value (identity where it already is)."""
-        return rows
 
     def wire_client_id(self, client_id: str) -> str:
         """The client id as sent to the exchange (deterministic; kektrade's id when it already fits)."""

@@ -8,7 +8,15 @@ from typing import Any
 
 import ccxt
 
-from kektrade.domain.specs import HOUR_MS, ContractSpec, builtin_spec, deductions_from_ladder, generic_spec
+from kektrade.domain.specs import (
+    BUILTIN_LADDERS,
+    HOUR_MS,
+    ContractSpec,
+    builtin_spec,
+    deductions_from_ladder,
+    formulas_for,
+    generic_spec,
+)
 from kektrade.domain.types import ContractKind, RiskTier
 
 _DEFAULT_FUNDING_MS = 8 * HOUR_MS
@@ -46,8 +54,15 @@ def funding_interval_from(market: Mapping[str, Any]) -> int:
     return int(minutes * 60_000) if minutes else _DEFAULT_FUNDING_MS
 
 
-def tiers_from_rows(rows: list[dict[str, Any]], symbol: str) -> tuple[RiskTier, ...]:
-    """Risk tiers from ``fetch_leverage_tiers`` rows (ccxt fields, Bybit's ``info`` when present)."""
+def tiers_from_rows(
+    rows: list[dict[str, Any]], symbol: str, formulas: str = "bybit", contract_size: float = 1.0
+) -> tuple[RiskTier, ...]:
+    """Risk tiers from ``fetch_leverage_tiers`` rows (ccxt fields; the exchange's ``info`` when present).
+
+    Bybit: the deduction is ``info.mmDeduction``; Binance: the maintenance amount ``info.cum`` (both derived
+    from the ladder when absent). OKX: the limits are position sizes in contracts (``maxSz``), kept in
+    kektrade's quantity units (contracts x ``contract_size``), with no deduction.
+    """
     ladder: list[tuple[float, float, float, float]] = []
     deductions: list[float | None] = []
     for n, row in enumerate(rows):
@@ -58,10 +73,11 @@ def tiers_from_rows(rows: list[dict[str, Any]], symbol: str) -> tuple[RiskTier, 
             row.get("maintenanceMarginRate") or info.get("maintenanceMargin"), f"{where}.mmr", symbol
         )
         max_lev = _number(row.get("maxLeverage") or info.get("maxLeverage"), f"{where}.maxLeverage", symbol)
-        imr = _optional(info.get("initialMargin")) or 1.0 / max_lev
-        ladder.append((limit, mmr, imr, max_lev))
-        deductions.append(_optional(info.get("mmDeduction")))
-    ladder.sort(key=lambda r: r[0])
+        imr = _optional(info.get("initialMargin")) or _optional(info.get("imr")) or 1.0 / max_lev
+        ladder.append((limit * contract_size if formulas == "okx" else limit, mmr, imr, max_lev))
+        deductions.append(0.0 if formulas == "okx" else _optional(info.get("mmDeduction", info.get("cum"))))
+    order = sorted(range(len(ladder)), key=lambda k: ladder[k][0])
+    ladder, deductions = [ladder[k] for k in order], [deductions[k] for k in order]
     derived = deductions_from_ladder(ladder)
     if len(deductions) == len(derived) and all(d is not None for d in deductions):
         return tuple(
@@ -71,19 +87,30 @@ def tiers_from_rows(rows: list[dict[str, Any]], symbol: str) -> tuple[RiskTier, 
     return derived
 
 
-def _fallback_tiers(symbol: str) -> tuple[RiskTier, ...]:
-    known = builtin_spec(symbol)
-    return known.risk_tiers if known is not None else generic_spec(symbol).risk_tiers
+def _fallback_tiers(symbol: str, formulas: str) -> tuple[tuple[RiskTier, ...], str]:
+    """The built-in ladder of the exchange's market when there is one, else the generic one-tier ladder."""
+    if (formulas, symbol) in BUILTIN_LADDERS:
+        return BUILTIN_LADDERS[(formulas, symbol)]
+    known = builtin_spec(symbol) if formulas == "bybit" else None
+    if known is not None:
+        return known.risk_tiers, "the built-in Bybit ladder"
+    return generic_spec(symbol).risk_tiers, "the generic one-tier ladder"
 
 
 def spec_from_market(
-    market: dict[str, Any], tiers: list[dict[str, Any]] | None = None, fees: dict[str, Any] | None = None
+    market: dict[str, Any],
+    tiers: list[dict[str, Any]] | None = None,
+    fees: dict[str, Any] | None = None,
+    exchange_id: str = "bybit",
+    funding_interval_ms: int | None = None,
 ) -> ContractSpec:
-    """A ``ContractSpec`` from a ccxt market, its leverage tiers and the account's trading fee.
+    """A ``ContractSpec`` from a ccxt market of ``exchange_id``, its leverage tiers and trading fees.
 
-    Inverse contracts are one USD each: ccxt's bybit ``contractSize`` (= minOrderQty) is ignored there.
-    Without tiers the built-in ladder of the symbol (or a one-tier generic ladder) is used; without fees
-    the ContractSpec defaults (Bybit's base tier, 0.055 % / 0.02 %).
+    Quantities are in kektrade's units: base coin (linear) or USD (inverse). Bybit's inverse contracts are
+    one USD each (ccxt's ``contractSize``, = minOrderQty, is ignored there); OKX counts contracts of
+    ``ctVal`` (ccxt ``contractSize``), so its lot, minimum and maximum are converted. Without tiers the
+    built-in ladder of the symbol (or a one-tier generic ladder) is used; fees are ``fees`` (the account's),
+    else the market's ``taker``/``maker`` (exchanges other than Bybit), else Bybit's base tier.
     """
     symbol = str(market.get("symbol") or "")
     if not symbol:
@@ -91,15 +118,22 @@ def spec_from_market(
     if not market.get("contract", market.get("swap", False)):
         raise ValueError(f"market {symbol}: not a contract market (type {market.get('type')!r})")
     inverse = bool(market.get("inverse"))
-    lot = _number(_dig(market, "precision.amount"), "precision.amount", symbol)
-    min_qty = _optional(_dig(market, "limits.amount.min")) or lot
-    max_qty = _optional(_dig(market, "limits.amount.max")) or 1e12
-    contract_size = 1.0 if inverse else (_optional(market.get("contractSize")) or 1.0)
-    risk_tiers = tiers_from_rows(tiers, symbol) if tiers else _fallback_tiers(symbol)
-    ladder = "its leverage tiers" if tiers else "no leverage tiers: the built-in or generic ladder"
-    changes: dict[str, Any] = {}
-    if fees:
-        changes = {"taker_fee": _optional(fees.get("taker")), "maker_fee": _optional(fees.get("maker"))}
+    formulas = formulas_for(exchange_id)
+    unit = (_optional(market.get("contractSize")) or 1.0) if formulas == "okx" else 1.0  # OKX: per contract
+    contract_size = 1.0 if inverse else (_optional(market.get("contractSize")) or 1.0)  # shown, not traded
+    lot = _number(_dig(market, "precision.amount"), "precision.amount", symbol) * unit
+    min_qty = (_optional(_dig(market, "limits.amount.min")) or lot / unit) * unit
+    max_qty = (_optional(_dig(market, "limits.amount.max")) or 1e12) * unit
+    if tiers:
+        risk_tiers, ladder = tiers_from_rows(tiers, symbol, formulas, unit), "its leverage tiers"
+    else:
+        risk_tiers, fallback = _fallback_tiers(symbol, formulas)
+        ladder = f"no leverage tiers: {fallback}"
+    source_fees = fees or ({} if formulas == "bybit" else market)
+    changes: dict[str, Any] = {
+        "taker_fee": _optional(source_fees.get("taker")), "maker_fee": _optional(source_fees.get("maker")),
+        "formulas": formulas,
+    }
     spec = ContractSpec(
         symbol=symbol,
         kind=ContractKind.INVERSE if inverse else ContractKind.LINEAR,
@@ -112,33 +146,37 @@ def spec_from_market(
         max_qty=max_qty,
         contract_size=contract_size,
         max_leverage=_optional(_dig(market, "limits.leverage.max")) or risk_tiers[0].max_leverage,
-        funding_interval_ms=funding_interval_from(market),
+        funding_interval_ms=funding_interval_ms or funding_interval_from(market),
         risk_tiers=risk_tiers,
-        source=f"ccxt market data of {symbol}, {ladder}",
+        source=f"{exchange_id} market data of {symbol} (ccxt), {ladder}",
     )
     return spec.with_overrides(**changes)
 
 
 def fetch_contract_spec(exchange: Any, symbol: str) -> ContractSpec:
-    """The spec of ``symbol`` from a ccxt client with markets loaded: its market and leverage tiers (public
-    data; without tiers the built-in ladder, with a warning). Used when candles are downloaded.
-
-    Sizes are kektrade's (coins, or USD for inverse): the exchange's dialect converts its amounts (OKX:
-    contracts of ctVal) and tier bounds.
-    """
-    from kektrade.exchange.live.dialects import known_dialect
-    from kektrade.exchange.live.unified_dialect import UnifiedDialect, scaled_spec
-
-    dialect = known_dialect(exchange.id) or UnifiedDialect
-    market = exchange.market(symbol)
+    """The spec of ``symbol`` from a ccxt client with markets loaded: its market, leverage tiers and funding
+    interval (without tiers the built-in ladder, with a warning). Used for downloads and paper runs."""
     tiers: list[dict[str, Any]] | None = None
     try:
-        if exchange.has.get("fetchLeverageTiers") and not dialect.tiers_in_contracts:
+        if exchange.has.get("fetchLeverageTiers") is True:
             tiers = exchange.fetch_leverage_tiers([symbol]).get(symbol)
-        else:
-            rows = exchange.fetch_market_leverage_tiers(symbol)
-            last = exchange.fetch_ticker(symbol).get("last") if dialect.tiers_in_contracts else None
-            tiers = dialect.tiers_by_value(rows, market, float(last) if last else None)
+        else:  # OKX: one market at a time
+            tiers = exchange.fetch_market_leverage_tiers(symbol)
     except ccxt.BaseError as exc:
         log.warning("leverage tiers of %s unavailable (%s); using the built-in ladder", symbol, exc)
-    return scaled_spec(spec_from_market(market, tiers), dialect.amount_unit(market))
+    market = exchange.market(symbol)
+    interval = None if _dig(market, "info.fundingInterval") else fetch_funding_interval_ms(exchange, symbol)
+    return spec_from_market(market, tiers, exchange_id=str(exchange.id), funding_interval_ms=interval)
+
+
+def fetch_funding_interval_ms(exchange: Any, symbol: str) -> int | None:
+    """The funding interval the exchange reports for ``symbol`` (ccxt ``fetch_funding_interval``), or None
+    (then 8 hours) when it has none or the call fails."""
+    if not exchange.has.get("fetchFundingInterval"):
+        return None
+    try:
+        interval = exchange.fetch_funding_interval(symbol).get("interval")
+        return int(exchange.parse_timeframe(interval) * 1000) if interval else None
+    except (ccxt.BaseError, TypeError, ValueError) as exc:
+        log.warning("funding interval of %s unavailable (%s); assuming 8 hours", symbol, exc)
+        return None

@@ -53,7 +53,6 @@ class OkxDialect(UnifiedDialect):
         trigger=frozenset({51277, 51278, 51279, 51280}),
         risk_limit=frozenset({51004}),
     )
-    tiers_in_contracts = True
     ohlcv_page_limit = 100  # history-candles and mark-price candles serve at most 100 rows
     funding_page_limit = 100
 
@@ -91,34 +90,19 @@ class OkxDialect(UnifiedDialect):
     # -- market data -----------------------------------------------------------------------------------
 
     def load_spec(self) -> ContractSpec:
-        """Instrument (sizes x ctVal), position tiers (contract bounds valued at the last price), fee rates."""
+        """Instrument (sizes x ctVal), position tiers (bounds are position sizes: OKX's formulas), fee rates."""
         tiers: list[dict[str, Any]] | None = None
         fees: dict[str, Any] | None = None
         try:
             rows = self.call(self.ex.fetch_market_leverage_tiers, self.symbol)
-            tiers = self.tiers_by_value(rows, self.market, self.fetch_last_price()) if rows else None
+            tiers = rows or None
         except VenueError as exc:
             log.warning("position tiers of %s unavailable (%s); using built-in tiers", self.symbol, exc)
         try:
             fees = self.call(self.ex.fetch_trading_fee, self.symbol)
         except VenueError as exc:
             log.warning("trading fee of %s unavailable (%s); using default fees", self.symbol, exc)
-        return self._scaled(spec_from_market(self.market, tiers, fees))
-
-    @classmethod
-    def tiers_by_value(
-        cls, rows: list[dict[str, Any]], market: dict[str, Any], last_price: float | None
-    ) -> list[dict[str, Any]] | None:
-        """OKX tier bounds are contracts (ccxt calls them notional): valued at the last price for kektrade."""
-        if not last_price:
-            return None
-        out = []
-        for row in rows:
-            coins = num(row.get("maxNotional")) * cls.amount_unit(market)
-            value = coins / last_price if market.get("inverse") else coins * last_price
-            info = {"initialMargin": (row.get("info") or {}).get("imr")}
-            out.append({**row, "maxNotional": value, "info": info})
-        return out
+        return spec_from_market(self.market, tiers, fees, exchange_id="okx")  # converts ctVal sizes itself
 
     # -- orders ----------------------------------------------------------------------------------------
 

@@ -140,6 +140,11 @@ class SimAccounting:
         self._min_qty = spec.min_qty
         self._max_qty = spec.max_qty
         self._tiers = spec.risk_tiers
+        # whose formulas (issue 11, ContractSpec.formulas): Bybit's fee-to-close buffer in IM/MM and the
+        # liquidation price, OKX's tiers by position size with the taker fee in MM, Binance's plain MM - cum
+        self._fee_buffer = spec.formulas == "bybit"
+        self._by_size = spec.tiers_by_size
+        self._okx = spec.formulas == "okx"
         self._wallet = float(initial_balance)
         self._leverage = float(leverage)
         self._margin_mode = MarginMode(margin_mode)
@@ -167,8 +172,9 @@ class SimAccounting:
         return cm.initial_margin(self.contracts, base, self._leverage, self._inverse)
 
     def _close_fee_reserve(self) -> float:
-        """Estimated fee to close, taken on the entry price (the part of IM/MM Bybit shows as fee)."""
-        if self.contracts == 0.0:
+        """Estimated fee to close, taken on the entry price (the part of IM/MM Bybit shows as fee; none on
+        Binance and OKX)."""
+        if self.contracts == 0.0 or not self._fee_buffer:
             return 0.0
         return cm.fee_to_close(
             abs(self.contracts), self._entry, self._leverage, self.contracts > 0, self._taker, self._inverse
@@ -191,8 +197,7 @@ class SimAccounting:
         return self._wallet - self._iso_margin - self._order_margin
 
     def _tier_at(self, price: float, extra_qty: float = 0.0) -> RiskTier:
-        value = cm.position_value(abs(self.contracts) + extra_qty, price, self._inverse)
-        return cm.tier_for_value(self._tiers, value)
+        return cm.tier_for_position(self._tiers, abs(self.contracts) + extra_qty, price, self._inverse, self._by_size)
 
     # -- liquidation and bankruptcy prices ----------------------------------------------------------
 
@@ -207,7 +212,9 @@ class SimAccounting:
         isolated = self._margin_mode is MarginMode.ISOLATED
         self._iso_margin = self._position_margin(e) if isolated else 0.0
         fee = 0.0 if isolated else self._close_fee_reserve()
-        if self._on_mark:
+        if self._by_size:  # OKX: the tier is the position size's, whatever the price
+            self._liq = self._liq_in_tier(self._tier_at(e), fee)
+        elif self._on_mark:
             first = self._liq_in_tier(self._tiers[0], fee)
             if 0.0 < first < math.inf and cm.position_value(q, first, self._inverse) <= self._tiers[0].limit_value:
                 self._liq = first  # the common case: the position stays in the lowest tier
@@ -250,9 +257,12 @@ class SimAccounting:
     def _liq_in_tier(self, tier: RiskTier, close_fee: float) -> float:
         """The liquidation price if the position's MM were computed in ``tier``."""
         q, e, long_ = abs(self.contracts), self._entry, self.contracts > 0
+        if self._okx:
+            tier = cm.okx_liquidation_tier(tier, self._taker)
         if self._margin_mode is MarginMode.ISOLATED:
+            taker = self._taker if self._fee_buffer else 0.0  # Bybit: A/(1 -/+ c); elsewhere A counts fully
             return cm.liquidation_price_isolated(
-                q, e, self._leverage, long_, tier, self._extra, self._taker, self._inverse
+                q, e, self._leverage, long_, tier, self._extra, taker, self._inverse
             )
         return cm.liquidation_price_cross(q, e, long_, tier, self._wallet, close_fee, self._inverse)
 

@@ -8,6 +8,7 @@ costs one comparison for funding and nothing else.
 
 from __future__ import annotations
 
+import bisect
 import math
 
 from mypy_extensions import mypyc_attr
@@ -83,8 +84,8 @@ class SimExchange(SimMatching):
             self.rules = margin_rules(settings.rules)
         except ValueError as exc:
             raise SimError(str(exc)) from None
-        self._on_mark = self.rules.on_mark
-        self._classic_cross = self.rules.classic_cross
+        self._on_mark = self.rules.on_mark or spec.formulas != "bybit"  # the periods are Bybit's (issue 11)
+        self._classic_cross = self.rules.classic_cross and spec.formulas == "bybit"
         self._init_accounting(
             initial_balance,
             leverage,
@@ -121,6 +122,20 @@ class SimExchange(SimMatching):
             self._next_funding_ms = float(market.funding_time_ms[0])
         elif funding_rate:
             self._next_funding_ms = FIRST_FUNDING  # the first step finds the first settlement
+
+    def sync_funding(self, restored: bool = False) -> None:
+        """Line the funding clock up with the market's funding series after it grew (paper runs append the
+        exchange's settlements as they are published, issue 11) or, ``restored``, after a restored state: then
+        the settlements before the restored clock count as settled."""
+        times = self.market.funding_time_ms
+        if not times or self._next_funding_ms == FIRST_FUNDING:
+            return
+        if restored and self._next_funding_ms != math.inf:
+            self._fund_idx = bisect.bisect_left(times, self._next_funding_ms)
+        elif restored:  # saved when its series had ended: what lies up to the clock's candle was settled
+            self._fund_idx = bisect.bisect_right(times, self._now - self._tf) if self._i >= 0 else 0
+        if self._next_funding_ms == math.inf and self._fund_idx < len(times):
+            self._next_funding_ms = float(times[self._fund_idx])
 
     # -- the Subaccount interface ----------------------------------------------------------------------
 

@@ -92,10 +92,19 @@ class SimMatching(SimOrders):
         while self._next_funding_ms <= t:
             settle_ms = int(self._next_funding_ms) if self._next_funding_ms >= 0 else 0
             if m.funding_time_ms:
+                if self._fund_idx >= len(m.funding_time_ms):
+                    # the series ends here; paper runs append the exchange's settlements as they are published
+                    # (issue 11): look again at the next candle
+                    self._next_funding_ms = float(t + 1)
+                    break
+                if m.funding_time_ms[self._fund_idx] > t:  # looked again and found one that is not due yet
+                    self._next_funding_ms = float(m.funding_time_ms[self._fund_idx])
+                    break
+                settle_ms = m.funding_time_ms[self._fund_idx]
                 rate = m.funding_rate[self._fund_idx]
                 self._fund_idx += 1
                 self._next_funding_ms = (
-                    float(m.funding_time_ms[self._fund_idx]) if self._fund_idx < len(m.funding_time_ms) else math.inf
+                    float(m.funding_time_ms[self._fund_idx]) if self._fund_idx < len(m.funding_time_ms) else t + 1.0
                 )
             else:
                 if self._next_funding_ms == FIRST_FUNDING:  # the first settlement at or after this candle

@@ -166,9 +166,11 @@ class SimOrders(SimAccounting):
             value = opening * ref_price
             total = value + abs(self.contracts) * ref_price
             close_factor = 1.0 - 1.0 / lev if buy else 1.0 + 1.0 / lev
-        tier = cm.tier_for_value(self._tiers, total)
+        tier = cm.tier_for_value(self._tiers, opening + abs(self.contracts) if self._by_size else total)
         if lev > tier.max_leverage + 1e-9:
             return RejectReason.LEVERAGE_ABOVE_TIER, 0.0
+        if not self._fee_buffer:  # Binance and OKX reserve the initial margin and the fee to open (issue 11)
+            return None, value * (1.0 / lev + self._taker)
         # == contract_math.order_cost: IM + fee to open + fee to close at the bankruptcy price
         return None, value * (1.0 / lev + self._taker * (1.0 + close_factor))
 

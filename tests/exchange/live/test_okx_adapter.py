@@ -41,9 +41,10 @@ def test_spec_is_in_coins_from_ct_val_lot_and_tiers(okx: FakeOkxExchange, okx_cl
     spec = acc.spec
     # lotSz 0.01 contracts of 0.01 BTC = 0.0001 BTC; tick 0.1; fees from trade-fee (negative = paid on OKX)
     assert (spec.kind, spec.lot_step, spec.min_qty, spec.tick_size) == (ContractKind.LINEAR, 0.0001, 0.0001, 0.1)
-    assert (spec.taker_fee, spec.maker_fee, spec.contract_size) == (0.0005, 0.0002, 1.0)
-    # position tiers are in contracts: 2,000 contracts x 0.01 BTC x 40,000 USDT = 800,000 USDT
-    assert [t.limit_value for t in spec.risk_tiers] == pytest.approx([800_000.0, 4_000_000.0])
+    assert (spec.taker_fee, spec.maker_fee, spec.contract_size) == (0.0005, 0.0002, 0.01)  # one OKX contract
+    # position tiers are sizes (OKX's formulas): 2,000 and 10,000 contracts x 0.01 BTC
+    assert spec.formulas == "okx" and spec.tiers_by_size
+    assert [t.limit_value for t in spec.risk_tiers] == pytest.approx([20.0, 100.0])
     assert [t.mmr for t in spec.risk_tiers] == [0.004, 0.006]
 
 

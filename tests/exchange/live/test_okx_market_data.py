@@ -47,12 +47,13 @@ def test_funding_rate_history(market: FakeOkxExchange) -> None:
 
 
 def test_the_downloaded_contract_spec_is_in_coins(market: FakeOkxExchange) -> None:
-    """A backtest of an OKX pair sizes in coins: lot = lotSz x ctVal, tier bounds valued at the last price."""
+    """A backtest of an OKX pair sizes in coins: lot = lotSz x ctVal; tier bounds are position sizes (OKX's)."""
     market.state.add_candles(INST, [[T0_MS + 250 * MINUTE, 40_000.0, 40_000.0, 40_000.0, 40_000.0, 1.0]])
     client = make_exchange("okx", api_base=market.base_url)
     client.load_markets()
     spec = fetch_contract_spec(client, PAIR)
-    assert (spec.lot_step, spec.min_qty, spec.max_qty, spec.contract_size) == (0.0001, 0.0001, 1_000_000.0, 1.0)
-    assert [t.limit_value for t in spec.risk_tiers] == pytest.approx([800_000.0, 4_000_000.0])  # 2,000 x 0.01 x 40k
+    assert (spec.lot_step, spec.min_qty, spec.max_qty, spec.contract_size) == (0.0001, 0.0001, 1_000_000.0, 0.01)
+    assert [t.limit_value for t in spec.risk_tiers] == pytest.approx([20.0, 100.0])  # 2,000 and 10,000 x 0.01 BTC
+    assert spec.formulas == "okx" and spec.tiers_by_size
     inverse = fetch_contract_spec(client, "BTC/USD:BTC")
     assert (inverse.lot_step, inverse.min_qty) == (100.0, 100.0)  # 1 contract = 100 USD
