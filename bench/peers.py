@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import sys
@@ -279,7 +280,9 @@ def run_job(job: str, rows: int, rounds: int, workers: int, folder: Path) -> dic
             ref["trades"][k] // 2 - runs[-1]["combo_exits"][k] for k in ref["trades"]
         )
         out["note"] = "CPU ratios add the workers' CPU: the sweep's cost, not its wall time on 2 cores"
-        out["live_optimization_estimate"] = daily_estimate(med["engine_s"] / (42 * rows), workers)
+        # CPU seconds of the sweep (main process and workers) per combination-candle
+        out["cpu_us_per_combination_candle"] = round(med["engine_cpu_s"] / (42 * rows) * 1e6, 3)
+        out["live_optimization_estimate"] = daily_estimate(med["engine_cpu_s"] / (42 * rows), os.cpu_count() or 1)
     else:
         out |= {"trades": runs[-1]["trades"], "final_equity": round(runs[-1]["equity"], 2)}
     if problems:
