@@ -105,6 +105,43 @@ def _ms_times(frame: pd.DataFrame) -> list[int]:
     return [int(t) for t in date_ms(frame).tolist()]
 
 
+def indicator_base(candles: pd.DataFrame) -> pd.DataFrame:
+    """The frame handed to ``populate_indicators``: the loaded candles, never changed by the strategy.
+
+    With copy-on-write (always on from pandas 3) a shallow copy shares the candle columns among every
+    subaccount on the market until a strategy writes to one (then that column alone is copied); without
+    it, a deep copy.
+    """
+    return candles.copy(deep=not _copy_on_write())
+
+
+def _copy_on_write() -> bool:
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    return pd.get_option("mode.copy_on_write") is True
+
+
+#: price columns a strategy reads that the simulator's market arrays also hold
+SHARED_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+def shared_columns(frame: pd.DataFrame, arrays: MarketArrays) -> dict[str, Any]:
+    """Strategy columns (``self.c``) to take from the market arrays: float columns left exactly as loaded.
+
+    Equal values (NaN where NaN) and the same kind (float) as the array the column would be converted to,
+    so a strategy reads the same numbers from one shared array instead of its own copy.
+    """
+    out: dict[str, Any] = {}
+    for name in SHARED_COLUMNS:
+        shared = getattr(arrays, name, None)
+        if name not in frame.columns or shared is None or frame[name].dtype != np.float64:
+            continue
+        values = frame[name].to_numpy()
+        if len(values) == len(shared) and np.array_equal(values, np.asarray(shared, dtype="float64"), equal_nan=True):
+            out[name] = shared
+    return out
+
+
 def first_trade_index(frame: pd.DataFrame, start_ms: int | None, warmup: int) -> int:
     """The first candle that is ticked: after the warm-up and not before the backtest start."""
     index = warmup
@@ -146,12 +183,11 @@ def prepare_instance(
         "is_trial": mode == "trial",
         "is_live": mode == "live",
     }
-    frame = strategy.populate_indicators(data.candles.copy(), metadata, space)
+    frame = strategy.populate_indicators(indicator_base(data.candles), metadata, space)
     if not isinstance(frame, pd.DataFrame) or len(frame) != len(data.candles):
         raise BuildError(
             f"{where}.strategy: {sub.strategy}.populate_indicators must return the DataFrame with one row per candle"
         )
-    strategy.bind_columns(Columns(frame))
     start_ms = parse_utc_ms(config.backtest.start, "backtest.start") if config.backtest.start else None
     first = first_trade_index(frame, start_ms, warmup)
     if first >= len(frame):
@@ -167,6 +203,8 @@ def prepare_instance(
         arrays = market_arrays(frame, data, timeframe_ms(sub.timeframe))
         if shared_arrays is not None:
             shared_arrays[key] = arrays
+    # backtests: unchanged price columns are read from the (shared) market arrays, not converted per strategy
+    strategy.bind_columns(Columns(frame, shared_columns(frame, arrays) if shared_arrays is not None else None))
     return PreparedInstance(
         sub,
         index,

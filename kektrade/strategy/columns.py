@@ -38,10 +38,13 @@ class Columns:
 
     Numeric columns are ``array.array`` (about as fast to index as a list, a quarter of its memory, far
     cheaper than NumPy scalars or ``DataFrame.iloc``); each column is converted when first read, so unused
-    indicator variants cost nothing.
+    indicator variants cost nothing. A column read as an attribute is kept as one: ``c.close`` in a tick is
+    then a plain instance-attribute read (a ``__getattr__`` call per read was a third of an SMA cross's time).
     """
 
-    __slots__ = ("_cache", "_source")
+    __slots__ = ("__dict__", "_cache", "_source")
+    #: keep attribute reads as instance attributes (a subclass that must see every read turns it off)
+    _keep_attributes = True
 
     def __init__(self, source: Any, cache: dict[str, Any] | None = None) -> None:
         self._source = source  # a DataFrame or a mapping of name -> array-like
@@ -71,9 +74,12 @@ class Columns:
         if name.startswith("_"):
             raise AttributeError(name)
         try:
-            return self[name]
+            values = self[name]
         except KeyError as exc:
             raise AttributeError(str(exc)) from None
+        if self._keep_attributes:
+            self.__dict__[name] = values  # found by the normal lookup from now on; methods still win
+        return values
 
     def __contains__(self, name: object) -> bool:
         return name in self._cache or name in self.names()

@@ -113,6 +113,7 @@ class _Watched:
 
 class _WatchedColumns(Columns):
     __slots__ = ("_clock",)
+    _keep_attributes = False  # every read goes through __getitem__, so it is watched
 
     def __init__(self, source: Any, clock: _Clock) -> None:
         super().__init__(source)

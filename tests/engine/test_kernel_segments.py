@@ -1,0 +1,137 @@
+"""The candle kernel runs candles in segments between equity samples; the order of events must not change.
+
+Reference: the rule of engine/kernel.py's docstring written out candle by candle (step, tick unless the lane
+stopped ticking, a sample once the candle's open time reached the next due time). Both run the same lanes
+(samples every candle, every few candles or never; a tick that raises; a venue that raises; advancing in
+chunks of any size) and must produce the identical event log and lane state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from kektrade.engine import kernel
+
+TF = 60_000
+
+
+class Boom(Exception):
+    """A venue failure (propagates out of the kernel)."""
+
+
+@dataclass
+class FakeMarket:
+    time_ms: list[int]
+
+
+@dataclass
+class FakeVenue:
+    log: list[tuple[str, int]]
+    market: FakeMarket
+    raise_at: int = -1
+
+    def step(self, i: int) -> None:
+        if i == self.raise_at:
+            self.raise_at = -1  # once: the retried candle goes through
+            raise Boom(i)
+        self.log.append(("step", i))
+
+
+@dataclass
+class FakeLane:
+    venue: FakeVenue
+    sample_every: int  # candles between samples; 0: every candle ("candle" sampling)
+    fail_at: int = -1
+    next_index: int = 0
+    next_sample_ms: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+    parameter: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
+    account: Any = None
+    frame: Any = None
+    ticking: bool = True
+    failed_at: int | None = None
+
+    def tick_function(self) -> Any:
+        def tick(frame: Any, i: int, metadata: Any, parameter: Any, variables: Any, account: Any) -> None:
+            self.venue.log.append(("tick", i))
+            if i == self.fail_at:
+                raise ValueError("strategy bug")
+
+        return tick
+
+    def sample(self, i: int) -> int:
+        self.venue.log.append(("sample", i))
+        due = self.venue.market.time_ms[i] + TF
+        return due + self.sample_every * TF - TF if self.sample_every else 0
+
+    def fail(self, i: int, exc: BaseException) -> None:
+        self.failed_at = i
+        self.ticking = False
+
+
+def reference_advance(lane: FakeLane, stop: int) -> int:
+    """The kernel's rule, one candle at a time."""
+    start = i = lane.next_index
+    times = lane.venue.market.time_ms
+    tick = lane.tick_function()
+    ticking = lane.ticking
+    try:
+        while i < stop:
+            lane.venue.step(i)
+            if ticking:
+                try:
+                    tick(None, i, {}, {}, {}, None)
+                except Exception as exc:
+                    lane.fail(i, exc)
+                    ticking = False
+            if times[i] >= lane.next_sample_ms:
+                lane.next_sample_ms = lane.sample(i)
+            i += 1
+    finally:
+        lane.next_index = i
+    return i - start
+
+
+def drive(run: Any, lane: FakeLane, chunks: list[int], n: int) -> list[Any]:
+    """Advance in chunks (retrying a candle whose venue step raised); the log and final state."""
+    out: list[Any] = []
+    stop = 0
+    for size in [*chunks, n]:
+        stop = min(stop + size, n)
+        while lane.next_index < stop:
+            try:
+                out.append(run(lane, stop))
+            except Boom as exc:
+                out.append(("boom", exc.args[0], lane.next_index))
+            lane.ticking = lane.failed_at is None
+    return [*out, lane.venue.log, lane.next_index, lane.next_sample_ms, lane.failed_at]
+
+
+def make(n: int, sample_every: int, fail_at: int, raise_at: int, gap: bool) -> FakeLane:
+    times = [k * TF + (7 * TF if gap and k > n // 2 else 0) for k in range(n)]  # a gap in the data
+    return FakeLane(FakeVenue([], FakeMarket(times), raise_at), sample_every, fail_at)
+
+
+@pytest.mark.parametrize("sample_every", [0, 1, 3, 60, 1000])
+@pytest.mark.parametrize("fail_at", [-1, 0, 5, 9, 29])
+@pytest.mark.parametrize("raise_at", [-1, 0, 6, 12])
+@pytest.mark.parametrize("chunks", [[], [1, 1, 1], [4, 7, 2, 5], [13]])
+def test_segments_keep_the_candle_by_candle_order(
+    sample_every: int, fail_at: int, raise_at: int, chunks: list[int]
+) -> None:
+    for gap in (False, True):
+        want = drive(reference_advance, make(30, sample_every, fail_at, raise_at, gap), chunks, 30)
+        got = drive(kernel.advance, make(30, sample_every, fail_at, raise_at, gap), chunks, 30)
+        assert got == want
+
+
+def test_a_lane_that_is_not_ticking_only_steps_and_samples() -> None:
+    lane = make(10, 4, -1, -1, False)
+    lane.ticking = False
+    assert kernel.advance(lane, 10) == 10
+    assert ("tick", 0) not in lane.venue.log
+    assert [e for e in lane.venue.log if e[0] == "sample"] == [("sample", 0), ("sample", 4), ("sample", 8)]
