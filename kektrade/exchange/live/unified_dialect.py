@@ -113,7 +113,7 @@ class UnifiedDialect(Dialect):
             fees = self.call(self.ex.fetch_trading_fee, self.symbol)
         except (VenueError, AttributeError) as exc:
             log.warning("trading fee of %s unavailable (%s); using default fees", self.symbol, exc)
-        return self._scaled(spec_from_market(self.market, tiers or None, fees, str(self.ex.id)))
+        return self._scaled(spec_from_market(self.market, tiers or None, fees))  # unknown exchange: Bybit formulas
 
     # -- orders ----------------------------------------------------------------------------------------
 
