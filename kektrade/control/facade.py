@@ -107,7 +107,8 @@ class RunController:
         if paths.restart:
             self._start_over(self.db)
         light = SqliteJournal(self.db, self.config.persistence.batch_interval_s, on_failure=self._journal_failed)
-        self._journal = BulkJournal(paths.db_path, light) if self.bulk_journal else light
+        bulk = BulkJournal(self.db, light, on_failure=self._journal_failed) if self.bulk_journal else None
+        self._journal = bulk or light
         self.journal.attach(self._journal)
         for inst in self.session.instances if self.session else []:
             self.db.add_instance(

@@ -14,7 +14,7 @@ row tuples a SQLite select gives, so every reader sees one table whichever way t
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,30 +67,62 @@ def _schema(table: str) -> Any:
     return pa.schema([pa.field(name, types[kind]) for name, kind in COLUMNAR_TABLES[table]])
 
 
-def _array(values: Sequence[Any], kind: str, arrow_type: Any) -> Any:
+def _array(values: Sequence[Any], kind: str, arrow_type: Any, scrub: Callable[[str], str] | None) -> Any:
     import pyarrow as pa
 
     if kind == "dict":  # few distinct values (subaccount, event, status, ...): encode once, store indexes
-        return pa.array(values, pa.string()).dictionary_encode()
+        encoded = pa.array(values, pa.string()).dictionary_encode()
+        if scrub is None:
+            return encoded
+        words = pa.array([None if w is None else scrub(w) for w in encoded.dictionary.to_pylist()], pa.string())
+        return pa.DictionaryArray.from_arrays(encoded.indices, words)
+    if kind == "string" and scrub is not None:
+        values = [v if v is None else scrub(v) for v in values]
     return pa.array(values, arrow_type)
 
 
-def write_part(folder: Path, table: str, columns: Sequence[Sequence[Any]]) -> Path:
-    """Write one part (the next number in ``folder``) from whole columns in table order; returns its path."""
+def build_table(table: str, columns: Sequence[Sequence[Any]], scrub: Callable[[str], str] | None = None) -> Any:
+    """An Arrow table of one columnar table from whole columns in table order; ``scrub`` applied to texts."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     schema = _schema(table)
     arrays = [
-        _array(values, kind, field.type)
+        _array(values, kind, field.type, scrub)
         for values, (_, kind), field in zip(columns, COLUMNAR_TABLES[table], schema, strict=True)
     ]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def refused_rows(found: Any, not_null: Sequence[str]) -> dict[int, list[str]]:
+    """Rows holding a null, or a NaN (SQLite stores NaN as null), in a ``not_null`` column: index -> columns."""
+    import pyarrow.compute as pc
+
+    bad: dict[int, list[str]] = {}
+    for name in not_null:
+        column = found[name]
+        missing = pc.is_null(column, nan_is_null=True) if _is_float(column) else pc.is_null(column)
+        if pc.any(missing).as_py():
+            for n in pc.indices_nonzero(missing).to_pylist():
+                bad.setdefault(n, []).append(name)
+    return bad
+
+
+def _is_float(column: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_floating(column.type))
+
+
+def write_part(folder: Path, table: str, found: Any) -> Path:
+    """Write one part (the next number in ``folder``) of an Arrow table from ``build_table``; returns its path."""
+    import pyarrow.parquet as pq
+
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"part-{len(list(folder.glob(PART_GLOB))):05d}.parquet"
     tmp = path.with_suffix(".tmp")
     kinds = COLUMNAR_TABLES[table]
     pq.write_table(
-        pa.Table.from_arrays(arrays, schema=schema),
+        found,
         tmp,
         compression=COMPRESSION,
         compression_level=LEVEL,

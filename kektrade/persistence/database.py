@@ -208,6 +208,9 @@ class RunDatabase:
         return refused
 
     def _describe_refused(self, table: str, row: codec.Row, exc: Exception) -> str:
+        return self.describe_refused(table, row, str(exc))
+
+    def describe_refused(self, table: str, row: codec.Row, reason: str) -> str:
         """``run.sqlite refused a order_event row of subaccount 'x' (NOT NULL ...): contracts=nan, ...``."""
         columns = _COLUMNS[table]
         values = dict(zip(columns, row, strict=False)) if len(row) == len(columns) else {}
@@ -220,7 +223,16 @@ class RunDatabase:
         shown = ", ".join(f"{c}={values[c]!r}" for c in (odd or values) if c != "subaccount") or repr(row)
         shown = shown if len(shown) <= 300 else shown[:297] + "..."
         subaccount = values.get("subaccount", "?")
-        return f"{self.path.name} refused a {table} row of subaccount {subaccount!r} ({exc}): {shown}"
+        return f"{self.path.name} refused a {table} row of subaccount {subaccount!r} ({reason}): {shown}"
+
+    def not_null_columns(self, table: str) -> tuple[str, ...]:
+        """The columns of ``table`` that refuse null (and NaN)."""
+        fields = getattr(self.models, table)._meta.fields
+        return tuple(c for c in _COLUMNS[table] if not fields[c].null)
+
+    def table_name(self, table: str) -> str:
+        """The SQLite name of a table given by its BoundModels field name (``equity`` -> ``equity_sample``)."""
+        return str(getattr(self.models, table)._meta.table_name)
 
     def truncate_run(self) -> dict[str, int]:
         """Delete every recorded row and the outcome of the run; rows deleted per table.

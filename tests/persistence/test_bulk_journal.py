@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from kektrade.domain.types import (
 from kektrade.persistence import columnar
 from kektrade.persistence.bulk_journal import BulkJournal
 from kektrade.persistence.database import RunDatabase, open_run_database
-from kektrade.persistence.journal import SqliteJournal
+from kektrade.persistence.journal import JournalError, SqliteJournal
 
 
 def order(n: int, **changes: object) -> Order:
@@ -80,7 +81,7 @@ def write_through(journal: BulkJournal | SqliteJournal, items: list[OrderRecorde
 def test_reads_back_what_the_sqlite_journal_reads_back(tmp_path: Path) -> None:
     bulk_db = open_run_database(tmp_path / "bulk" / "run.sqlite")
     sql_db = open_run_database(tmp_path / "sql" / "run.sqlite")
-    write_through(BulkJournal(bulk_db.path, SqliteJournal(bulk_db, 0.05), part_rows=2), records())
+    write_through(BulkJournal(bulk_db, SqliteJournal(bulk_db, 0.05), part_rows=2), records())
     write_through(SqliteJournal(sql_db, 0.05), records())
     with bulk_db, sql_db:
         assert bulk_db.order_events() == sql_db.order_events() == [r for r in records() if isinstance(r, OrderRecorded)]
@@ -101,7 +102,7 @@ def test_reads_back_what_the_sqlite_journal_reads_back(tmp_path: Path) -> None:
 
 def test_parts_of_part_rows_records_written_as_the_run_goes(tmp_path: Path) -> None:
     with open_run_database(tmp_path / "run.sqlite") as db:
-        journal = BulkJournal(db.path, SqliteJournal(db, 0.05), part_rows=2)
+        journal = BulkJournal(db, SqliteJournal(db, 0.05), part_rows=2)
         for n in range(5):
             journal.record(OrderRecorded("a", n, "placed", order(n)))
         folder = columnar.table_dir(db.path, "order_event")
@@ -119,7 +120,7 @@ def test_parts_of_part_rows_records_written_as_the_run_goes(tmp_path: Path) -> N
 def test_light_records_go_to_sqlite_as_the_run_goes(tmp_path: Path) -> None:
     with open_run_database(tmp_path / "run.sqlite") as db:
         light = SqliteJournal(db, 0.05)
-        journal = BulkJournal(db.path, light)
+        journal = BulkJournal(db, light)
         journal.record(EquitySampled("a", 5, 100.0, 101.0, 101.0, 0.0, 1.0, 1.0))
         journal.record(StatusChanged("a", 5, "running"))
         light.flush()  # the SQLite journal alone: the light records are there without the bulk flush
@@ -129,7 +130,7 @@ def test_light_records_go_to_sqlite_as_the_run_goes(tmp_path: Path) -> None:
 
 
 def test_truncate_run_deletes_the_parts_too(db: RunDatabase) -> None:
-    write_through(BulkJournal(db.path, SqliteJournal(db, 0.05), part_rows=3), records())
+    write_through(BulkJournal(db, SqliteJournal(db, 0.05), part_rows=3), records())
     deleted = db.truncate_run()
     assert deleted["order_event (columnar)"] == 4 and deleted["fill (columnar)"] == 3
     assert db.fills() == [] and db.order_events() == []
@@ -138,12 +139,44 @@ def test_truncate_run_deletes_the_parts_too(db: RunDatabase) -> None:
 
 
 def test_a_failing_part_write_is_a_journal_error_naming_the_folder(tmp_path: Path) -> None:
-    from kektrade.persistence.journal import JournalError
 
     with open_run_database(tmp_path / "run.sqlite") as db:
-        journal = BulkJournal(db.path, SqliteJournal(db, 0.05))
+        journal = BulkJournal(db, SqliteJournal(db, 0.05))
         columnar.table_dir(db.path, "fill").write_text("a file where the folder should be")
         journal.record(records()[3])
-        with pytest.raises(JournalError, match="fills and order events beside"):
+        with pytest.raises(JournalError, match="writing fill rows beside"):
             journal.flush()
         journal.close()
+
+
+def test_a_nan_quantity_is_refused_named_and_reported_once_the_rest_kept(tmp_path: Path) -> None:
+    failures: list[JournalError] = []
+    with open_run_database(tmp_path / "run.sqlite") as db:
+        journal = BulkJournal(db, SqliteJournal(db, 0.05), on_failure=failures.append)
+        journal.record(OrderRecorded("s", 1, "placed", order(1)))
+        journal.record(OrderRecorded("s", 2, "rejected", order(2, contracts=math.nan, price=None)))
+        journal.record(OrderRecorded("s", 3, "placed", order(3)))
+        with pytest.raises(JournalError, match=r"refused a order_event row of subaccount 's' \(NOT NULL"):
+            journal.flush()
+        assert len(failures) == 1 and "contracts=nan" in str(failures[0])
+        assert "order_event.contracts" in str(failures[0])
+        assert [e.time_ms for e in db.order_events("s")] == [1, 3]  # the rows around it are kept
+        journal.record(FillRecorded("s", Fill(4, "X", FillKind.TRADE, 1.0, math.nan, 0.0, 0.0)))
+        with pytest.raises(JournalError, match="price=nan"):
+            journal.flush()
+        assert len(failures) == 1 and journal.failure is failures[0]  # reported once
+        journal.close()
+
+
+def test_texts_pass_the_redactor(tmp_path: Path) -> None:
+    with open_run_database(tmp_path / "run.sqlite") as db:
+        db.scrub = lambda text: text.replace("SECRET", "***")
+        journal = BulkJournal(db, SqliteJournal(db, 0.05))
+        journal.record(OrderRecorded("s", 1, "rejected", order(1, client_id="c-SECRET", reject_reason="SECRET!")))
+        journal.record(FillRecorded("s", Fill(2, "X", FillKind.TRADE, 1.0, 1.0, 0.0, 0.0, "o-SECRET"), "e-SECRET"))
+        journal.close()
+        (event,) = db.order_events("s")
+        assert (event.order.client_id, event.order.reject_reason) == ("c-***", "***!")
+        assert (db.fills("s")[0].order_id, db.exec_ids("s")) == ("o-***", ["e-***"])
+    for part in tmp_path.rglob("*.parquet"):
+        assert b"SECRET" not in part.read_bytes()
