@@ -10,6 +10,8 @@ medians. Printed (one JSON object):
 
 - ``engine_ratio``: candles/s of the engine loop with the run database attached / the floor's;
 - ``process_ratio``: candles/s of the whole ``kektrade`` call (build, loop, results, writing) / the floor's;
+- ``new_process_s``: the same command in a new process (Python start and imports included);
+- ``engine_s``, ``results_s`` (flushing the journal, building and writing the results), ``process_s``;
 - ``run_folder_mb``: the run folder's size per 100k candles, and the size of each file in it;
 - ``fills``, ``final_equity`` and the reference (the floor loop with quotes on the 0.1 tick).
 """
@@ -21,6 +23,7 @@ import io
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -120,7 +123,9 @@ def user_path(config: Path) -> dict[str, Any]:
 
     def spy(self: Any, session: Any, state: str) -> None:
         seen.append(session.engine.progress().elapsed_s)
+        t0 = time.perf_counter()
         original(self, session, state)
+        seen.append(time.perf_counter() - t0)
 
     facade.RunController._finish = spy  # type: ignore[method-assign]
     err = io.StringIO()
@@ -135,7 +140,23 @@ def user_path(config: Path) -> dict[str, Any]:
         raise SystemExit(f"kektrade exited {code}: {err.getvalue()[-2000:]}")
     history = config.parent / "history"
     folder = max((p for p in history.iterdir() if p.is_dir() and p.name != "data"), key=lambda p: p.stat().st_mtime)
-    return {"seconds": seconds, "engine_s": seen[0], "folder": folder}
+    return {"seconds": seconds, "engine_s": seen[0], "finish_s": seen[1], "folder": folder}
+
+
+def subprocess_seconds(config: Path) -> float:
+    """Wall seconds of ``python -m kektrade CONFIG --no-tui`` in a new process (imports included)."""
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "kektrade", str(config), "--no-tui", "--log-level", "WARNING"],
+        cwd=config.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"kektrade exited {done.returncode}: {done.stderr[-2000:]}")
+    return seconds
 
 
 def folder_sizes(folder: Path) -> dict[str, int]:
@@ -161,7 +182,7 @@ def main() -> None:
     if frame is None:
         raise SystemExit("needs ../shared/data/make_candles.py (the peers' candles)")
     h, lo, c = (frame[k].tolist() for k in ("high", "low", "close"))
-    floors, runs = [], []
+    floors, runs, spawned = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "candles.parquet"
         frame.rename(columns={"timestamp": "date"}).to_parquet(data)
@@ -169,6 +190,7 @@ def main() -> None:
         for _ in range(rounds):  # interleaved: floor, user path, floor, ...
             floors.append(floor_seconds(h, lo, c))
             runs.append(user_path(config))
+            spawned.append(subprocess_seconds(config))
         floors.append(floor_seconds(h, lo, c))
         folder = runs[-1]["folder"]
         sizes = folder_sizes(folder)
@@ -177,6 +199,7 @@ def main() -> None:
     floor_s = statistics.median(floors)
     engine_s = statistics.median(r["engine_s"] for r in runs)
     whole_s = statistics.median(r["seconds"] for r in runs)
+    finish_s = statistics.median(r["finish_s"] for r in runs)
     total = sum(sizes.values())
     print(json.dumps({
         "job": "B3 market making, user path (kektrade CONFIG --no-tui, run database on)",
@@ -185,9 +208,12 @@ def main() -> None:
         "floor_candles_per_s": round(rows / floor_s),
         "engine_candles_per_s": round(rows / engine_s),
         "engine_ratio": round(floor_s / engine_s, 4),
+        "engine_s": round(engine_s, 3),
+        "results_s": round(finish_s, 3),
         "process_s": round(whole_s, 3),
         "process_candles_per_s": round(rows / whole_s),
         "process_ratio": round(floor_s / whole_s, 4),
+        "new_process_s": round(statistics.median(spawned), 3),
         "target_ratio": 0.12,
         "run_folder_mb_per_100k": round(total / 1e6 * 100_000 / rows, 2),
         "run_folder_files": sizes,
