@@ -10,7 +10,10 @@ medians. Printed (one JSON object):
 
 - ``engine_ratio``: candles/s of the engine loop with the run database attached / the floor's;
 - ``process_ratio``: candles/s of the whole ``kektrade`` call (build, loop, results, writing) / the floor's;
-- ``new_process_s``: the same command in a new process (Python start and imports included);
+- ``cpu``: the same in CPU seconds (this process's threads only: steadier than wall time when other
+  processes load the machine; the old journal's writer thread counts in ``process_s``);
+- ``new_process_s``: the same command in a new process (Python start and imports included; NO_SPAWN=1
+  skips it);
 - ``engine_s``, ``results_s`` (flushing the journal, building and writing the results), ``process_s``;
 - ``run_folder_mb``: the run folder's size per 100k candles, and the size of each file in it;
 - ``fills``, ``final_equity`` and the reference (the floor loop with quotes on the 0.1 tick).
@@ -22,6 +25,7 @@ import contextlib
 import io
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,14 +64,14 @@ class FloorB3:
         self.ask = px * (1.0 + OFFSET) if self.pos > -CAP else 0.0
 
 
-def floor_seconds(h: list[float], lo: list[float], c: list[float]) -> float:
-    """Seconds of the floor loop over every candle."""
+def floor_seconds(h: list[float], lo: list[float], c: list[float]) -> tuple[float, float]:
+    """(wall, CPU) seconds of the floor loop over every candle."""
     s = FloorB3(h, lo, c)
     cb = s.on_candle
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     for i in range(len(c)):
         cb(i)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.thread_time() - cpu0
 
 
 def reference(h: list[float], lo: list[float], c: list[float]) -> tuple[int, float]:
@@ -121,26 +125,41 @@ def user_path(config: Path) -> dict[str, Any]:
     seen: list[Any] = []
     original = facade.RunController._finish
 
-    def spy(self: Any, session: Any, state: str) -> None:
+    def spy(self: Any, session: Any, state: str) -> None:  # on the engine's thread
         seen.append(session.engine.progress().elapsed_s)
+        cpu0 = time.thread_time()  # the engine thread's CPU seconds: the loop (and a little start-up)
         t0 = time.perf_counter()
         original(self, session, state)
-        seen.append(time.perf_counter() - t0)
+        seen.extend((time.perf_counter() - t0, cpu0, time.thread_time() - cpu0))
 
     facade.RunController._finish = spy  # type: ignore[method-assign]
     err = io.StringIO()
     try:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _cpu()
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
             code = cli.main([str(config), "--no-tui", "--log-level", "WARNING"])
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, _cpu() - cpu0
     finally:
         facade.RunController._finish = original  # type: ignore[method-assign]
     if code != 0:
         raise SystemExit(f"kektrade exited {code}: {err.getvalue()[-2000:]}")
     history = config.parent / "history"
     folder = max((p for p in history.iterdir() if p.is_dir() and p.name != "data"), key=lambda p: p.stat().st_mtime)
-    return {"seconds": seconds, "engine_s": seen[0], "finish_s": seen[1], "folder": folder}
+    return {
+        "seconds": seconds,
+        "engine_s": seen[0],
+        "finish_s": seen[1],
+        "engine_cpu_s": seen[2],
+        "finish_cpu_s": seen[3],
+        "cpu_s": cpu,
+        "folder": folder,
+    }
+
+
+def _cpu() -> float:
+    """CPU seconds of this process, every thread (the journal writer's included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def subprocess_seconds(config: Path) -> float:
@@ -190,13 +209,16 @@ def main() -> None:
         for _ in range(rounds):  # interleaved: floor, user path, floor, ...
             floors.append(floor_seconds(h, lo, c))
             runs.append(user_path(config))
-            spawned.append(subprocess_seconds(config))
+            if not os.environ.get("NO_SPAWN"):
+                spawned.append(subprocess_seconds(config))
         floors.append(floor_seconds(h, lo, c))
         folder = runs[-1]["folder"]
         sizes = folder_sizes(folder)
         fills, equity = outcome(folder)
     ref_fills, ref_equity = reference(h, lo, c)
-    floor_s = statistics.median(floors)
+    floor_s = statistics.median(f[0] for f in floors)
+    floor_cpu = statistics.median(f[1] for f in floors)
+    cpu = {k: statistics.median(r[k] for r in runs) for k in ("engine_cpu_s", "finish_cpu_s", "cpu_s")}
     engine_s = statistics.median(r["engine_s"] for r in runs)
     whole_s = statistics.median(r["seconds"] for r in runs)
     finish_s = statistics.median(r["finish_s"] for r in runs)
@@ -213,8 +235,16 @@ def main() -> None:
         "process_s": round(whole_s, 3),
         "process_candles_per_s": round(rows / whole_s),
         "process_ratio": round(floor_s / whole_s, 4),
-        "new_process_s": round(statistics.median(spawned), 3),
+        "new_process_s": round(statistics.median(spawned), 3) if spawned else None,
         "target_ratio": 0.12,
+        "cpu": {
+            "floor_s": round(floor_cpu, 4),
+            "engine_thread_s": round(cpu["engine_cpu_s"], 3),
+            "results_s": round(cpu["finish_cpu_s"], 3),
+            "process_s": round(cpu["cpu_s"], 3),
+            "engine_ratio": round(floor_cpu / cpu["engine_cpu_s"], 4),
+            "process_ratio": round(floor_cpu / cpu["cpu_s"], 4),
+        },
         "run_folder_mb_per_100k": round(total / 1e6 * 100_000 / rows, 2),
         "run_folder_files": sizes,
         "fills": fills,
