@@ -18,7 +18,6 @@ from kektrade.control.catalog import runs_table, summarize_run
 from kektrade.control.download import DownloadFailed, download_config_data, network_cause
 from kektrade.control.facade import RunController, RunPaths
 from kektrade.control.headless import HeadlessRunner, failed_subaccounts
-from kektrade.control.live import LiveRunController, is_realtime_config
 from kektrade.control.notices import data_notices
 from kektrade.control.stored import StoredRunController, StoredRunError
 from kektrade.data.market import DataError
@@ -150,10 +149,16 @@ def _open_run(config: KektradeConfig, text: str, files: list[Path], run_id: str 
     return run
 
 
+def is_realtime_config(config: KektradeConfig) -> bool:
+    """True when the config's enabled subaccounts run on live candles (paper or live venues)."""
+    return any(s.is_realtime for s in config.subaccounts if s.enabled)
+
+
 def _controller(config: KektradeConfig, run: Run | None) -> RunController:
     """The backtest controller, or the live one (paper/live venues; resumed from ``run``'s database)."""
     if not is_realtime_config(config):
         return RunController(config)
+    from kektrade.control.live import LiveRunController  # loads ccxt (~0.5 s): not for a backtest
     resume_db = run.db_path if run is not None and run.resumed and run.db_path.is_file() else None
     return LiveRunController(config, resume_db=resume_db)
 

@@ -131,7 +131,8 @@ def subaccount_metrics(sub: SubaccountResult) -> Metrics:
     )
 
 
-def _fill_entry(sub_id: str, f: Fill) -> dict[str, Any]:
+def fill_entry(sub_id: str, f: Fill) -> dict[str, Any]:
+    """One fill as the results document lists it (also rebuilt from the run database by stored views)."""
     return {
         "time": iso_ms(f.time_ms),
         "subaccount": sub_id,
@@ -163,7 +164,7 @@ def _subaccount_entry(sub: SubaccountResult) -> dict[str, Any]:
         "final_quote_equity": sub.equity_quote[-1] if len(sub.equity_quote) else None,
         "final_position": dataclasses.asdict(sub.position),
         "final_wallet": dataclasses.asdict(sub.wallet),
-        "fills": [_fill_entry(sub.id, f) for f in sub.fills],
+        "fills": [fill_entry(sub.id, f) for f in sub.fills],
     }
 
 

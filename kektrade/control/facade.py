@@ -33,6 +33,7 @@ from kektrade.engine.results import results_table, walk_forward_table, write_res
 from kektrade.engine.session import Session, build_session
 from kektrade.engine.snapshot import EngineSnapshot, Progress
 from kektrade.optimize.wiring import optimizer_factory
+from kektrade.persistence.bulk_journal import BulkJournal
 from kektrade.persistence.database import RunDatabase, open_run_database
 from kektrade.persistence.journal import JournalError, SqliteJournal
 
@@ -56,6 +57,9 @@ class RunFailedError(RuntimeError):
 class RunController:
     """Builds, runs and steers one run; thread-safe for readers and command senders."""
 
+    #: a backtest writes its fills and order events in bulk (columnar, at the end); paper/live runs do not
+    bulk_journal = True
+
     def __init__(self, config: KektradeConfig, run_id: str = "") -> None:
         self.config = config
         self.run_id = run_id
@@ -72,7 +76,7 @@ class RunController:
         self._done = threading.Event()
         self.redactor = SecretRedactor(())
         self._clean: tuple[EngineSnapshot, EngineSnapshot] | None = None  # (raw, scrubbed) of the latest read
-        self._journal: SqliteJournal | None = None
+        self._journal: SqliteJournal | BulkJournal | None = None
 
     def use_redactor(self, redactor: SecretRedactor) -> None:
         """Scrub secrets from everything this run stores or hands out: database, results, snapshots, errors."""
@@ -102,9 +106,9 @@ class RunController:
         self.db.scrub = self.redactor.redact if self.redactor else None
         if paths.restart:
             self._start_over(self.db)
-        self._journal = SqliteJournal(
-            self.db, self.config.persistence.batch_interval_s, on_failure=self._journal_failed
-        )
+        light = SqliteJournal(self.db, self.config.persistence.batch_interval_s, on_failure=self._journal_failed)
+        bulk = BulkJournal(self.db, light, on_failure=self._journal_failed) if self.bulk_journal else None
+        self._journal = bulk or light
         self.journal.attach(self._journal)
         for inst in self.session.instances if self.session else []:
             self.db.add_instance(
@@ -176,15 +180,16 @@ class RunController:
                 state = "failed"
             log.error("run %s: %s", self.run_id, self.redactor.redact(str(exc)))
         try:
-            self.results = scrub(session.results(), self.redactor.redact)
+            results = session.results()
+            self.results = scrub(results, self.redactor.redact) if self.redactor else results
         except BaseException:
             log.exception("run %s: the results could not be computed", self.run_id)
         if self.db is None or self.paths is None:
             return
         try:
             if self.results is not None:
-                write_results(self.paths.folder, self.results)  # moves the round trips to trades.json
-                self.db.save_results(self.results)  # so the database holds what results.json holds
+                path = write_results(self.paths.folder, self.results)  # moves the round trips to trades.json
+                self.db.point_to_results(path.name)  # the database reads results.json: no second copy
             self.db.set_meta("status", state)
             if self.error is not None:
                 self.db.set_meta("error", f"{type(self.error).__name__}: {self.error}")

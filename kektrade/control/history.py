@@ -93,8 +93,8 @@ def subaccount_fills(
 ) -> list[Fill]:
     """Every fill of ``sub_id`` in time order: from the results, the run database, or the snapshot."""
     for entry in (results or {}).get("subaccounts", []):
-        if entry.get("id") == sub_id:
-            return [fill_from_entry(f) for f in entry.get("fills", [])]
+        if entry.get("id") == sub_id and "fills" in entry:  # results.json leaves them to the run database
+            return [fill_from_entry(f) for f in entry["fills"]]
     if db_path is not None and db_path.is_file():
         with open_run_database(db_path) as db:
             return db.fills(sub_id)

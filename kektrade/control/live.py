@@ -83,6 +83,8 @@ def read_resume_records(db_path: Path, subaccounts: Iterable[str]) -> dict[str, 
 class LiveRunController(RunController):
     """Builds, runs and steers a paper or live run; resumes from ``resume_db`` when given."""
 
+    bulk_journal = False  # every record durable about one batch interval after it happens (resume, crashes)
+
     def __init__(
         self,
         config: KektradeConfig,

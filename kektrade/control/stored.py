@@ -14,15 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from kektrade.analysis.account import combine_equity
+from kektrade.analysis.report import fill_entry
 from kektrade.config import KektradeConfig, parse_config
 from kektrade.control.facade import RunController, RunPaths
 from kektrade.control.history import fill_from_entry, fill_row
 from kektrade.data.market import date_ms
+from kektrade.domain.types import Fill
 from kektrade.engine.build import make_provider
 from kektrade.engine.commands import EngineCommand
 from kektrade.engine.session import Session
 from kektrade.engine.snapshot import ChartData, EngineSnapshot, Progress, SubaccountRow
-from kektrade.persistence.database import open_run_database
+from kektrade.persistence.database import RunDatabase, open_run_database
 
 log = logging.getLogger("kektrade.control")
 CHART_CANDLES = 3_000  # the latest candles of each subaccount the detail chart can page through
@@ -32,7 +34,7 @@ class StoredRunError(RuntimeError):
     """The run folder cannot be shown (no results stored yet, unreadable config)."""
 
 
-def _row(entry: Mapping[str, Any]) -> SubaccountRow:
+def _row(entry: Mapping[str, Any], fills: int) -> SubaccountRow:
     """A results-document subaccount as a front-end row."""
     pos, wallet = entry.get("final_position") or {}, entry.get("final_wallet") or {}
     return SubaccountRow(
@@ -50,8 +52,15 @@ def _row(entry: Mapping[str, Any]) -> SubaccountRow:
         equity=float(wallet.get("margin_balance", 0.0)),
         equity_quote=float(entry.get("final_quote_equity") or 0.0),
         settle_currency=str(entry.get("settle_currency", "")),
-        fills=len(entry.get("fills", [])),
+        fills=fills,
     )
+
+
+def _stored_fills(entry: Mapping[str, Any], db: RunDatabase) -> list[Fill]:
+    """A subaccount's fills: from an older results document that held them, else from the run database."""
+    if "fills" in entry:
+        return [fill_from_entry(f) for f in entry["fills"]]
+    return db.fills(str(entry["id"]))
 
 
 class StoredRunController(RunController):
@@ -71,22 +80,29 @@ class StoredRunController(RunController):
             results = db.load_results()
             status = str(db.get_meta("status", "unknown"))
             series = {str(e["id"]): db.equity(str(e["id"])) for e in (results or {}).get("subaccounts", [])}
+            fills = {str(e["id"]): _stored_fills(e, db) for e in (results or {}).get("subaccounts", [])}
+        for entry in (results or {}).get("subaccounts", []):  # the document as the run had it in memory
+            entry.setdefault("fills", [fill_entry(str(entry["id"]), f) for f in fills[str(entry["id"])]])
         if results is None:
             raise StoredRunError(f"run {folder.name} has no stored results yet (status {status}); it may still run")
         self.results = results
-        self._snapshot = self._stored_snapshot(results, status, series)
+        self._snapshot = self._stored_snapshot(results, status, series, fills)
         self._snapshot.charts.update(stored_charts(config))
         self._done.set()
 
     def _stored_snapshot(
-        self, results: Mapping[str, Any], status: str, series: Mapping[str, tuple[list[int], list[float], list[float]]]
+        self,
+        results: Mapping[str, Any],
+        status: str,
+        series: Mapping[str, tuple[list[int], list[float], list[float]]],
+        fills: Mapping[str, list[Fill]],
     ) -> EngineSnapshot:
         entries = list(results.get("subaccounts", []))
         quote = {sid: (times, values_q) for sid, (times, _v, values_q) in series.items() if times}
         times, total = combine_equity(quote) if quote else ([], [])
         by_sub = {sid: _held(quote[sid], times) for sid in quote}
         candles = int((results.get("extra") or {}).get("candles") or 0)
-        recent = {str(e["id"]): tuple(fill_row(fill_from_entry(f)) for f in e.get("fills", [])[-100:]) for e in entries}
+        recent = {sid: tuple(fill_row(f) for f in rows[-100:]) for sid, rows in fills.items()}
         boards = {  # the stored report keeps the selections, not the whole ranking: the last pick is shown
             sid: [(dict(report["selections"][-1].get("parameters", {})), float(report["selections"][-1]["score"]))]
             for sid, report in ((results.get("extra") or {}).get("optimization") or {}).items()
@@ -99,7 +115,7 @@ class StoredRunController(RunController):
             state=status,
             now_ms=times[-1] if times else 0,
             progress=Progress(candles, candles, 0.0, None, 0.0),
-            subaccounts=tuple(_row(e) for e in entries),
+            subaccounts=tuple(_row(e, len(fills.get(str(e["id"]), ()))) for e in entries),
             equity_times_ms=tuple(times),
             equity_total=tuple(total),
             equity_by_subaccount=by_sub,

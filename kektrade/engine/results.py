@@ -15,6 +15,8 @@ from kektrade.engine.tagging import TradeTags
 from kektrade.exchange.sim.summary import venue_summary
 
 TRADES_FILE = "trades.json"
+#: kept in the document in memory, left out of results.json: the run database's fill table holds them
+STORED_ELSEWHERE = ("fills",)
 
 
 def subaccount_result(inst: StrategyInstance) -> SubaccountResult:
@@ -90,9 +92,10 @@ def build_results(
 
 
 def split_trades(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(results without the round-trip rows, ``{"run_id", "subaccounts": {id: rows}}`` for trades.json)."""
+    """(results without round trips and fills, ``{"run_id", "subaccounts": {id: rows}}`` for trades.json)."""
     compact = dict(document)
-    compact["subaccounts"] = [{k: v for k, v in s.items() if k != "trades"} for s in document["subaccounts"]]
+    left_out = ("trades", *STORED_ELSEWHERE)
+    compact["subaccounts"] = [{k: v for k, v in s.items() if k not in left_out} for s in document["subaccounts"]]
     trades = {s["id"]: s.get("trades", []) for s in document["subaccounts"]}
     return compact, {"run_id": document["run"]["run_id"], "subaccounts": trades}
 
@@ -117,8 +120,11 @@ def _show_live_parameters(document: dict[str, Any]) -> None:
 def write_results(folder: Path, document: dict[str, Any]) -> Path:
     """Write results.json atomically into the run folder, moving the round trips out into trades.json.
 
-    The subaccounts' ``trades`` rows leave ``document`` (which then equals results.json): a busy strategy's
-    round trips would make results.json heavy; the web page and the report read them by range.
+    The subaccounts' ``trades`` rows leave ``document``: a busy strategy's round trips would make
+    results.json heavy; the web page and the report read them by range. Its ``fills`` stay in ``document``
+    (front ends of the running process show them) but not in results.json: the run database's fill table
+    holds the same fills (for a backtest in columnar parts, kektrade.persistence.columnar), and a market
+    maker's 60k fills would be most of the run folder twice over.
     """
     compact, trades = split_trades(document)
     _write_atomically(folder / TRADES_FILE, trades, None)

@@ -28,7 +28,7 @@ from kektrade.domain.journal import (
     StatusChanged,
 )
 from kektrade.domain.types import OPEN_STATUSES, Fill, Order, OrderStatus
-from kektrade.persistence import codec, migrations
+from kektrade.persistence import codec, columnar, migrations
 from kektrade.persistence.models import SCHEMA_VERSION, BoundModels, bind_models
 
 _PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1}
@@ -46,6 +46,8 @@ REFUSED_ROW_ERRORS: tuple[type[Exception], ...] = (
 )
 #: run_meta keys a restarted run keeps (everything else describes the attempt being thrown away)
 KEPT_META_KEYS = frozenset({"schema_version"})
+#: run_meta key naming the file beside the database that holds the results document (schema 3)
+RESULTS_FILE_KEY = "results_file"
 
 
 class SchemaVersionError(RuntimeError):
@@ -139,12 +141,19 @@ class RunDatabase:
         return {r[0]: json.loads(r[1]) for r in _tuples(self.models.meta.select())}
 
     def save_results(self, results: dict[str, Any]) -> None:
-        """Store the results document (see kektrade.analysis.report)."""
+        """Store the results document itself in the database (see kektrade.analysis.report)."""
         self.set_meta("results", results)
 
+    def point_to_results(self, name: str) -> None:
+        """Record that the results document is the file ``name`` beside the database (not a second copy)."""
+        self.set_meta(RESULTS_FILE_KEY, name)
+
     def load_results(self) -> dict[str, Any] | None:
-        """The stored results document, or None before the run saved one."""
+        """The results document: stored in the database, or the file it points to; None before there is one."""
         found = self.get_meta("results")
+        if found is None:
+            name = self.get_meta(RESULTS_FILE_KEY)
+            found = _read_json_file(self.path.with_name(name)) if isinstance(name, str) else None
         return found if isinstance(found, dict) else None
 
     # -- instances ----------------------------------------------------------------------------------
@@ -199,6 +208,9 @@ class RunDatabase:
         return refused
 
     def _describe_refused(self, table: str, row: codec.Row, exc: Exception) -> str:
+        return self.describe_refused(table, row, str(exc))
+
+    def describe_refused(self, table: str, row: codec.Row, reason: str) -> str:
         """``run.sqlite refused a order_event row of subaccount 'x' (NOT NULL ...): contracts=nan, ...``."""
         columns = _COLUMNS[table]
         values = dict(zip(columns, row, strict=False)) if len(row) == len(columns) else {}
@@ -211,11 +223,26 @@ class RunDatabase:
         shown = ", ".join(f"{c}={values[c]!r}" for c in (odd or values) if c != "subaccount") or repr(row)
         shown = shown if len(shown) <= 300 else shown[:297] + "..."
         subaccount = values.get("subaccount", "?")
-        return f"{self.path.name} refused a {table} row of subaccount {subaccount!r} ({exc}): {shown}"
+        return f"{self.path.name} refused a {table} row of subaccount {subaccount!r} ({reason}): {shown}"
+
+    def not_null_columns(self, table: str) -> tuple[str, ...]:
+        """The columns of ``table`` that refuse null (and NaN)."""
+        fields = getattr(self.models, table)._meta.fields
+        return tuple(c for c in _COLUMNS[table] if not fields[c].null)
+
+    def table_name(self, table: str) -> str:
+        """The SQLite name of a table given by its BoundModels field name (``equity`` -> ``equity_sample``)."""
+        return str(getattr(self.models, table)._meta.table_name)
 
     def truncate_run(self) -> dict[str, int]:
-        """Delete every recorded row and the outcome of the run (one transaction); rows deleted per table."""
+        """Delete every recorded row and the outcome of the run; rows deleted per table.
+
+        The columnar parts go first, then the SQLite rows in one transaction: a kill in between leaves
+        rows that the next ``truncate_run`` deletes.
+        """
         deleted: dict[str, int] = {}
+        for table in columnar.COLUMNAR_TABLES:
+            deleted[f"{table} (columnar)"] = columnar.delete_table(columnar.table_dir(self.path, table))
         with self.database.atomic():
             for model in self.models.all():
                 if model is self.models.meta:
@@ -243,6 +270,18 @@ class RunDatabase:
     # -- reading back -------------------------------------------------------------------------------
 
     def _select(self, table: str, subaccount: str | None, order_by_time: bool = False) -> list[codec.Row]:
+        """Rows of a table in recording order (or by time, then recording order), SQLite rows first, then the
+        table's columnar parts (a backtest's fills and order events, kektrade.persistence.columnar)."""
+        rows = self._select_sqlite(table, subaccount, order_by_time)
+        if table in columnar.COLUMNAR_TABLES:
+            folder = columnar.table_dir(self.path, table)
+            if folder.is_dir():
+                rows += columnar.read_rows(folder, subaccount)
+                if order_by_time:
+                    rows.sort(key=_time_of)  # stable: recording order within one time
+        return rows
+
+    def _select_sqlite(self, table: str, subaccount: str | None, order_by_time: bool) -> list[codec.Row]:
         model: type[pw.Model] = getattr(self.models, table)
         fields = [model._meta.fields[c] for c in _COLUMNS[table]]
         q = model.select(*fields)
@@ -319,6 +358,18 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "state": codec.STATE_COLUMNS,
     "intent": codec.INTENT_COLUMNS,
 }
+
+
+def _time_of(row: codec.Row) -> Any:
+    return row[1]
+
+
+def _read_json_file(path: Path) -> Any:
+    """The JSON value in ``path``, or None when the file is missing."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
 
 
 def _tuples(query: Any) -> list[codec.Row]:

@@ -9,6 +9,11 @@ History:
 - 1: the first schema.
 - 2: ``fill.exec_id`` (the exchange's execution id of live fills) and the ``order_intent`` table (the
   write-ahead journal of live orders).
+- 3: a backtest's fills and order events live in columnar parts beside the file (``run.fill/``,
+  ``run.order_event/``: kektrade.persistence.columnar) and its results document only in ``results.json``
+  (``run_meta.results_file``). No table changes, so the step has nothing to alter: a file written at 1 or
+  2 keeps its rows in SQLite and its results in ``run_meta.results``, and reads as before. The version
+  moves so that an older kektrade refuses a new folder instead of showing a backtest without its fills.
 """
 
 from __future__ import annotations
@@ -35,7 +40,11 @@ def _to_v2(database: pw.Database, models: BoundModels) -> None:
         migrate(SqliteMigrator(database).add_column(table, "exec_id", pw.TextField(null=True)))
 
 
-STEPS: dict[int, Callable[[pw.Database, BoundModels], None]] = {2: _to_v2}
+def _to_v3(database: pw.Database, models: BoundModels) -> None:
+    """Nothing to alter: schema 3 adds files beside the database, not columns (see the module docstring)."""
+
+
+STEPS: dict[int, Callable[[pw.Database, BoundModels], None]] = {2: _to_v2, 3: _to_v3}
 
 
 def upgrade(database: pw.Database, models: BoundModels, found: int) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 
 import peewee as pw
 
-SCHEMA_VERSION = 2  # see kektrade.persistence.migrations
+SCHEMA_VERSION = 3  # see kektrade.persistence.migrations
 
 
 class _Base(pw.Model):

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from kektrade.analysis.report import iso_ms
 from kektrade.control.facade import RunController, RunFailedError, RunPaths
 from kektrade.domain.journal import EquitySampled, OrderRecorded
 from kektrade.domain.types import Order, OrderType
@@ -92,26 +93,28 @@ def test_a_row_the_database_refuses_ends_the_run_with_exit_1_and_results_so_far(
     folder = tmp_path / "history" / run_id
     folder.mkdir(parents=True)
     (folder / "config.json").write_text(path.read_text())
-    with open_run_database(folder / "run.sqlite") as db:  # a database that refuses fills after a point
+    with open_run_database(folder / "run.sqlite") as db:  # a database that refuses equity rows after a point
         db.database.execute_sql(
-            'CREATE TRIGGER refuse BEFORE INSERT ON "fill" WHEN NEW.time_ms >= 1704412800000 '
-            "BEGIN SELECT RAISE(ABORT, 'no fills after Jan 5 here'); END"
+            'CREATE TRIGGER refuse BEFORE INSERT ON "equity_sample" WHEN NEW.time_ms >= 1704412800000 '
+            "BEGIN SELECT RAISE(ABORT, 'no equity after Jan 5 here'); END"
         )
     done = kektrade(tmp_path, str(path), "--run-id", run_id)
     assert done.returncode == 1, done.stderr
-    assert "run.sqlite refused a fill row of subaccount 't' (no fills after Jan 5 here): time_ms=17044" in done.stderr
+    refused = "run.sqlite refused a equity row of subaccount 't' (no equity after Jan 5 here): time_ms=17044"
+    assert refused in done.stderr
     assert "error: the run database lost records" in done.stderr
     results = json.loads((folder / "results.json").read_text())
     with sqlite3.connect(folder / "run.sqlite") as db:
         status = db.execute("SELECT value FROM run_meta WHERE key = 'status'").fetchone()[0]
         error = json.loads(db.execute("SELECT value FROM run_meta WHERE key = 'error'").fetchone()[0])
-        fills = db.execute('SELECT time_ms, contracts, price FROM "fill" ORDER BY time_ms, id').fetchall()
-    assert json.loads(status) == "failed" and "refused a fill row" in error
-    # every fill before the refused ones is in the database, exactly as the results report them
-    (sub,) = results["subaccounts"]
-    before = [f for f in sub["fills"] if f["time"] < "2024-01-05"]
-    assert len(before) > 10 and len(fills) == len(before)
-    assert [(abs(q), p) for _, q, p in fills] == [(f["qty"], f["price"]) for f in before]
+        times = [t for (t,) in db.execute('SELECT time_ms FROM "equity_sample" ORDER BY time_ms, id')]
+    assert json.loads(status) == "failed" and "refused a equity row" in error
+    # every sample before the refused ones is in the database (one per candle)
+    assert len(times) > 10 and times == list(range(times[0], 1704412800000, 300_000))
+    # the fills up to the stop are stored (a backtest's: columnar, at the end), none after the results' end
+    with open_run_database(folder / "run.sqlite") as db:
+        fills = db.fills("t")
+    assert len(fills) > 10 and iso_ms(fills[-1].time_ms) <= results["run"]["end"]
 
 
 def test_a_dead_optimizer_worker_ends_the_run_with_exit_1_and_results_so_far(tmp_path: Path) -> None:

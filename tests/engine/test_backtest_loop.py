@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from kektrade.control.history import fill_from_entry
 from kektrade.domain.types import FillKind
 from kektrade.engine.commands import PauseInstance, ResumeInstance
 from kektrade.engine.instance import InstanceStatus
@@ -117,7 +118,9 @@ def test_results_json_and_database(tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "run" / "results.json").read_text())
     assert doc["schema"] == "kektrade.results/1"
     entry = doc["subaccounts"][0]
-    assert [(f["side"], f["kind"]) for f in entry["fills"]] == [
+    assert "fills" not in entry  # in the run database's fill table, not a second time in results.json
+    in_memory = controller.results["subaccounts"][0]["fills"]  # type: ignore[index]
+    assert [(f["side"], f["kind"]) for f in in_memory] == [
         ("buy", "trade"),
         ("buy", "funding"),
         ("sell", "trade"),
@@ -127,7 +130,9 @@ def test_results_json_and_database(tmp_path: Path) -> None:
     assert {"total_return", "sharpe", "max_drawdown", "buy_and_hold_return"} <= set(doc["account"]["metrics"])
     with open_run_database(tmp_path / "run" / "run.sqlite") as db:
         assert db.load_results() == doc
-        assert len(db.fills("probe")) == 3
+        stored = [(f.time_ms, f.kind, f.contracts, f.price, f.fee, f.realized_pnl) for f in db.fills("probe")]
+        expected = [fill_from_entry(f) for f in in_memory]
+        assert stored == [(f.time_ms, f.kind, f.contracts, f.price, f.fee, f.realized_pnl) for f in expected]
         events = [e.event for e in db.order_events("probe")]
         assert events == ["placed", "filled", "placed", "filled"]
         times, equity, _ = db.equity("probe")

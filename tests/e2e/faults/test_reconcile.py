@@ -196,7 +196,7 @@ def test_schema_1_databases_are_migrated(tmp_path: Path) -> None:
     con.commit()
     con.close()
     with open_run_database(path) as db:
-        assert db.get_meta("schema_version") == SCHEMA_VERSION == 2
+        assert db.get_meta("schema_version") == SCHEMA_VERSION == 3
         assert [f.price for f in db.fills("s1")] == [2.0] and db.exec_ids("s1") == [""]
         assert db.order_intents("s1") == []
 
