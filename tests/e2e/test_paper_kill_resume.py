@@ -128,6 +128,7 @@ def test_kill_9_during_a_paper_run_with_live_optimization_then_resume(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # a hang guard only: twenty CLI restarts take minutes on a loaded machine
 def test_kill_9_twenty_times_during_a_live_run_with_live_optimization(
     market: FakeBybitExchange, tmp_path: Path, tally: Counter[str]
 ) -> None:

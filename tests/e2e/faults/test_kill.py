@@ -175,6 +175,7 @@ def proxy(fake_server: FakeBybitExchange) -> Iterator[FaultProxy]:
         yield running
 
 
+@pytest.mark.timeout(1800)  # a hang guard only: 24 process kills and restarts take minutes on a loaded machine
 def test_kill_minus_nine_at_chosen_points(
     fresh_fake: FakeBybitExchange, proxy: FaultProxy, tmp_path: Path, tally: Counter[str]
 ) -> None:
