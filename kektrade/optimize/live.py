@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+from array import array
 from typing import Any
 
 from kektrade.domain.journal import Journal, SelectionRecorded
@@ -60,9 +61,11 @@ class LiveOptimizer:
         self.journal = journal
         self.pbo_blocks = pbo_blocks  # CSCV blocks of the overfitting diagnostics
         self.times: list[int] = []
-        self.equity: dict[int, list[float]] = {k: [] for k in range(len(self.combos))}
-        self.close_times: dict[int, list[int]] = {k: [] for k in range(len(self.combos))}  # sorted
-        self.close_pnls: dict[int, list[float]] = {k: [] for k in range(len(self.combos))}
+        # compact per-combination state (8 bytes a value): the whole equity series (the report needs it),
+        # the closes of the current lookback only (scoring needs no older ones; see _forget_closes)
+        self.equity: dict[int, array[float]] = {k: array("d") for k in range(len(self.combos))}
+        self.close_times: dict[int, array[int]] = {k: array("q") for k in range(len(self.combos))}  # sorted
+        self.close_pnls: dict[int, array[float]] = {k: array("d") for k in range(len(self.combos))}
         self.failed: dict[int, str] = {}
         self.selected: int | None = None
         self._final: dict[int, float] | None = None
@@ -110,7 +113,17 @@ class LiveOptimizer:
             if command is not None and self._next > self.replay_until_ms:  # replayed: the instance has it already
                 commands.append(command)
             self._next += self.every_ms
+        if self._next != NEVER_MS:  # after the data's end the last windows stay readable (scores_at)
+            self._forget_closes(self._next - self.lookback_ms)
         return commands
+
+    def _forget_closes(self, before_ms: int) -> None:
+        """Drop closes at or before ``before_ms``: no window from the next boundary on counts them."""
+        for k, times in self.close_times.items():
+            drop = bisect.bisect_right(times, before_ms)
+            if drop:
+                del times[:drop]
+                del self.close_pnls[k][:drop]
 
     def _past_data(self, boundary_ms: int) -> bool:
         """True when no candle of a backtest opens at or after ``boundary_ms`` (live data never ends)."""

@@ -62,7 +62,6 @@ class VirtualBook:
         self.venues = {k: self._venue() for k in combo_ids}
         self.failed: dict[int, str] = {}
         self.next_index = spec.first_index
-        self._fills_seen = dict.fromkeys(combo_ids, 0)
         self._next_sample = 0
         self.metadata = dict(spec.metadata, mode="trial", is_trial=True, is_backtest=False, is_live=False)
         self.lanes = {k: TrialLane(self, k) for k in combo_ids}
@@ -123,14 +122,19 @@ class VirtualBook:
         return lane.out
 
     def _closes(self, k: int) -> list[tuple[int, float]]:
+        """The new closing fills' (time, realized PnL net of the closing fee); the venue then drops its fills.
+
+        A virtual exchange keeps no fill history: scoring needs only these pairs, and a fill list growing
+        with the run was most of a sweep's memory (thousands of fills per combination).
+        """
         fills = self.venues[k].fills
-        seen = self._fills_seen[k]
-        self._fills_seen[k] = len(fills)
-        return [
+        out = [
             (f.time_ms, f.realized_pnl - f.fee)
-            for f in fills[seen:]
+            for f in fills
             if f.kind is not FillKind.FUNDING and f.realized_pnl != 0.0
         ]
+        fills.clear()
+        return out
 
     def final_equity(self) -> dict[int, float]:
         """Each combination's equity at the last simulated candle."""

@@ -174,6 +174,6 @@ def curves(opt: LiveOptimizer, ordered: list[int], points: int = 400) -> dict[st
     picks = {"best": ordered[0], "median": median_of(ordered), "worst": ordered[-1]}
     out: dict[str, Any] = {"times_ms": opt.times[::stride]}
     for name, k in picks.items():
-        out[name] = opt.equity[k][::stride]
+        out[name] = list(opt.equity[k][::stride])
     out["live"] = [opt.live_equity_at(t) for t in out["times_ms"]]
     return out

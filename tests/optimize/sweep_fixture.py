@@ -61,8 +61,8 @@ def _digest(values: Any) -> str:
     return hashlib.sha256(" ".join(float(v).hex() for v in values).encode()).hexdigest()
 
 
-def observe(opt: LiveOptimizer, finals: dict[int, float]) -> dict[str, Any]:
-    """Everything an optimization decided, exactly: selections, scores, finals, sample digests."""
+def observe(opt: LiveOptimizer, finals: dict[int, float], closes: dict[int, list[float]]) -> dict[str, Any]:
+    """Everything an optimization decided, exactly: selections, scores, finals, sample and close digests."""
     n = len(opt.combos)
     return {
         "combinations": n,
@@ -74,11 +74,26 @@ def observe(opt: LiveOptimizer, finals: dict[int, float]) -> dict[str, Any]:
         "samples": len(opt.times),
         "times": hashlib.sha256(repr(list(opt.times)).encode()).hexdigest(),
         "equity": [_digest(opt.equity[k]) for k in range(n)],
-        "closes": [len(opt.close_pnls[k]) for k in range(n)],
-        "close_pnls": [_digest(opt.close_pnls[k]) for k in range(n)],
+        "closes": [len(closes[k]) for k in range(n)],
+        "close_pnls": [_digest(closes[k]) for k in range(n)],
         "failed": sorted(opt.failed),
         "last_scores": [_hex(v) if not math.isnan(v) else "nan" for _, v, _ in opt.scores_at(opt.times[-1])],
     }
+
+
+def record_closes(opt: LiveOptimizer) -> dict[int, list[float]]:
+    """Every closing PnL the executor delivers, in order (the optimizer itself keeps only the lookback's)."""
+    seen: dict[int, list[float]] = {k: [] for k in range(len(opt.combos))}
+    merge = opt._merge
+
+    def recording(updates: list[Any]) -> None:
+        for update in updates:
+            for k, pairs in update.closes.items():
+                seen[k].extend(pnl for _, pnl in pairs)
+        merge(updates)
+
+    opt._merge = recording  # type: ignore[method-assign]
+    return seen
 
 
 def run_sweep(folder: Path, objective: str, executor: Executor | None = None) -> dict[str, Any]:
@@ -91,10 +106,11 @@ def run_sweep(folder: Path, objective: str, executor: Executor | None = None) ->
         opt.executor.close()
         opt.executor = executor
         executor.start(opt.spec)
+    closes = record_closes(opt)
     try:
         session.engine.run()
         finals = opt._final if opt._final is not None else opt.executor.final_equity()  # kept at close
-        return observe(opt, finals)
+        return observe(opt, finals, closes)
     finally:
         controller.close()
 
