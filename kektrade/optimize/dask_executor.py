@@ -90,6 +90,8 @@ def ship(spec: TrialSpec) -> bytes:
 class DaskExecutor:
     """Virtual books on a Dask cluster: ``address`` of a running scheduler, or a local cluster of ``workers``."""
 
+    catch_up_at_boundaries = True  # a scheduler round trip costs milliseconds: one per re-optimization
+
     def __init__(
         self,
         address: str | None = None,
