@@ -63,7 +63,7 @@ class Counting(DaskExecutor):
 def test_the_spec_ships_once_per_worker_not_per_task(client: Any, tmp_path: Path) -> None:
     executor = Counting(client=client)
     run_sweep(tmp_path, "sharpe", executor)
-    assert executor.tasks > 50  # one per book per advance: many
+    assert executor.tasks >= 16  # one per book (2) per re-optimization (8) at least
     assert sorted(executor.loads.values()) == [1, 1]  # each of the two workers deserialised it once
 
 
