@@ -9,7 +9,7 @@ run database): the seed's SMA/RSI strategy with its search space widened to the 
 re-optimization over a 7-day lookback, on synthetic 1m candles (``../shared/data/make_candles.py``, the
 B2 data of ``../shared/bench/peers/common.py``). Memory is the peak total PSS of the run's process tree
 (the process and every descendant: forked optimizer workers, Dask nannies and workers), read from
-``/proc/PID/smaps_rollup`` four times a second. ``memory`` also runs the peers' floor (42 per-candle
+``/proc/PID/smaps_rollup`` once a second. ``memory`` also runs the peers' floor (42 per-candle
 callbacks side by side, ``floor_all.py b2 ROWS callback``) in the same rounds, interleaved, and prints the
 ratio of combination-candles/s to it. The machine is shared: rounds are interleaved, figures are medians.
 Data: $BENCH_DATA or ~/.cache/kektrade-bench (written on first use).
@@ -131,7 +131,7 @@ def tree_pss_mib(root: int) -> float:
 class PeakPss:
     """Samples the process tree's PSS in a thread; ``peak`` is the largest total seen."""
 
-    def __init__(self, interval_s: float = 0.25) -> None:
+    def __init__(self, interval_s: float = 1.0) -> None:
         self.peak, self.interval_s, self._stop = 0.0, interval_s, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
