@@ -22,6 +22,37 @@ def _check_timeframe(text: str) -> str:
 Timeframe = Annotated[str, AfterValidator(_check_timeframe)]
 
 
+class ExecutorConfig(StrictModel):
+    """Where an optimization's virtual exchanges run: worker processes on this machine, or a Dask cluster."""
+
+    kind: Literal["processes", "dask"] = Field(
+        default="processes",
+        description=(
+            "processes: optimization.workers processes on this machine; dask: a Dask distributed cluster "
+            "(needs the dask extra: pip install 'kektrade[dask]')."
+        ),
+    )
+    address: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "Dask scheduler address (tcp://host:8786); null = a local Dask cluster of optimization.workers "
+            "processes. Only with kind dask."
+        ),
+    )
+    timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Dask: how long to wait for a worker (at start, or once every worker is gone) before failing.",
+    )
+
+    @model_validator(mode="after")
+    def _address_needs_dask(self) -> ExecutorConfig:
+        if self.address is not None and self.kind != "dask":
+            raise ValueError("address is a Dask scheduler address: set kind to 'dask' or remove it")
+        return self
+
+
 class RealisticConfig(StrictModel):
     """Options of the "backtest_perpetual_realistic" venue (latency, partial fills, intra-candle path)."""
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from kektrade.config.base import StrictModel
-from kektrade.config.model_sections import Duration, Timeframe
+from kektrade.config.model_sections import Duration, ExecutorConfig, Timeframe
 from kektrade.domain.timeframes import duration_ms, timeframe_ms
 from kektrade.domain.venues import DEFAULT_VENUE, VENUES, VenueInfo, VenueKind, venue_info, venue_names
 
@@ -115,6 +115,10 @@ class OptimizationConfig(StrictModel):
         default=True, description="Run optimizations on UTC boundaries of reoptimize_every."
     )
     workers: int | None = Field(default=None, ge=1, description="Worker processes; null = number of CPUs.")
+    executor: ExecutorConfig = Field(
+        default_factory=ExecutorConfig,
+        description="Where the virtual exchanges run: local worker processes, or a Dask cluster.",
+    )
     pbo_blocks: int = Field(
         default=16,
         ge=4,

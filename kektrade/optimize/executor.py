@@ -21,6 +21,9 @@ from kektrade.optimize.trials import BookUpdate, TrialSpec, VirtualBook
 class Executor(Protocol):
     """Runs the virtual exchanges of one optimized instance."""
 
+    #: True when a round trip is costly (a cluster): backtests then advance only at re-optimization boundaries
+    catch_up_at_boundaries: bool
+
     def start(self, spec: TrialSpec) -> None:
         """Create the books for every combination of ``spec``."""
 
@@ -44,6 +47,8 @@ def split(n: int, parts: int) -> list[list[int]]:
 
 class InlineExecutor:
     """Runs every combination in the calling thread (tests, small spaces, live)."""
+
+    catch_up_at_boundaries = False
 
     def __init__(self) -> None:
         self.book: VirtualBook | None = None
@@ -97,6 +102,8 @@ class ProcessExecutor:
     parent; elsewhere the spec is pickled once per worker (never once per combination). Workers end when
     the parent process dies, however it dies (see ``kektrade.optimize.lifeline``).
     """
+
+    catch_up_at_boundaries = False  # a pipe round trip costs microseconds: follow the engine chunk by chunk
 
     def __init__(self, workers: int | None = None, lifeline: WorkerLifeline | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+from array import array
 from typing import Any
 
 from kektrade.domain.journal import Journal, SelectionRecorded
@@ -60,9 +61,11 @@ class LiveOptimizer:
         self.journal = journal
         self.pbo_blocks = pbo_blocks  # CSCV blocks of the overfitting diagnostics
         self.times: list[int] = []
-        self.equity: dict[int, list[float]] = {k: [] for k in range(len(self.combos))}
-        self.close_times: dict[int, list[int]] = {k: [] for k in range(len(self.combos))}  # sorted
-        self.close_pnls: dict[int, list[float]] = {k: [] for k in range(len(self.combos))}
+        # compact per-combination state (8 bytes a value): the whole equity series (the report needs it),
+        # the closes of the current lookback only (scoring needs no older ones; see _forget_closes)
+        self.equity: dict[int, array[float]] = {k: array("d") for k in range(len(self.combos))}
+        self.close_times: dict[int, array[int]] = {k: array("q") for k in range(len(self.combos))}  # sorted
+        self.close_pnls: dict[int, array[float]] = {k: array("d") for k in range(len(self.combos))}
         self.failed: dict[int, str] = {}
         self.selected: int | None = None
         self._final: dict[int, float] | None = None
@@ -98,6 +101,8 @@ class LiveOptimizer:
         Returns the commands that carry out the selections (the engine applies them at once, in order).
         """
         clock_ms = min(clock_ms, self.instance.complete_until_ms)  # live: only what the feed has completed
+        if self._can_wait(clock_ms):
+            return []
         stop = bisect.bisect_left(self.instance.venue.market.time_ms, clock_ms)
         stop = min(stop, self.instance.next_index)
         self._merge(self.executor.advance(stop))
@@ -110,7 +115,28 @@ class LiveOptimizer:
             if command is not None and self._next > self.replay_until_ms:  # replayed: the instance has it already
                 commands.append(command)
             self._next += self.every_ms
+        if self._next != NEVER_MS:  # after the data's end the last windows stay readable (scores_at)
+            self._forget_closes(self._next - self.lookback_ms)
         return commands
+
+    def _forget_closes(self, before_ms: int) -> None:
+        """Drop closes at or before ``before_ms``: no window from the next boundary on counts them."""
+        for k, times in self.close_times.items():
+            drop = bisect.bisect_right(times, before_ms)
+            if drop:
+                del times[:drop]
+                del self.close_pnls[k][:drop]
+
+    def _can_wait(self, clock_ms: int) -> bool:
+        """Backtests on a remote executor: the virtual exchanges catch up only at boundaries and at the end.
+
+        One executor round trip per re-optimization instead of one per engine chunk; samples sit on a
+        fixed grid, so the results are the same.
+        """
+        inst = self.instance
+        if not (self.executor.catch_up_at_boundaries and inst.metadata.get("is_backtest", False)):
+            return False
+        return clock_ms < self._next and inst.next_index < inst.length
 
     def _past_data(self, boundary_ms: int) -> bool:
         """True when no candle of a backtest opens at or after ``boundary_ms`` (live data never ends)."""

@@ -63,7 +63,6 @@ class VirtualBook:
         self.venues = {k: self._venue() for k in combo_ids}
         self.failed: dict[int, str] = {}
         self.next_index = spec.first_index
-        self._fills_seen = dict.fromkeys(combo_ids, 0)
         self._trips = {k: TripBuilder() for k in combo_ids}  # round trips, as the results table counts them
         self._next_sample = 0
         self.metadata = dict(spec.metadata, mode="trial", is_trial=True, is_backtest=False, is_live=False)
@@ -125,11 +124,16 @@ class VirtualBook:
         return lane.out
 
     def _closes(self, k: int) -> list[tuple[int, float]]:
-        """(exit time, net PnL) of the round trips the new fills closed: the results table's trades."""
+        """(exit time, net PnL) of the round trips the new fills closed (the results table's trades); the venue
+        then drops its fills.
+
+        A virtual exchange keeps no fill history: scoring needs only these pairs, and a fill list growing
+        with the run was most of a sweep's memory (thousands of fills per combination).
+        """
         fills = self.venues[k].fills
-        seen = self._fills_seen[k]
-        self._fills_seen[k] = len(fills)
-        return [(t.exit_time_ms or 0, t.pnl) for t in self._trips[k].feed(fills[seen:])]
+        out = [(t.exit_time_ms or 0, t.pnl) for t in self._trips[k].feed(fills)]
+        fills.clear()
+        return out
 
     def final_equity(self) -> dict[int, float]:
         """Each combination's equity at the last simulated candle."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import Counter
+from collections.abc import Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +74,7 @@ def live_state(opt: LiveOptimizer) -> dict[str, Any]:
     return {"parameters": params, "since": format_ms(since), "text": text}
 
 
-def _value_at(times: list[int], values: list[float], t: int, default: float) -> float:
+def _value_at(times: list[int], values: Sequence[float], t: int, default: float) -> float:
     j = bisect.bisect_right(times, t) - 1
     return values[j] if j >= 0 else default
 
@@ -174,6 +175,6 @@ def curves(opt: LiveOptimizer, ordered: list[int], points: int = 400) -> dict[st
     picks = {"best": ordered[0], "median": median_of(ordered), "worst": ordered[-1]}
     out: dict[str, Any] = {"times_ms": opt.times[::stride]}
     for name, k in picks.items():
-        out[name] = opt.equity[k][::stride]
+        out[name] = list(opt.equity[k][::stride])
     out["live"] = [opt.live_equity_at(t) for t in out["times_ms"]]
     return out

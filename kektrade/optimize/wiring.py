@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from kektrade.config.model_root import KektradeConfig
+from kektrade.config.model_subaccount import OptimizationConfig
 from kektrade.domain.journal import Journal
 from kektrade.domain.timeframes import duration_ms
 from kektrade.engine.build import PreparedInstance, realistic_options, sim_settings
@@ -12,13 +13,29 @@ from kektrade.engine.instance import StrategyInstance
 from kektrade.engine.venues import virtual_builder
 from kektrade.optimize.executor import Executor, InlineExecutor, ProcessExecutor
 from kektrade.optimize.live import LiveOptimizer
-from kektrade.optimize.space import check_lookback, check_objective, check_space
+from kektrade.optimize.space import OptimizationConfigError, check_lookback, check_objective, check_space
 from kektrade.optimize.trials import TrialSpec
 
 
 def scoring_sample_ms(every_ms: int, timeframe_ms: int) -> int:
     """Equity samples used for scoring: hourly, finer for short re-optimization periods, never below a candle."""
     return max(min(3_600_000, every_ms // 24), timeframe_ms)
+
+
+def make_executor(opt: OptimizationConfig, realtime: bool, combos: int, where: str) -> Executor:
+    """The executor the optimization section asks for: worker processes, a Dask cluster, or this thread."""
+    workers = opt.workers or os.cpu_count() or 1
+    if realtime:  # the virtual exchanges share the instance's growing candles and indicator frame
+        return InlineExecutor()
+    if opt.executor.kind == "dask":
+        try:
+            from kektrade.optimize.dask_executor import DaskExecutor
+        except ImportError as exc:
+            raise OptimizationConfigError(
+                f"{where}.executor.kind: 'dask' needs the dask extra (pip install 'kektrade[dask]'): {exc}"
+            ) from exc
+        return DaskExecutor(opt.executor.address, workers, timeout_s=opt.executor.timeout_s)
+    return ProcessExecutor(workers) if workers > 1 and combos > 1 else InlineExecutor()
 
 
 def optimizer_factory(
@@ -55,10 +72,7 @@ def optimizer_factory(
     )
     prepared.strategy.c.materialize()  # every indicator column built once, before workers fork
     if executor is None:
-        workers = opt.workers or os.cpu_count() or 1
-        if sub.is_realtime:  # the virtual exchanges share the instance's growing candles and indicator frame
-            workers = 1
-        executor = ProcessExecutor(workers) if workers > 1 and len(combos) > 1 else InlineExecutor()
+        executor = make_executor(opt, sub.is_realtime, len(combos), where)
     return LiveOptimizer(
         inst,
         spec,

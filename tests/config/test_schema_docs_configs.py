@@ -56,6 +56,7 @@ def test_full_example_sets_every_option() -> None:
         "SubaccountConfig": sub,
         "FeesConfig": sub["fees"],
         "OptimizationConfig": sub["optimization"],
+        "ExecutorConfig": sub["optimization"]["executor"],
         "ContractOverrides": sub["contract"],
         "BacktestConfig": data["backtest"],
         "RealisticConfig": data["backtest"]["realistic"],
