@@ -20,9 +20,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.local_server import FakeHTTPServer, LocalFake
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
@@ -361,7 +363,7 @@ def point_ccxt_at(exchange: Any, base_url: str) -> None:
 class _RequestHandler(BaseHTTPRequestHandler):
     """Turns HTTP requests into route calls; errors become Binance's 4xx ``{"code", "msg"}``."""
 
-    server: _Server
+    server: FakeHTTPServer
 
     def do_GET(self) -> None:
         """Answer a GET."""
@@ -399,23 +401,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """Stay quiet."""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeBinance
-
-
-class FakeBinance:
+class FakeBinance(LocalFake[RecordedRequest]):
     """The fake server: ``with FakeBinance() as fake: point_ccxt_at(ccxt.binanceusdm(), fake.base_url)``."""
+
+    handler_class = _RequestHandler
+    thread_name = "fake-binance"
 
     def __init__(self, state: FakeBinanceState | None = None) -> None:
         self.state = state or FakeBinanceState()
         if not self.state.symbols:
             self.state.add_default_symbols()
         self.routes: dict[tuple[str, str], Handler] = dict(MARKET_ROUTES)
-        self.requests: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._init_serving(threading.Lock())
 
     def route(self, method: str, path: str, handler: Handler) -> None:
         """Add or replace an endpoint."""
@@ -432,46 +429,3 @@ class FakeBinance:
                 return 200, handler(self.state, request)
             except BinanceError as exc:
                 return exc.status, {"code": exc.code, "msg": exc.msg}
-
-    def requests_to(self, path: str) -> list[RecordedRequest]:
-        """The recorded requests for one path, in order."""
-        with self._lock:
-            return [r for r in self.requests if r.path == path]
-
-    def clear_requests(self) -> None:
-        """Forget the recorded requests."""
-        with self._lock:
-            self.requests.clear()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>`` of the running server."""
-        if self._server is None:
-            raise RuntimeError("FakeBinance is not running; use it as a context manager or call start()")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> FakeBinance:
-        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
-        self._server = _Server(("127.0.0.1", 0), _RequestHandler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-binance", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and free the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeBinance:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

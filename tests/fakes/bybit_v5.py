@@ -17,9 +17,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.local_server import FakeHTTPServer, LocalFake
 
 MINUTE_MS = 60_000
 INTERVALS_MS = {
@@ -242,7 +244,7 @@ MARKET_ROUTES: dict[tuple[str, str], Handler] = {
 class _RequestHandler(BaseHTTPRequestHandler):
     """Turns HTTP requests into route calls and v5 envelopes."""
 
-    server: _Server
+    server: FakeHTTPServer
 
     def do_GET(self) -> None:
         """Answer a GET."""
@@ -272,23 +274,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """Stay quiet."""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeBybit
-
-
-class FakeBybit:
+class FakeBybit(LocalFake[RecordedRequest]):
     """The fake server: ``with FakeBybit() as fake: make_exchange("bybit", api_base=fake.base_url)``."""
+
+    handler_class = _RequestHandler
+    thread_name = "fake-bybit"
 
     def __init__(self, state: FakeBybitState | None = None) -> None:
         self.state = state or FakeBybitState()
         if not any(self.state.instruments.values()):
             self.state.add_default_instruments()
         self.routes: dict[tuple[str, str], Handler] = dict(MARKET_ROUTES)
-        self.requests: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._init_serving(threading.Lock())
 
     def route(self, method: str, path: str, handler: Handler) -> None:
         """Add or replace an endpoint."""
@@ -307,46 +304,3 @@ class FakeBybit:
                 result, code, message = {}, exc.code, exc.message
         now = self.state.time_ms()
         return {"retCode": code, "retMsg": message, "result": result, "retExtInfo": {}, "time": now}
-
-    def requests_to(self, path: str) -> list[RecordedRequest]:
-        """The recorded requests for one path, in order."""
-        with self._lock:
-            return [r for r in self.requests if r.path == path]
-
-    def clear_requests(self) -> None:
-        """Forget the recorded requests."""
-        with self._lock:
-            self.requests.clear()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>`` of the running server."""
-        if self._server is None:
-            raise RuntimeError("FakeBybit is not running; use it as a context manager or call start()")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> FakeBybit:
-        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
-        self._server = _Server(("127.0.0.1", 0), _RequestHandler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-bybit", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and free the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeBybit:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

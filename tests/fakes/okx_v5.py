@@ -18,9 +18,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.local_server import FakeHTTPServer, LocalFake
 
 MINUTE_MS = 60_000
 BARS_MS = {"1m": MINUTE_MS, "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS, "1H": 60 * MINUTE_MS, "4H": 240 * MINUTE_MS}
@@ -260,7 +262,7 @@ MARKET_ROUTES: dict[tuple[str, str], Handler] = {
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: FakeHTTPServer
 
     def do_GET(self) -> None:
         """Answer a GET."""
@@ -289,23 +291,18 @@ class _Handler(BaseHTTPRequestHandler):
         """Stay quiet."""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeOkx
-
-
-class FakeOkx:
+class FakeOkx(LocalFake[OkxRequest]):
     """The fake server: ``with FakeOkx() as fake: make_exchange("okx", api_base=fake.base_url)``."""
+
+    handler_class = _Handler
+    thread_name = "fake-okx"
 
     def __init__(self, state: OkxState | None = None) -> None:
         self.state = state or OkxState()
         if not self.state.instruments:
             self.state.add_default_instruments()
         self.routes: dict[tuple[str, str], Handler] = dict(MARKET_ROUTES)
-        self.requests: list[OkxRequest] = []
-        self._lock = threading.RLock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._init_serving(threading.RLock())
 
     def route(self, method: str, path: str, handler: Handler) -> None:
         """Add or replace an endpoint."""
@@ -325,46 +322,3 @@ class FakeOkx:
                     item = {"sCode": str(exc.code), "sMsg": exc.message, "ordId": "", "clOrdId": "", "tag": ""}
                     return {"code": "1", "msg": "All operations failed", "data": [item]}
                 return {"code": str(exc.code), "msg": exc.message, "data": []}
-
-    def requests_to(self, path: str) -> list[OkxRequest]:
-        """The recorded requests for one path (``/api/v5/...``), in order."""
-        with self._lock:
-            return [r for r in self.requests if r.path == path]
-
-    def clear_requests(self) -> None:
-        """Forget the recorded requests."""
-        with self._lock:
-            self.requests.clear()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>`` of the running server."""
-        if self._server is None:
-            raise RuntimeError("FakeOkx is not running; use it as a context manager or call start()")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> FakeOkx:
-        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-okx", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and free the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeOkx:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
