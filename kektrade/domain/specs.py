@@ -79,6 +79,9 @@ class ContractSpec:
     #: maintenance amount ``cum``, no fee-to-close buffer) or OKX's (tier limits are position sizes, no
     #: deduction, the taker fee counts towards maintenance).
     formulas: str = "bybit"
+    #: Smallest order value an opening order may have (Binance's MIN_NOTIONAL filter; 0: none). Reduce-only
+    #: orders are exempt, as on Binance.
+    min_notional: float = 0.0
 
     @property
     def tiers_by_size(self) -> bool:

@@ -98,6 +98,7 @@ class RejectReason(StrEnum):
     REDUCE_ONLY_NO_POSITION = "reduce-only with no position to reduce"
     POST_ONLY_WOULD_TAKE = "post-only would take liquidity"
     BELOW_MIN_QTY = "below the minimum order quantity"
+    BELOW_MIN_NOTIONAL = "order value below the exchange's minimum notional"
     ABOVE_MAX_QTY = "above the maximum order quantity"
     NOT_LOT_MULTIPLE = "quantity is not a multiple of the lot step"
     NOT_TICK_MULTIPLE = "price is not a multiple of the tick size"

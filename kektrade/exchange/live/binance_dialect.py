@@ -75,8 +75,9 @@ class BinanceDialect(Dialect):
         reduce_only=frozenset({-2022}),
         trigger=frozenset({-2021}),
         risk_limit=frozenset({-2027, -2028}),
+        min_notional=frozenset({-4164}),
         order_refused=frozenset({-1013, -1111, -1116, -1117, -4001, -4003, -4004, -4005, -4014, -4015, -4023,
-                                 -4024, -4061, -4120, -4131, -4164, -5025}),
+                                 -4024, -4061, -4120, -4131, -5025}),
     )  # fmt: skip
 
     def __init__(self, exchange: Any, market: dict[str, Any], call: Any) -> None:

@@ -52,6 +52,7 @@ class ErrorCodes:
     reduce_only: frozenset[int] = frozenset()
     trigger: frozenset[int] = frozenset()
     risk_limit: frozenset[int] = frozenset()
+    min_notional: frozenset[int] = frozenset()
     order_refused: frozenset[int] = frozenset()  # other refusals of the order itself (reason = the message)
 
 
@@ -70,6 +71,8 @@ def reason_from_codes(codes: ErrorCodes, error: VenueError, position_contracts: 
         return RejectReason.INVALID_TRIGGER.value
     if code in codes.risk_limit:
         return RejectReason.LEVERAGE_ABOVE_TIER.value
+    if code in codes.min_notional:
+        return RejectReason.BELOW_MIN_NOTIONAL.value
     if code in codes.order_refused:
         return error.message or f"refused with code {code}"
     return None

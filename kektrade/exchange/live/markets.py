@@ -133,6 +133,8 @@ def spec_from_market(
     changes: dict[str, Any] = {
         "taker_fee": _optional(source_fees.get("taker")), "maker_fee": _optional(source_fees.get("maker")),
         "formulas": formulas,
+        # Binance's MIN_NOTIONAL (ccxt limits.cost.min); the other exchanges' minimums are order sizes
+        "min_notional": (_optional(_dig(market, "limits.cost.min")) or 0.0) if formulas == "binance" else 0.0,
     }
     spec = ContractSpec(
         symbol=symbol,

@@ -138,6 +138,7 @@ class SimAccounting:
         self._lot_inv = cm.exact_inverse(spec.lot_step)
         self._tick = spec.tick_size
         self._min_qty = spec.min_qty
+        self._min_notional = spec.min_notional
         self._max_qty = spec.max_qty
         self._tiers = spec.risk_tiers
         # whose formulas (issue 11, ContractSpec.formulas): Bybit's fee-to-close buffer in IM/MM and the

@@ -16,6 +16,7 @@ from kektrade.domain.types import (
     TimeInForce,
     TriggerBy,
     is_conditional,
+    is_limit_priced,
     unlist,
 )
 from kektrade.exchange.sim.accounting import SimAccounting
@@ -99,6 +100,10 @@ class SimOrders(SimAccounting):
         )
         if reason is not None:
             return reason
+        if self._min_notional > 0.0 and not order.reduce_only:  # Binance: value at the order's own price
+            at = price if is_limit_priced(otype) and price is not None else (order.trigger_price or last)
+            if abs(contracts) * at < self._min_notional - 1e-9:
+                return RejectReason.BELOW_MIN_NOTIONAL
         conditional = is_conditional(otype)
         if conditional:
             reason = self._check_trigger(order, mark if order.trigger_by is TriggerBy.MARK else last)

@@ -237,15 +237,18 @@ def test_amending_a_trigger_is_refused_with_binances_reason(fake: FakeBinanceExc
 
 
 def test_orders_below_binances_minimum_notional_are_refused(fake: FakeBinanceExchange) -> None:
-    """MIN_NOTIONAL is Binance's own filter: the refusal carries Binance's message as the reason."""
+    """MIN_NOTIONAL (Binance's filter, from the market data): the adapter and the simulator refuse alike."""
     fake.state.filter_of("BTCUSDT", "MIN_NOTIONAL")["notional"] = "100"
     try:
         fake.push_candle("BTCUSDT", *CANDLES[0])
         live = CcxtSubaccount(client(fake), PAIR)
-        small = live.open_order(OrderType.LIMIT, 0.5, price=99.0)
-        assert small.status is OrderStatus.REJECTED
-        assert small.reject_reason == "Order's notional must be no smaller than 100 (unless you choose reduce only)."
-        assert live.open_order(OrderType.LIMIT, 1.1, price=99.0).status is OrderStatus.NEW
+        assert live.spec.min_notional == 100.0
+        sim = SimExchange(live.spec, market(CANDLES[:2]), initial_balance=BALANCE, leverage=LEVERAGE)
+        sim.step(0)
+        for venue in (live, sim):  # 0.5 x 99 = 49.5 < 100: refused; 1.1 x 99 = 108.9 rests
+            small = venue.open_order(OrderType.LIMIT, 0.5, price=99.0)
+            assert (small.status, small.reject_reason) == (OrderStatus.REJECTED, RejectReason.BELOW_MIN_NOTIONAL.value)
+            assert venue.open_order(OrderType.LIMIT, 1.1, price=99.0).status is OrderStatus.NEW
     finally:
         fake.state.filter_of("BTCUSDT", "MIN_NOTIONAL")["notional"] = "5"
 
