@@ -103,7 +103,7 @@ def write_config(folder: Path, data: Path) -> Path:
         "subaccounts": [
             {
                 "id": "b3",
-                "strategy": "PeerB3Strategy",
+                "strategy": "PeerB3",  # bench/strategies/peer_jobs.py, the one B3 strategy of the benches
                 "pair": "BTC/USDT:USDT",
                 "timeframe": "1m",
                 "initial_balance": CASH,
