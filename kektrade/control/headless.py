@@ -159,10 +159,13 @@ class HeadlessRunner:
     def _update(self, bar: Progress, task: TaskID, snap: EngineSnapshot, finished: bool) -> None:
         p = snap.progress
         name = stage(snap, finished)
+        changed = name != (self.stages[-1] if self.stages else None)
         self._note(name)
         speed = f"{p.candles_per_s:,.0f} c/s" if name == "simulating" else ""
         when = format_ms(snap.now_ms) if snap.now_ms else ""
         bar.update(task, description=name, completed=p.done, total=max(p.total, 1), speed=speed, when=when)
+        if changed:  # a new stage is drawn at once, not at the next refresh (which a short stage may never see)
+            bar.refresh()
         self._maybe_status(snap, finished)
 
     def _run_plain(self) -> None:
