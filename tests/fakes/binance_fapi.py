@@ -14,17 +14,15 @@ order types, liquidation fee), klines, mark-price klines, premiumIndex, funding-
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
-from tests.fakes.local_server import FakeHTTPServer, LocalFake
+from tests.fakes.local_server import JsonRequestHandler, LocalFake
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
@@ -360,18 +358,8 @@ def point_ccxt_at(exchange: Any, base_url: str) -> None:
         api[key] = base_url.rstrip("/") + parts.path
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
+class _RequestHandler(JsonRequestHandler):
     """Turns HTTP requests into route calls; errors become Binance's 4xx ``{"code", "msg"}``."""
-
-    server: FakeHTTPServer
-
-    def do_GET(self) -> None:
-        """Answer a GET."""
-        self._answer("GET")
-
-    def do_POST(self) -> None:
-        """Answer a POST (form body)."""
-        self._answer("POST")
 
     def do_PUT(self) -> None:
         """Answer a PUT (form body)."""
@@ -381,24 +369,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """Answer a DELETE (query string)."""
         self._answer("DELETE")
 
-    def _answer(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode() if length else ""
-        raw = parts.query if method in ("GET", "DELETE") else body
+    def answer(self, method: str, parts: SplitResult, body: bytes) -> tuple[int, Any]:
+        """Query and form parameters merged; the signed raw string is the query (GET, DELETE) or the body."""
+        text = body.decode()
+        raw = parts.query if method in ("GET", "DELETE") else text
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        params.update(parse_qsl(body, keep_blank_values=True))
-        request = RecordedRequest(method, parts.path, params, raw, dict(self.headers))
-        status, payload = self.server.fake.handle(request)
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet."""
+        params.update(parse_qsl(text, keep_blank_values=True))
+        return self.server.fake.handle(RecordedRequest(method, parts.path, params, raw, dict(self.headers)))
 
 
 class FakeBinance(LocalFake[RecordedRequest]):

@@ -17,11 +17,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl
 
-from tests.fakes.local_server import FakeHTTPServer, LocalFake
+from tests.fakes.local_server import JsonRequestHandler, LocalFake
 
 MINUTE_MS = 60_000
 INTERVALS_MS = {
@@ -241,37 +240,19 @@ MARKET_ROUTES: dict[tuple[str, str], Handler] = {
 }
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
+class _RequestHandler(JsonRequestHandler):
     """Turns HTTP requests into route calls and v5 envelopes."""
 
-    server: FakeHTTPServer
-
-    def do_GET(self) -> None:
-        """Answer a GET."""
-        self._answer("GET")
-
-    def do_POST(self) -> None:
-        """Answer a POST (JSON body)."""
-        self._answer("POST")
-
-    def _answer(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        body = json.loads(raw) if raw else None
+    def answer(self, method: str, parts: SplitResult, body: bytes) -> tuple[int, Any]:
+        """The recorded request's v5 envelope (JSON body), always HTTP 200 as Bybit does."""
         request = RecordedRequest(
-            method, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)), body, dict(self.headers)
+            method,
+            parts.path,
+            dict(parse_qsl(parts.query, keep_blank_values=True)),
+            json.loads(body) if body else None,
+            dict(self.headers),
         )
-        payload = self.server.fake.handle(request)
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet."""
+        return 200, self.server.fake.handle(request)
 
 
 class FakeBybit(LocalFake[RecordedRequest]):

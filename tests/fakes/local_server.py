@@ -7,9 +7,11 @@ A fake subclasses ``LocalFake``, names its request handler (``handler_class``, w
 
 from __future__ import annotations
 
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Self
+from urllib.parse import SplitResult, urlsplit
 
 
 class FakeHTTPServer(ThreadingHTTPServer):
@@ -17,6 +19,37 @@ class FakeHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     fake: Any
+
+
+class JsonRequestHandler(BaseHTTPRequestHandler):
+    """Reads a request, lets the subclass turn it into the fake's answer, writes that as JSON."""
+
+    server: FakeHTTPServer
+
+    def do_GET(self) -> None:
+        """Answer a GET."""
+        self._answer("GET")
+
+    def do_POST(self) -> None:
+        """Answer a POST."""
+        self._answer("POST")
+
+    def answer(self, method: str, parts: SplitResult, body: bytes) -> tuple[int, Any]:
+        """(HTTP status, JSON payload) for one request (``parts``: the split URL, ``body``: the raw body)."""
+        raise NotImplementedError
+
+    def _answer(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        status, payload = self.answer(method, urlsplit(self.path), self.rfile.read(length) if length else b"")
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet."""
 
 
 class LocalFake[R]:

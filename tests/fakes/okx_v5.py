@@ -18,11 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl
 
-from tests.fakes.local_server import FakeHTTPServer, LocalFake
+from tests.fakes.local_server import JsonRequestHandler, LocalFake
 
 MINUTE_MS = 60_000
 BARS_MS = {"1m": MINUTE_MS, "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS, "1H": 60 * MINUTE_MS, "4H": 240 * MINUTE_MS}
@@ -261,34 +260,17 @@ MARKET_ROUTES: dict[tuple[str, str], Handler] = {
 }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeHTTPServer
+class _Handler(JsonRequestHandler):
+    """Turns HTTP requests into route calls and OKX envelopes (always HTTP 200, as OKX does)."""
 
-    def do_GET(self) -> None:
-        """Answer a GET."""
-        self._answer("GET")
-
-    def do_POST(self) -> None:
-        """Answer a POST (JSON body)."""
-        self._answer("POST")
-
-    def _answer(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode() if length else ""
+    def answer(self, method: str, parts: SplitResult, body: bytes) -> tuple[int, Any]:
+        """The recorded request's envelope; the raw body and path are kept for the signature check."""
+        raw = body.decode()
         request = OkxRequest(
             method, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)), json.loads(raw) if raw else None,
             dict(self.headers), self.path, raw,
         )  # fmt: skip
-        data = json.dumps(self.server.fake.handle(request)).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet."""
+        return 200, self.server.fake.handle(request)
 
 
 class FakeOkx(LocalFake[OkxRequest]):
