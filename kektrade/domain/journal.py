@@ -2,7 +2,9 @@
 
 Tests use ``MemoryJournal``, optimizer trials no journal at all (``None``), so the hot path never touches
 SQLite; a run uses the SQLite journal from ``kektrade.persistence``. Every record is a small frozen
-dataclass; ``subaccount`` names the strategy instance's subaccount id.
+dataclass (the two the simulator builds per order, ``OrderRecorded`` and ``FillRecorded``, are compiled
+classes from ``kektrade.domain.records`` that behave alike); ``subaccount`` names the strategy instance's
+subaccount id.
 """
 
 from __future__ import annotations
@@ -10,26 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kektrade.domain.types import Fill, Order
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRecorded:
-    """An order transition (placed, amended, triggered, filled, cancelled, rejected)."""
-
-    subaccount: str
-    time_ms: int
-    event: str  # placed | amended | triggered | partially_filled | filled | cancelled | rejected
-    order: Order  # a copy taken at the transition
-
-
-@dataclass(frozen=True, slots=True)
-class FillRecorded:
-    """An execution (trade, funding, liquidation); live venues add the exchange's execution id."""
-
-    subaccount: str
-    fill: Fill
-    exec_id: str = ""
+from kektrade.domain.records import FillRecorded, OrderRecorded
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,11 +23,12 @@ class TradeTags:
 
     def record(self, item: JournalRecord) -> None:
         """Remember what the analysis needs, then forward."""
-        if isinstance(item, OrderRecorded):
+        # type(...) is, not isinstance: the classes have no subclasses, and this runs per order event
+        if type(item) is OrderRecorded:
             order = item.order
             if is_conditional(order.type):
                 self.conditional.setdefault(item.subaccount, {})[order.id] = str(order.type)
-        elif isinstance(item, SelectionRecorded):
+        elif type(item) is SelectionRecorded:
             params = None if item.parameters is None else dict(item.parameters)
             self.selections.setdefault(item.subaccount, []).append((item.time_ms, params))
         if self.inner is not None:

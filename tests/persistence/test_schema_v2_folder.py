@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +87,7 @@ def comparable(results: dict[str, Any]) -> dict[str, Any]:
 
 def arrivals_aside(events: list[OrderRecorded]) -> list[OrderRecorded]:
     """Order events with the arrival time blanked (the one field a later simulator rule changed)."""
-    return [replace(e, order=e.order.replace(active_from_ms=0)) for e in events]
+    return [e.replace(order=e.order.replace(active_from_ms=0)) for e in events]
 
 
 def test_the_same_config_gives_the_same_results_stored_the_new_way(old_folder: Path, tmp_path: Path) -> None:

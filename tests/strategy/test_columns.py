@@ -28,7 +28,20 @@ def test_an_attribute_read_is_kept_as_an_instance_attribute() -> None:
     c = Columns(frame())
     assert "close" not in vars(c)
     values = c.close
-    assert vars(c)["close"] is values  # later reads skip __getattr__ entirely
+    assert vars(c)["close"] is values
+    # nothing of the class stands in front of it any more: later reads are plain instance-attribute reads
+    assert not hasattr(type(c), "close") and not hasattr(type(c), "__getattr__")
+    assert hasattr(type(c), "n")  # a column not read yet is still converted on its first read
+    assert Columns(frame()).close is not values  # each Columns has a class of its own
+
+
+def test_columns_pickle_as_the_public_class() -> None:
+    import pickle
+
+    c = Columns(frame())
+    _ = c.close
+    back = pickle.loads(pickle.dumps(c))
+    assert type(back).__name__ == "Columns" and back.close[1] == 2.5 and back.n[2] == 3
 
 
 def test_a_column_named_like_a_method_does_not_replace_it() -> None:
@@ -39,7 +52,7 @@ def test_a_column_named_like_a_method_does_not_replace_it() -> None:
 
 def test_unknown_columns_and_private_names() -> None:
     c = Columns(frame())
-    with pytest.raises(AttributeError, match="no column 'sma'"):
+    with pytest.raises(AttributeError, match="has no attribute 'sma'"):
         _ = c.sma
     with pytest.raises(AttributeError):
         _ = c._hidden

@@ -17,7 +17,8 @@ from kektrade.domain.journal import FillRecorded, Journal
 from kektrade.domain.specs import ContractSpec
 from kektrade.domain.types import Fill, FillKind, MarginMode, PositionView, RiskTier, WalletView
 
-WINDOW = 256  # candles per column window (SimAccounting._load_window)
+WINDOW = 256  # candles per column window at most (SimAccounting._load_window)
+WINDOW_MIN = 16  # ... and after a jump (quiet candles skipped, a clock set)
 
 
 def _finite_or_zero(price: float) -> float:
@@ -52,18 +53,21 @@ class SimAccounting:
     _ml: Sequence[float]
     _mc: Sequence[float]
     _has_mark: bool
+    _quiet_until: int = 0  # see SimMatching.step
     #: Bybit's rules of the period: MM (and cross IM) on the mark price (True, since Sep 2025) or on entry.
     _on_mark: bool = True
     #: the classic contract account's cross liquidation (rules "classic", E33)
     _classic_cross: bool = False
-    # The clock's values at candle _i, kept rather than read again: the hot path asks for them several
-    # times per candle.
-    _now: int = 0  # close time of candle _i
-    _last: float = 0.0  # its close
-    _mark: float = 0.0  # its mark close
+    # The clock's values at candle _ci, kept rather than read again: the hot path asks for them several
+    # times per candle. A quiet candle (SimMatching.step) moves only _i; they are read when next asked.
+    _ci: int = -1
+    _now_v: int = 0  # close time of candle _ci
+    _last_v: float = 0.0  # its close
+    _mark_v: float = 0.0  # its mark close
     # A window of the columns as lists, candles _w0 to _w1 - 1 (_w1 = 0: nothing loaded); see _load_window.
     _w0: int = 0
     _w1: int = 0
+    _wsize: int = WINDOW_MIN
     _wt: list[int]
     _wo: list[float]
     _wh: list[float]
@@ -78,17 +82,47 @@ class SimAccounting:
         """Make candle ``i`` the latest closed candle without simulating it (resuming a run, or re-indexing
         after the live loop trimmed old candles: the column window is reloaded)."""
         self._w0 = self._w1 = 0
+        self._quiet_until = 0  # candle indexes may have moved (a trimmed live market)
         if i < 0:
-            self._i, self._now, self._last, self._mark = i, 0, 0.0, 0.0
+            self._i = self._ci = i
+            self._now_v, self._last_v, self._mark_v = 0, 0.0, 0.0
         else:
             self._close_candle(i, self._window_index(i))
 
     def _close_candle(self, i: int, k: int) -> None:
         """Candle ``i``, at place ``k`` of the window, is now the latest closed candle."""
-        self._i = i
-        self._now = self._wt[k] + self._tf
-        self._last = self._wc[k]
-        self._mark = self._wmc[k]
+        self._i = self._ci = i
+        self._now_v = self._wt[k] + self._tf
+        self._last_v = self._wc[k]
+        self._mark_v = self._wmc[k]
+
+    def _load_clock(self) -> None:
+        """The clock's values of candle ``_i`` after quiet candles moved it (three reads of the columns)."""
+        i = self._ci = self._i
+        self._now_v = self._t[i] + self._tf
+        self._last_v = self._c[i]
+        self._mark_v = self._mc[i]
+
+    @property
+    def _now(self) -> int:
+        """Close time of the latest simulated candle."""
+        if self._ci != self._i:
+            self._load_clock()
+        return self._now_v
+
+    @property
+    def _last(self) -> float:
+        """Its close."""
+        if self._ci != self._i:
+            self._load_clock()
+        return self._last_v
+
+    @property
+    def _mark(self) -> float:
+        """Its mark close."""
+        if self._ci != self._i:
+            self._load_clock()
+        return self._mark_v
 
     def _window_index(self, i: int) -> int:
         """Candle ``i``'s place in the column window, loading the window from ``i`` on when it is outside."""
@@ -102,7 +136,10 @@ class SimAccounting:
         the value (~300 instructions); a list element is ~30. The columns stay arrays (forked optimizer
         workers share them), and each venue keeps just this window of lists.
         """
-        j = i + WINDOW
+        # a window that follows the last one grows (a run of busy candles), one after a jump starts small:
+        # a busy candle between quiet stretches copies WINDOW_MIN values a column, not WINDOW
+        self._wsize = min(self._wsize * 2, WINDOW) if i == self._w1 and self._w1 else WINDOW_MIN
+        j = i + self._wsize
         self._wt = list(self._t[i:j])
         self._wo, self._wh = list(self._o[i:j]), list(self._h[i:j])
         self._wl, self._wc = list(self._lo[i:j]), list(self._c[i:j])

@@ -13,8 +13,10 @@ capped by volume, and requests that land with latency.
 
 from __future__ import annotations
 
+import bisect
 import math
 
+import numpy as np
 from mypy_extensions import mypyc_attr
 
 from kektrade.domain import contract_math as cm
@@ -33,6 +35,8 @@ from kektrade.domain.types import (
 from kektrade.exchange.sim.orders import SimOrders
 from kektrade.exchange.sim.settings import MarketArrays
 
+QUIET_SPAN = 4096  # candles looked ahead at once for quiet ones (SimMatching._quiet_from)
+QUIET_AFTER = 8  # ... after this many candles in a row without orders
 FIRST_FUNDING = -1.0  # "not started": any market time, epoch 0 included, is at or after it
 
 #: A request on its way to the venue: (reaches it at, order, amendment (price, contracts, trigger) | None:
@@ -64,13 +68,30 @@ class SimMatching(SimOrders):
     _next_funding_ms: float
     _const_rate: float | None
     _fund_idx: int
+    # what the quiet stretch was found for (step compares them: a change ends it)
+    _q_contracts: float = 0.0
+    _q_liq: float = 0.0
+    _q_fund: float = 0.0
+    _idle: int = 0  # candles in a row simulated in full that ended without orders
     market: MarketArrays
 
     def step(self, i: int) -> None:
         """Simulate candle ``i``: funding if due, then liquidation and fills along the candle's path.
 
-        A candle with no open orders and no position costs a few comparisons and the clock update.
+        A quiet candle — no orders or requests, and within the stretch ``_quiet_from`` found where neither
+        funding nor the liquidation price can come (for the same position, liquidation price and funding
+        clock) — only moves the clock: nothing else would happen on it.
         """
+        if (
+            i < self._quiet_until
+            and not self._orders
+            and not self._pending
+            and self.contracts == self._q_contracts
+            and self._liq == self._q_liq
+            and self._next_funding_ms == self._q_fund
+        ):
+            self._i = i
+            return
         k = self._window_index(i)
         t = self._wt[k]
         if t >= self._next_funding_ms:
@@ -82,6 +103,30 @@ class SimMatching(SimOrders):
         self._close_candle(i, k)
         if self._pending:  # requests (realistic venue: sent with latency) that land by the next open
             self._apply_pending(t + self._tf)
+        if self._orders or self._pending:
+            self._idle = 0
+        else:
+            self._idle += 1
+            if self._idle >= QUIET_AFTER:  # the look-ahead pays only when orders are rare (it costs a few µs)
+                self._quiet_from(i + 1)
+
+    def _quiet_from(self, start: int) -> None:
+        """Mark the candles from ``start`` on that are quiet while no order rests: those before the next
+        funding settlement and before the first whose mark price path reaches the liquidation price (the
+        checks ``step`` makes), looked up in bulk rather than candle by candle (at most QUIET_SPAN)."""
+        end = min(len(self._t), start + QUIET_SPAN)
+        if start < end:
+            end = bisect.bisect_left(self._t, self._next_funding_ms, start, end)
+        if self.contracts and start < end:
+            if self.contracts > 0.0:
+                reached = np.asarray(self._ml[start:end], dtype=np.float64) <= self._liq
+            else:
+                reached = np.asarray(self._mh[start:end], dtype=np.float64) >= self._liq
+            first = int(reached.argmax())
+            if reached[first]:
+                end = start + first
+        self._quiet_until = end
+        self._q_contracts, self._q_liq, self._q_fund = self.contracts, self._liq, self._next_funding_ms
 
     # -- funding (settled at the open of the candle after the settlement time) ------------------------
 

@@ -1,0 +1,100 @@
+"""The two journal records of the simulator's hot path, as compiled classes.
+
+A market maker's backtest records several order events per candle. As frozen dataclasses, each record cost
+about 0.6 µs to build (a frozen class sets every field through ``object.__setattr__``), more than the
+simulator spent on the order itself; compiled, the simulator builds them with a native constructor call.
+They behave like the frozen dataclasses they replace: read-only fields (``Final``), equality and hash by
+value, a dataclass-like ``repr``, pickling by constructor, ``replace``. ``kektrade.domain.journal`` re-exports them.
+"""
+
+from __future__ import annotations
+
+from typing import Final, final
+
+from kektrade.domain.types import Fill, Order
+
+
+@final
+class OrderRecorded:
+    """An order transition (placed, amended, triggered, filled, cancelled, rejected)."""
+
+    def __init__(self, subaccount: str, time_ms: int, event: str, order: Order) -> None:
+        self.subaccount: Final = subaccount
+        self.time_ms: Final = time_ms
+        #: placed | amended | triggered | partially_filled | filled | cancelled | rejected
+        self.event: Final = event
+        self.order: Final = order  # a copy taken at the transition
+
+    def astuple(self) -> tuple[str, int, str, Order]:
+        """Every field, in order."""
+        return (self.subaccount, self.time_ms, self.event, self.order)
+
+    def replace(
+        self,
+        subaccount: str | None = None,
+        time_ms: int | None = None,
+        event: str | None = None,
+        order: Order | None = None,
+    ) -> OrderRecorded:
+        """A copy with some fields changed (``dataclasses.replace`` for this class)."""
+        return OrderRecorded(
+            self.subaccount if subaccount is None else subaccount,
+            self.time_ms if time_ms is None else time_ms,
+            self.event if event is None else event,
+            self.order if order is None else order,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OrderRecorded):
+            return NotImplemented
+        return self.astuple() == other.astuple()
+
+    def __hash__(self) -> int:
+        return hash(self.astuple())
+
+    def __repr__(self) -> str:
+        return (
+            f"OrderRecorded(subaccount={self.subaccount!r}, time_ms={self.time_ms!r}, event={self.event!r}, "
+            f"order={self.order!r})"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (OrderRecorded, self.astuple())
+
+
+@final
+class FillRecorded:
+    """An execution (trade, funding, liquidation); live venues add the exchange's execution id."""
+
+    def __init__(self, subaccount: str, fill: Fill, exec_id: str = "") -> None:
+        self.subaccount: Final = subaccount
+        self.fill: Final = fill
+        self.exec_id: Final = exec_id
+
+    def astuple(self) -> tuple[str, Fill, str]:
+        """Every field, in order."""
+        return (self.subaccount, self.fill, self.exec_id)
+
+    def replace(
+        self, subaccount: str | None = None, fill: Fill | None = None, exec_id: str | None = None
+    ) -> FillRecorded:
+        """A copy with some fields changed (``dataclasses.replace`` for this class)."""
+        return FillRecorded(
+            self.subaccount if subaccount is None else subaccount,
+            self.fill if fill is None else fill,
+            self.exec_id if exec_id is None else exec_id,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FillRecorded):
+            return NotImplemented
+        return self.astuple() == other.astuple()
+
+    def __hash__(self) -> int:
+        return hash(self.astuple())
+
+    def __repr__(self) -> str:
+        return f"FillRecorded(subaccount={self.subaccount!r}, fill={self.fill!r}, exec_id={self.exec_id!r})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (FillRecorded, self.astuple())
