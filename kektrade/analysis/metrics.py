@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from kektrade.analysis.memo import MEMO
 from kektrade.analysis.trades import round_trips
 from kektrade.domain.types import Fill, FillKind
 
@@ -193,6 +194,10 @@ def trade_stats(pnls: Sequence[float]) -> tuple[float, float, float]:
 
 def open_intervals(fills: Sequence[Fill]) -> list[tuple[int, int | None]]:
     """[start, end) times with a non-zero position, from the fills' ``position_after`` (end None: open)."""
+    return list(MEMO.get(fills, "open_intervals", lambda: _open_intervals(fills)))
+
+
+def _open_intervals(fills: Sequence[Fill]) -> tuple[tuple[int, int | None], ...]:
     out: list[tuple[int, int | None]] = []
     start: int | None = None
     for f in fills:
@@ -206,7 +211,7 @@ def open_intervals(fills: Sequence[Fill]) -> list[tuple[int, int | None]]:
             start = None
     if start is not None:
         out.append((start, None))
-    return out
+    return tuple(out)
 
 
 def exposure(interval_sets: Sequence[Sequence[tuple[int, int | None]]], times_ms: np.ndarray) -> float:

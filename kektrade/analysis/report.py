@@ -100,6 +100,15 @@ def iso_ms(time_ms: int) -> str:
 
 def json_safe(value: Any) -> Any:
     """Deep copy with NaN -> None, +inf -> "inf", -inf -> "-inf", tuples -> lists, enums -> str."""
+    kind = type(value)  # the exact plain types first: a results document has hundreds of thousands of values
+    if kind is float:
+        return value if value - value == 0.0 else _special(value)  # inf - inf and NaN - NaN are NaN
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): json_safe(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [json_safe(v) for v in value]
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -116,6 +125,11 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, np.integer):
         return int(value)
     raise TypeError(f"json_safe: cannot convert {type(value).__name__} value {value!r}")
+
+
+def _special(f: float) -> Any:
+    """NaN -> None, +inf -> "inf", -inf -> "-inf"."""
+    return None if math.isnan(f) else ("inf" if f > 0 else "-inf")
 
 
 def subaccount_metrics(sub: SubaccountResult) -> Metrics:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kektrade.analysis.memo import MEMO
 from kektrade.domain.types import Fill, FillKind
 
 _FLAT_EPS = 1e-12
@@ -161,8 +162,13 @@ class TripBuilder:
 
 
 def round_trips(fills: Sequence[Fill], include_open: bool = False) -> list[Trade]:
-    """Closed trades in order (plus the trade still open at the end when ``include_open``)."""
+    """Closed trades in order (plus the trade still open at the end when ``include_open``); a new list of
+    the (immutable) trades, computed once while ``fills`` is unchanged (``kektrade.analysis.memo``)."""
+    return list(MEMO.get(fills, ("round_trips", include_open), lambda: _round_trips(fills, include_open)))
+
+
+def _round_trips(fills: Sequence[Fill], include_open: bool) -> tuple[Trade, ...]:
     builder = TripBuilder()
     trades = builder.feed(fills)
     still_open = builder.open_trade() if include_open else None
-    return trades if still_open is None else [*trades, still_open]
+    return tuple(trades) if still_open is None else (*trades, still_open)

@@ -29,6 +29,7 @@ from kektrade.engine.commands import (
     StopRun,
     describe,
 )
+from kektrade.engine.gcpolicy import collector_paused
 from kektrade.engine.results import results_table, walk_forward_table, write_results
 from kektrade.engine.session import Session, build_session
 from kektrade.engine.snapshot import EngineSnapshot, Progress
@@ -171,7 +172,16 @@ class RunController:
             self.error = scrub_error(error, self.redactor.redact)
 
     def _finish(self, session: Session, state: str) -> None:
-        """Flush the journal and write the results so far (also after a failure); never raises."""
+        """Flush the journal and write the results so far (also after a failure); never raises.
+
+        With the cyclic collector paused (``kektrade.engine.gcpolicy``): writing a market maker's order events
+        and building its results make millions of small objects and no cycles, and the collector rescanned the
+        run's whole heap for them (0.7 s of 1.2 s converting 370k order events to columns).
+        """
+        with collector_paused():
+            self._finish_run(session, state)
+
+    def _finish_run(self, session: Session, state: str) -> None:
         try:
             self.journal.flush()
         except BaseException as exc:

@@ -6,6 +6,10 @@ pass, and, as the list of fills grows, full passes that rescan everything built 
 indicator frames, strategies). Measured on the market-maker benchmark: ~25 % of the run. During a run the
 heap built beforehand is frozen (moved out of the collector's view) and young passes run every 10,000
 allocations; both are undone afterwards, so a long-lived process collects normally between runs.
+
+The end of a run (the run database's bulk writes, the results document) makes millions more small objects
+in one go; the collector is paused for it (``collector_paused``). Not frozen: the run's heap then holds the
+failure's tracebacks, whose cycles must stay collectable the usual way.
 """
 
 from __future__ import annotations
@@ -28,3 +32,15 @@ def collector_for_run() -> Iterator[None]:
     finally:
         gc.set_threshold(*old)
         gc.unfreeze()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic collection inside the block (objects made there are collected normally afterwards)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -186,3 +186,19 @@ def test_json_safe_conversions() -> None:
 
 def test_iso_ms_keeps_milliseconds() -> None:
     assert iso_ms(1_704_067_200_123) == "2024-01-01T00:00:00.123+00:00"
+
+
+def test_json_safe_fast_paths_agree_with_the_general_rules() -> None:
+    import numpy as np
+
+    from kektrade.domain.types import OrderType
+
+    value = {
+        OrderType.LIMIT: [np.float64("nan"), np.float64(1.5), np.int64(7), 2.5, -0.0, False, 0],
+        "t": ((1, 2), [math.nan, -math.inf]),
+        "s": "plain",
+    }
+    got = json_safe(value)
+    assert got == {"limit": [None, 1.5, 7, 2.5, -0.0, False, 0], "t": [[1, 2], [None, "-inf"]], "s": "plain"}
+    assert [type(k) for k in got] == [str, str, str] and type(got["limit"][2]) is int
+    assert type(got["limit"][5]) is bool and type(got["limit"][1]) is float
