@@ -18,6 +18,7 @@ from the measured cost of one combination-candle.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -157,6 +158,7 @@ def config_text(job: str, data: Path, workers: int) -> str:
 def user_path(job: str, data: Path, workers: int) -> dict[str, Any]:
     """Build, run (engine thread, run database, results written) and close one run; times each phase."""
     config = parse_config(config_text(job, data, workers))
+    gc.collect()  # the previous round's run is cyclic garbage until the collector's next full pass
     with tempfile.TemporaryDirectory() as tmp, PssSampler() as pss:
         t0 = time.perf_counter()
         controller = RunController(config)
@@ -197,7 +199,6 @@ def user_path(job: str, data: Path, workers: int) -> dict[str, Any]:
         opt = session.optimizers[0]
         keys = [(c["rsi"], c["sma"]) for c in opt.combos]
         out["combo_equity"] = {key: opt._final[i] for i, key in enumerate(keys)}
-        out["combo_exits"] = {key: len(opt.close_times[i]) for i, key in enumerate(keys)}
     return out
 
 
@@ -275,10 +276,6 @@ def run_job(job: str, rows: int, rounds: int, workers: int, folder: Path) -> dic
     }
     if job == "b2":
         out["workers"] = workers
-        # the optimizer counts closed trades with a non-zero PnL: a round trip out at its entry price is not one
-        out["exits_not_counted_by_optimizer"] = sum(
-            ref["trades"][k] // 2 - runs[-1]["combo_exits"][k] for k in ref["trades"]
-        )
         out["note"] = "CPU ratios add the workers' CPU: the sweep's cost, not its wall time on 2 cores"
         # CPU seconds of the sweep (main process and workers) per combination-candle
         out["cpu_us_per_combination_candle"] = round(med["engine_cpu_s"] / (42 * rows) * 1e6, 3)

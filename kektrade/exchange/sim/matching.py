@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from array import array
 
 import numpy as np
 from mypy_extensions import mypyc_attr
@@ -35,7 +36,8 @@ from kektrade.domain.types import (
 from kektrade.exchange.sim.orders import SimOrders
 from kektrade.exchange.sim.settings import MarketArrays
 
-QUIET_SPAN = 4096  # candles looked ahead at once for quiet ones (SimMatching._quiet_from)
+QUIET_SPAN = 4096  # candles looked ahead at once for quiet ones at most (SimMatching._quiet_from)
+QUIET_MIN_SPAN = 64  # ... and after an order
 QUIET_AFTER = 8  # ... after this many candles in a row without orders
 FIRST_FUNDING = -1.0  # "not started": any market time, epoch 0 included, is at or after it
 
@@ -73,6 +75,7 @@ class SimMatching(SimOrders):
     _q_liq: float = 0.0
     _q_fund: float = 0.0
     _idle: int = 0  # candles in a row simulated in full that ended without orders
+    _q_span: int = QUIET_MIN_SPAN  # how far the next look-ahead goes
     market: MarketArrays
 
     def step(self, i: int) -> None:
@@ -105,6 +108,7 @@ class SimMatching(SimOrders):
             self._apply_pending(t + self._tf)
         if self._orders or self._pending:
             self._idle = 0
+            self._q_span = QUIET_MIN_SPAN
         else:
             self._idle += 1
             if self._idle >= QUIET_AFTER:  # the look-ahead pays only when orders are rare (it costs a few µs)
@@ -113,20 +117,45 @@ class SimMatching(SimOrders):
     def _quiet_from(self, start: int) -> None:
         """Mark the candles from ``start`` on that are quiet while no order rests: those before the next
         funding settlement and before the first whose mark price path reaches the liquidation price (the
-        checks ``step`` makes), looked up in bulk rather than candle by candle (at most QUIET_SPAN)."""
-        end = min(len(self._t), start + QUIET_SPAN)
+        checks ``step`` makes), looked up in bulk rather than candle by candle."""
+        # look as far ahead as the last stretch lasted, doubled (orders end stretches early: no use looking
+        # thousands of candles ahead of a strategy that trades every hundred)
+        span = self._q_span
+        self._q_span = min(2 * span, QUIET_SPAN)
+        end = min(len(self._t), start + span)
         if start < end:
             end = bisect.bisect_left(self._t, self._next_funding_ms, start, end)
         if self.contracts and start < end:
-            if self.contracts > 0.0:
-                reached = np.asarray(self._ml[start:end], dtype=np.float64) <= self._liq
-            else:
-                reached = np.asarray(self._mh[start:end], dtype=np.float64) >= self._liq
-            first = int(reached.argmax())
-            if reached[first]:
-                end = start + first
+            end = self._first_liquidation_candle(start, end)
         self._quiet_until = end
         self._q_contracts, self._q_liq, self._q_fund = self.contracts, self._liq, self._next_funding_ms
+
+    def _first_liquidation_candle(self, start: int, end: int) -> int:
+        """The first candle in [start, end) whose mark path reaches the liquidation price (``end``: none).
+
+        A list column is scanned here, compiled (a read is a few instructions); an ``array.array`` (the
+        engine's columns) in NumPy over its buffer, without a copy (a compiled read would box every value).
+        """
+        long = self.contracts > 0.0
+        liq = self._liq
+        column = self._ml if long else self._mh
+        if isinstance(column, list):
+            values: list[float] = column
+            k = start
+            if long:
+                while k < end and values[k] > liq:
+                    k += 1
+            else:
+                while k < end and values[k] < liq:
+                    k += 1
+            return k  # a NaN stops the scan early: safe, that candle is simulated in full
+        if isinstance(column, array) and column.typecode == "d":
+            window = np.frombuffer(column, dtype=np.float64, count=end - start, offset=start * 8)
+        else:
+            window = np.asarray(column[start:end], dtype=np.float64)
+        reached = window <= liq if long else window >= liq
+        first = int(reached.argmax())
+        return start + first if reached[first] else end
 
     # -- funding (settled at the open of the candle after the settlement time) ------------------------
 
