@@ -2,9 +2,9 @@
 
 Tests use ``MemoryJournal``, optimizer trials no journal at all (``None``), so the hot path never touches
 SQLite; a run uses the SQLite journal from ``kektrade.persistence``. Every record is a small frozen
-dataclass (the two the simulator builds per order, ``OrderRecorded`` and ``FillRecorded``, are compiled
-classes from ``kektrade.domain.records`` that behave alike); ``subaccount`` names the strategy instance's
-subaccount id.
+dataclass (the ones built per order, fill and equity sample, ``OrderRecorded``, ``FillRecorded`` and
+``EquitySampled``, are compiled classes from ``kektrade.domain.records`` that behave alike);
+``subaccount`` names the strategy instance's subaccount id.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kektrade.domain.records import FillRecorded, OrderRecorded
+from kektrade.domain.records import EquitySampled, FillRecorded, OrderRecorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,20 +32,6 @@ class IntentRecorded:
     order_id: str = ""
     reason: str = ""
     request: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class EquitySampled:
-    """A point of the marked-to-market series of a subaccount."""
-
-    subaccount: str
-    time_ms: int
-    wallet_balance: float
-    equity: float  # margin balance in the settle currency
-    equity_quote: float  # equity valued in the account's common quote currency
-    position_contracts: float
-    mark_price: float
-    close_price: float
 
 
 @dataclass(frozen=True, slots=True)

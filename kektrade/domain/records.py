@@ -1,8 +1,9 @@
-"""The two journal records of the simulator's hot path, as compiled classes.
+"""The journal records built per order, fill and equity sample, as compiled classes.
 
 A market maker's backtest records several order events per candle. As frozen dataclasses, each record cost
 about 0.6 µs to build (a frozen class sets every field through ``object.__setattr__``), more than the
 simulator spent on the order itself; compiled, the simulator builds them with a native constructor call.
+An equity sample (8 fields) cost ~1 µs, once an hour of market time per subaccount.
 They behave like the frozen dataclasses they replace: read-only fields (``Final``), equality and hash by
 value, a dataclass-like ``repr``, pickling by constructor, ``replace``. ``kektrade.domain.journal`` re-exports them.
 """
@@ -98,3 +99,57 @@ class FillRecorded:
 
     def __reduce__(self) -> tuple[object, ...]:
         return (FillRecorded, self.astuple())
+
+
+@final
+class EquitySampled:
+    """A point of the marked-to-market series of a subaccount."""
+
+    def __init__(
+        self,
+        subaccount: str,
+        time_ms: int,
+        wallet_balance: float,
+        equity: float,
+        equity_quote: float,
+        position_contracts: float,
+        mark_price: float,
+        close_price: float,
+    ) -> None:
+        self.subaccount: Final = subaccount
+        self.time_ms: Final = time_ms
+        self.wallet_balance: Final = wallet_balance
+        self.equity: Final = equity  # margin balance in the settle currency
+        self.equity_quote: Final = equity_quote  # equity valued in the account's common quote currency
+        self.position_contracts: Final = position_contracts
+        self.mark_price: Final = mark_price
+        self.close_price: Final = close_price
+
+    def astuple(self) -> tuple[str, int, float, float, float, float, float, float]:
+        """Every field, in order."""
+        return (
+            self.subaccount,
+            self.time_ms,
+            self.wallet_balance,
+            self.equity,
+            self.equity_quote,
+            self.position_contracts,
+            self.mark_price,
+            self.close_price,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EquitySampled):
+            return NotImplemented
+        return self.astuple() == other.astuple()
+
+    def __hash__(self) -> int:
+        return hash(self.astuple())
+
+    def __repr__(self) -> str:
+        names = ("subaccount", "time_ms", "wallet_balance", "equity", "equity_quote", "position_contracts",
+                 "mark_price", "close_price")  # fmt: skip
+        return f"EquitySampled({', '.join(f'{k}={v!r}' for k, v in zip(names, self.astuple(), strict=True))})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (EquitySampled, self.astuple())

@@ -60,6 +60,7 @@ def advance(lane: Lane, stop: int) -> int:
         return 0
     step = lane.venue.step
     times = lane.venue.market.time_ms
+    tf = getattr(lane.venue.market, "timeframe_ms", 0)  # 0: no guess, bisection only
     tick = lane.tick_function()
     frame, metadata, parameter, variables, account = (
         lane.frame,
@@ -72,7 +73,7 @@ def advance(lane: Lane, stop: int) -> int:
     next_sample = lane.next_sample_ms
     try:
         while i < stop:
-            due = bisect_left(times, next_sample, i, stop)  # the first candle whose sample is due (stop: none)
+            due = first_due(times, next_sample, i, stop, tf)  # the first candle whose sample is due (stop: none)
             last = min(due + 1, stop)  # this segment: candles [i, last), the due one included
             if ticking:
                 for i in range(i, last):  # noqa: B020 - i is the pending candle if step raises
@@ -94,3 +95,22 @@ def advance(lane: Lane, stop: int) -> int:
         lane.next_index = i
         lane.next_sample_ms = next_sample
     return i - start
+
+
+def first_due(times: Any, due_ms: int, lo: int, hi: int, tf: int) -> int:
+    """The first index in [lo, hi) whose open time is at or after ``due_ms`` (``hi``: none), as ``bisect_left``.
+
+    Candles are usually one timeframe apart: the index is guessed from the time and checked with two reads
+    (a bisection over an ``array.array`` reads ~20); gaps fall back to the bisection.
+    """
+    if lo >= hi:
+        return hi
+    first = times[lo]
+    if first >= due_ms:
+        return lo
+    guess = lo + (due_ms - first + tf - 1) // tf if tf > 0 else hi
+    if lo < guess < hi and times[guess - 1] < due_ms <= times[guess]:
+        return guess
+    if guess >= hi and times[hi - 1] < due_ms:
+        return hi
+    return bisect_left(times, due_ms, lo, hi)

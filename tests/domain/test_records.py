@@ -55,3 +55,15 @@ def test_fields_are_read_only_compiled() -> None:
         a.event = "cancelled"  # type: ignore[misc]
     with pytest.raises(AttributeError):
         FillRecorded("mm", fill()).exec_id = "x"  # type: ignore[misc]
+
+
+def test_equity_samples() -> None:
+    from kektrade.domain.records import EquitySampled
+
+    a = EquitySampled("mm", 3_600_000, 1_000.0, 1_010.0, 1_010.0, 0.5, 20_100.0, 20_090.0)
+    b = EquitySampled("mm", 3_600_000, 1_000.0, 1_010.0, 1_010.0, 0.5, 20_100.0, 20_090.0)
+    assert journal.EquitySampled is EquitySampled
+    assert a == b and hash(a) == hash(b) and a != EquitySampled("mm", 3_600_000, 1_000.0, 1_011.0, 1_011.0, 0.5, 1, 1)
+    assert (a.equity, a.position_contracts, a.close_price) == (1_010.0, 0.5, 20_090.0)
+    assert pickle.loads(pickle.dumps(a)) == a
+    assert repr(a).startswith("EquitySampled(subaccount='mm', time_ms=3600000, wallet_balance=1000.0")

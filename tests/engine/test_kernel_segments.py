@@ -135,3 +135,24 @@ def test_a_lane_that_is_not_ticking_only_steps_and_samples() -> None:
     assert kernel.advance(lane, 10) == 10
     assert ("tick", 0) not in lane.venue.log
     assert [e for e in lane.venue.log if e[0] == "sample"] == [("sample", 0), ("sample", 4), ("sample", 8)]
+
+
+def test_the_due_candle_lookup_agrees_with_bisection_on_gapped_times() -> None:
+    import random
+    from array import array
+    from bisect import bisect_left
+
+    from kektrade.engine.kernel import first_due
+
+    rnd = random.Random(11)
+    for _ in range(300):
+        tf = rnd.choice([60_000, 300_000, 3_600_000])
+        t, times = rnd.randrange(0, 10**12, tf), array("q")
+        for _ in range(rnd.randrange(1, 80)):
+            times.append(t)
+            t += tf * (1 if rnd.random() < 0.85 else rnd.randrange(2, 30))  # mostly regular, some gaps
+        for _ in range(20):
+            lo = rnd.randrange(0, len(times))
+            hi = rnd.randrange(lo, len(times) + 1)
+            due = rnd.randrange(times[0] - 2 * tf, times[-1] + 3 * tf)
+            assert first_due(times, due, lo, hi, tf) == bisect_left(times, due, lo, hi), (lo, hi, due)
