@@ -5,7 +5,8 @@ about 0.6 µs to build (a frozen class sets every field through ``object.__setat
 simulator spent on the order itself; compiled, the simulator builds them with a native constructor call.
 An equity sample (8 fields) cost ~1 µs, once an hour of market time per subaccount.
 They behave like the frozen dataclasses they replace: read-only fields (``Final``), equality and hash by
-value, a dataclass-like ``repr``, pickling by constructor, ``replace``. ``kektrade.domain.journal`` re-exports them.
+value, a dataclass-like ``repr``, pickling by constructor, ``replace`` (order and fill records).
+``kektrade.domain.journal`` re-exports them.
 """
 
 from __future__ import annotations
@@ -15,8 +16,35 @@ from typing import Final, final
 from kektrade.domain.types import Fill, Order
 
 
+class Record:
+    """Value semantics of a record from its ``astuple`` and ``field_names`` (the fields in order)."""
+
+    def field_names(self) -> tuple[str, ...]:
+        """The fields, in constructor order."""
+        raise NotImplementedError
+
+    def astuple(self) -> tuple[object, ...]:
+        """Every field, in constructor order."""
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self) or not isinstance(other, Record):
+            return NotImplemented
+        return self.astuple() == other.astuple()
+
+    def __hash__(self) -> int:
+        return hash(self.astuple())  # a record holding an order (mutable) is unhashable, as the dataclass was
+
+    def __repr__(self) -> str:
+        pairs = zip(self.field_names(), self.astuple(), strict=True)
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in pairs)})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), self.astuple())
+
+
 @final
-class OrderRecorded:
+class OrderRecorded(Record):
     """An order transition (placed, amended, triggered, filled, cancelled, rejected)."""
 
     def __init__(self, subaccount: str, time_ms: int, event: str, order: Order) -> None:
@@ -26,8 +54,10 @@ class OrderRecorded:
         self.event: Final = event
         self.order: Final = order  # a copy taken at the transition
 
+    def field_names(self) -> tuple[str, ...]:
+        return ("subaccount", "time_ms", "event", "order")
+
     def astuple(self) -> tuple[str, int, str, Order]:
-        """Every field, in order."""
         return (self.subaccount, self.time_ms, self.event, self.order)
 
     def replace(
@@ -45,26 +75,9 @@ class OrderRecorded:
             self.order if order is None else order,
         )
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, OrderRecorded):
-            return NotImplemented
-        return self.astuple() == other.astuple()
-
-    def __hash__(self) -> int:
-        return hash(self.astuple())
-
-    def __repr__(self) -> str:
-        return (
-            f"OrderRecorded(subaccount={self.subaccount!r}, time_ms={self.time_ms!r}, event={self.event!r}, "
-            f"order={self.order!r})"
-        )
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (OrderRecorded, self.astuple())
-
 
 @final
-class FillRecorded:
+class FillRecorded(Record):
     """An execution (trade, funding, liquidation); live venues add the exchange's execution id."""
 
     def __init__(self, subaccount: str, fill: Fill, exec_id: str = "") -> None:
@@ -72,8 +85,10 @@ class FillRecorded:
         self.fill: Final = fill
         self.exec_id: Final = exec_id
 
+    def field_names(self) -> tuple[str, ...]:
+        return ("subaccount", "fill", "exec_id")
+
     def astuple(self) -> tuple[str, Fill, str]:
-        """Every field, in order."""
         return (self.subaccount, self.fill, self.exec_id)
 
     def replace(
@@ -86,23 +101,9 @@ class FillRecorded:
             self.exec_id if exec_id is None else exec_id,
         )
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, FillRecorded):
-            return NotImplemented
-        return self.astuple() == other.astuple()
-
-    def __hash__(self) -> int:
-        return hash(self.astuple())
-
-    def __repr__(self) -> str:
-        return f"FillRecorded(subaccount={self.subaccount!r}, fill={self.fill!r}, exec_id={self.exec_id!r})"
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (FillRecorded, self.astuple())
-
 
 @final
-class EquitySampled:
+class EquitySampled(Record):
     """A point of the marked-to-market series of a subaccount."""
 
     def __init__(
@@ -125,8 +126,11 @@ class EquitySampled:
         self.mark_price: Final = mark_price
         self.close_price: Final = close_price
 
+    def field_names(self) -> tuple[str, ...]:
+        return ("subaccount", "time_ms", "wallet_balance", "equity", "equity_quote", "position_contracts",
+                "mark_price", "close_price")  # fmt: skip
+
     def astuple(self) -> tuple[str, int, float, float, float, float, float, float]:
-        """Every field, in order."""
         return (
             self.subaccount,
             self.time_ms,
@@ -137,19 +141,3 @@ class EquitySampled:
             self.mark_price,
             self.close_price,
         )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, EquitySampled):
-            return NotImplemented
-        return self.astuple() == other.astuple()
-
-    def __hash__(self) -> int:
-        return hash(self.astuple())
-
-    def __repr__(self) -> str:
-        names = ("subaccount", "time_ms", "wallet_balance", "equity", "equity_quote", "position_contracts",
-                 "mark_price", "close_price")  # fmt: skip
-        return f"EquitySampled({', '.join(f'{k}={v!r}' for k, v in zip(names, self.astuple(), strict=True))})"
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (EquitySampled, self.astuple())
