@@ -216,6 +216,8 @@ class RunController:
         thread = self._thread
         if thread is None or thread.is_alive():
             return False
+        if self._done.is_set():  # it finished between the timed-out wait and the look at the thread
+            return True
         # the thread ended without reporting (never expected): do not wait forever
         self._fail(RunFailedError("the engine thread ended without reporting how the run went"))
         return True

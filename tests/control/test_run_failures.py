@@ -224,3 +224,26 @@ def test_a_journal_failure_stops_the_engine_at_its_next_chunk(tmp_path: Path) ->
     with open_run_database(folder / "run.sqlite") as db:
         assert db.get_meta("status") == "failed"
     controller.close()
+
+
+def test_wait_sees_a_run_that_finished_just_after_the_wait_timed_out() -> None:
+    import threading
+    from types import SimpleNamespace
+
+    from kektrade.control.facade import RunController
+
+    class LateEvent(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            self.set()  # the engine thread reports and ends right after this wait timed out
+            return False
+
+    ended = threading.Thread(target=lambda: None)
+    ended.start()
+    ended.join()
+    failures: list[BaseException] = []
+    stub = SimpleNamespace(_done=LateEvent(), _thread=ended, _fail=failures.append)
+    assert RunController.wait(stub, 0.01) is True  # type: ignore[arg-type]
+    assert failures == []  # not "ended without reporting"
+    silent = SimpleNamespace(_done=threading.Event(), _thread=ended, _fail=failures.append)
+    assert RunController.wait(silent, 0.01) is True  # type: ignore[arg-type]
+    assert "ended without reporting" in str(failures[0])
