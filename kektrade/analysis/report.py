@@ -119,9 +119,7 @@ def json_safe(value: Any) -> Any:
         return value
     if isinstance(value, float | np.floating):
         f = float(value)
-        if math.isnan(f):
-            return None
-        return ("inf" if f > 0 else "-inf") if math.isinf(f) else f
+        return f if f - f == 0.0 else _special(f)
     if isinstance(value, np.integer):
         return int(value)
     raise TypeError(f"json_safe: cannot convert {type(value).__name__} value {value!r}")

@@ -60,7 +60,7 @@ def advance(lane: Lane, stop: int) -> int:
         return 0
     step = lane.venue.step
     times = lane.venue.market.time_ms
-    tf = getattr(lane.venue.market, "timeframe_ms", 0)  # 0: no guess, bisection only
+    tf = lane.venue.market.timeframe_ms
     tick = lane.tick_function()
     frame, metadata, parameter, variables, account = (
         lane.frame,

@@ -90,11 +90,7 @@ class Columns:
             return self._cache[name]
         except KeyError:
             pass
-        try:
-            raw = self._source[name]
-        except KeyError:
-            raise KeyError(f"no column {name!r}; columns: {', '.join(self.names())}") from None
-        values = _compact(raw)
+        values = column_values(self._source, name)
         self._cache[name] = values
         return values
 
@@ -111,6 +107,15 @@ class Columns:
     def names(self) -> Sequence[str]:
         """All column names available."""
         return _names(self._source)
+
+
+def column_values(source: Any, name: str) -> Any:
+    """One column of ``source`` (a DataFrame or a mapping) converted as ``Columns`` gives it, uncached."""
+    try:
+        raw = source[name]
+    except KeyError:
+        raise KeyError(f"no column {name!r}; columns: {', '.join(_names(source))}") from None
+    return _compact(raw)
 
 
 def _names(source: Any) -> list[str]:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from kektrade.strategy.columns import Columns
+from kektrade.strategy.columns import Columns, column_values
 
 Series = Sequence[float] | str
 
@@ -16,7 +16,7 @@ def _values(source: Any, column: Series) -> Sequence[float]:
         return column
     if isinstance(source, Columns):
         return source[column]
-    return Columns(source)[column]
+    return column_values(source, column)  # a frame: the one column, without building a Columns around it
 
 
 def _last_two(source: Any, index: int, a: Series, b: Series) -> tuple[float, float, float, float] | None:

@@ -25,6 +25,7 @@ class Boom(Exception):
 @dataclass
 class FakeMarket:
     time_ms: list[int]
+    timeframe_ms: int = TF
 
 
 @dataclass
