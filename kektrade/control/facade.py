@@ -111,6 +111,8 @@ class RunController:
         bulk = BulkJournal(self.db, light, on_failure=self._journal_failed) if self.bulk_journal else None
         self._journal = bulk or light
         self.journal.attach(self._journal)
+        if bulk is not None and self.session is not None:
+            self.session.route_order_events(bulk.order_events)
         for inst in self.session.instances if self.session else []:
             self.db.add_instance(
                 inst.id,

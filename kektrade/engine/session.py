@@ -11,6 +11,7 @@ from typing import Any
 
 from kektrade.config.model_root import KektradeConfig
 from kektrade.domain.journal import Journal
+from kektrade.domain.order_events import OrderEventLog
 from kektrade.domain.timeframes import duration_ms
 from kektrade.engine.build import (
     PreparedInstance,
@@ -26,6 +27,7 @@ from kektrade.engine.instance import StrategyInstance
 from kektrade.engine.preflight import lookahead_preflight
 from kektrade.engine.results import build_results
 from kektrade.engine.tagging import TradeTags
+from kektrade.exchange.sim.exchange import SimExchange
 
 log = logging.getLogger("kektrade.engine")
 
@@ -45,6 +47,17 @@ class Session:
     started: float = field(default_factory=time.perf_counter)
     checks: dict[str, Any] = field(default_factory=dict)  # the look-ahead check per subaccount (preflight)
     tags: TradeTags | None = None  # exit reasons and parameter selections for the trade analysis
+
+    def route_order_events(self, events: OrderEventLog) -> None:
+        """Simulated venues append their plain orders' events to ``events`` instead of journaling records.
+
+        Called when the run database's bulk journal (which owns ``events`` and writes them) is attached;
+        conditional orders' events keep going through the journal, where ``tags`` notes them.
+        """
+        for inst in self.instances:
+            venue = inst.venue
+            if isinstance(venue, SimExchange) and venue.journal is not None:
+                venue.order_events = events
 
     def results(self) -> dict[str, Any]:
         """The results document of the run so far."""

@@ -2,7 +2,9 @@
 
 A backtest's heavy records (fills, order transitions) are appended to plain lists on the engine's thread —
 no queue, no writer thread competing for the GIL — and written as one Parquet part per ``part_rows``
-records and at every ``flush()``/``close()`` (``kektrade.persistence.columnar``). The light records
+records and at every ``flush()``/``close()`` (``kektrade.persistence.columnar``). Order transitions are
+held as columns (``order_events``, ``kektrade.domain.order_events``): the simulated venues append to them
+directly, and order records that come through ``record`` join the same columns. The light records
 (equity samples, statuses, selections, saved state) go on through ``SqliteJournal``.
 
 Why a backtest may batch: a killed backtest is never continued — ``--run-id`` deletes its rows and runs
@@ -17,16 +19,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kektrade.domain.journal import FillRecorded, JournalRecord, OrderRecorded
-from kektrade.domain.types import ORDER_FIELDS
-from kektrade.persistence import codec, columnar
+from kektrade.domain.order_events import OrderEventLog
+from kektrade.persistence import columnar
 from kektrade.persistence.database import RunDatabase
 from kektrade.persistence.journal import JournalError, SqliteJournal
 
-PART_ROWS = 500_000  # records per Parquet part: ~170 MB of held records at most (~330 bytes each), ~3 MB on disk
-
-_ORDER_AT = {name: n for n, name in enumerate(ORDER_FIELDS)}
-# ORDER_EVENT_COLUMNS after (subaccount, time_ms, event) as positions in Order.astuple() ("order_id" = "id")
-_ORDER_PICK = tuple(_ORDER_AT["id" if c == "order_id" else c] for c in codec.ORDER_EVENT_COLUMNS[3:])
+PART_ROWS = 500_000  # records per Parquet part: ~130 MB of held order events at most (~264 bytes each), ~3 MB on disk
 
 
 class BulkJournal:
@@ -48,7 +46,7 @@ class BulkJournal:
         self._light = light
         self._on_failure = on_failure
         self._part_rows = part_rows
-        self._orders: list[OrderRecorded] = []
+        self.order_events = OrderEventLog(part_rows, lambda: self._write_part("order_event"))
         self._fills: list[FillRecorded] = []
         self._errors: list[str] = []
         self._failure: JournalError | None = None
@@ -58,9 +56,7 @@ class BulkJournal:
         """Hold a fill or order event (a list append); pass anything else to the SQLite journal."""
         kind = type(item)
         if kind is OrderRecorded:
-            self._orders.append(item)  # type: ignore[arg-type]
-            if len(self._orders) >= self._part_rows:
-                self._write_part("order_event")
+            self.order_events.add(item.subaccount, item.time_ms, item.event, item.order)  # type: ignore[union-attr]
         elif kind is FillRecorded:
             self._fills.append(item)  # type: ignore[arg-type]
             if len(self._fills) >= self._part_rows:
@@ -102,12 +98,12 @@ class BulkJournal:
 
     def _write(self, table: str) -> None:
         """Write the held records of ``table`` as one part (rows the database would refuse left out)."""
+        columns: Sequence[Sequence[Any]] | None
         if table == "fill":
             held_fills, self._fills = self._fills, []
             columns = fill_columns(held_fills) if held_fills else None
         else:
-            held_orders, self._orders = self._orders, []
-            columns = order_columns(held_orders) if held_orders else None
+            columns = self.order_events.take() if len(self.order_events) else None
         if columns is None:
             return
         found = columnar.build_table(table, columns, self._db.scrub)
@@ -134,18 +130,6 @@ class BulkJournal:
             self._failure = JournalError(message)
             if self._on_failure is not None:
                 self._on_failure(self._failure)
-
-
-def order_columns(records: list[OrderRecorded]) -> list[Sequence[Any]]:
-    """The ``order_event`` columns of order transitions (StrEnum members stay members: Arrow stores their text)."""
-    tuples = [r.order.astuple() for r in records]
-    by_field = list(zip(*tuples, strict=True)) if tuples else [() for _ in ORDER_FIELDS]
-    head: list[Sequence[Any]] = [
-        [r.subaccount for r in records],
-        [r.time_ms for r in records],
-        [r.event for r in records],
-    ]
-    return head + [by_field[at] for at in _ORDER_PICK]
 
 
 def fill_columns(records: list[FillRecorded]) -> list[Sequence[Any]]:

@@ -19,11 +19,6 @@ from kektrade.domain.types import Fill, FillKind, Order, OrderStatus, OrderType,
 
 Row = tuple[Any, ...]
 
-ORDER_EVENT_COLUMNS = (
-    "subaccount", "time_ms", "event", "order_id", "client_id", "symbol", "type", "contracts", "price",
-    "trigger_price", "trigger_by", "trigger_direction", "reduce_only", "post_only", "time_in_force", "status",
-    "filled", "avg_fill_price", "fee_paid", "created_ms", "updated_ms", "reject_reason", "active_from_ms",
-)  # fmt: skip
 FILL_COLUMNS = (
     "subaccount", "time_ms", "symbol", "kind", "contracts", "price", "fee", "fee_rate", "realized_pnl",
     "order_id", "is_maker", "position_after", "exec_id",

@@ -27,6 +27,7 @@ from kektrade.domain.journal import (
     SelectionRecorded,
     StatusChanged,
 )
+from kektrade.domain.order_events import ORDER_EVENT_COLUMNS
 from kektrade.domain.types import OPEN_STATUSES, Fill, Order, OrderStatus
 from kektrade.persistence import codec, columnar, migrations
 from kektrade.persistence.models import SCHEMA_VERSION, BoundModels, bind_models
@@ -350,7 +351,7 @@ class RunDatabase:
 
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
-    "order_event": codec.ORDER_EVENT_COLUMNS,
+    "order_event": ORDER_EVENT_COLUMNS,
     "fill": codec.FILL_COLUMNS,
     "equity": codec.EQUITY_COLUMNS,
     "selection": codec.SELECTION_COLUMNS,

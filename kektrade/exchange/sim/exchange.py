@@ -68,6 +68,7 @@ class SimExchange(SimMatching):
         self.spec = spec
         self.subaccount_id = subaccount_id
         self.journal = journal
+        self.order_events = None
         self.fills: list[Fill] = []
         self._orders: list[Order] = []
         self._reserved: dict[str, float] = {}
@@ -193,11 +194,11 @@ class SimExchange(SimMatching):
         self._order_margin = 0.0
         if self._classic_cross and self.contracts:
             self._order_margin_moved()
-        now, journal = self._now, self.journal
+        now, recording = self._now, self.journal is not None or self.order_events is not None
         for order in orders:
             order.status = OrderStatus.CANCELLED
             order.updated_ms = now
-            if journal is not None:
+            if recording:
                 self._record_order(order, "cancelled")
         orders.clear()
         return count

@@ -7,6 +7,7 @@ from mypy_extensions import mypyc_attr
 from kektrade.domain import contract_math as cm
 from kektrade.domain.journal import OrderRecorded
 from kektrade.domain.order_checks import order_input_problem
+from kektrade.domain.order_events import OrderEventLog
 from kektrade.domain.types import (
     MarginMode,
     Order,
@@ -38,11 +39,17 @@ class SimOrders(SimAccounting):
     _next_id: int
     _latency_ms: int
     _landing_ms: int  # while a landed amendment is applied: the time it lands (else -1)
+    #: where a backtest's order events go as columns (set with ``journal``, by whoever owns the run database):
+    #: events of plain orders are appended there; those of conditional orders still go through ``journal``
+    order_events: OrderEventLog | None
 
     # -- recording ---------------------------------------------------------------------------------
 
     def _record_order(self, order: Order, event: str) -> None:
-        if self.journal is not None:
+        events = self.order_events
+        if events is not None and not is_conditional(order.type):
+            events.add(self.subaccount_id, self._now_ms, event, order)
+        elif self.journal is not None:
             self.journal.record(OrderRecorded(self.subaccount_id, self._now_ms, event, order.copy()))
 
     def _reject(self, order: Order, reason: RejectReason) -> Order:
@@ -265,7 +272,7 @@ class SimOrders(SimAccounting):
                 return self._reject(order, reason)
             self._reserve(order, cost)
         self._orders.append(order)
-        if self.journal is not None:
+        if self.journal is not None or self.order_events is not None:
             self._record_order(order, "placed")
         return order
 

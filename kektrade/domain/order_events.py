@@ -1,0 +1,105 @@
+"""Order transitions held compactly until their Parquet part is written: a backtest's order-event log.
+
+A market maker's backtest makes four or more order events per candle (two placements, their cancels, a
+fill). Each event used to become a record object holding an order copy, passed through two journal layers
+(the trade analysis's tagger, the bulk journal) by Python calls. ``OrderEventLog`` is appended to by the
+simulated venue directly (``SimOrders.order_events``, a native call): the event's subaccount, time and name
+in three lists and the order's fields in one compact copy (its numbers stored unboxed, one allocation).
+Columns are made only when a part is written (``take``). ``BulkJournal`` owns the log, adds the order
+records that still come through the journal (those of conditional orders, which the trade analysis tags on
+their way, and any recorded before the run database was attached) in the order they happen, and writes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import final
+
+from kektrade.domain.types import Order
+
+#: the ``order_event`` table's columns: the event, then the order's fields (``order_id`` is ``Order.id``)
+ORDER_EVENT_COLUMNS = (
+    "subaccount", "time_ms", "event", "order_id", "client_id", "symbol", "type", "contracts", "price",
+    "trigger_price", "trigger_by", "trigger_direction", "reduce_only", "post_only", "time_in_force", "status",
+    "filled", "avg_fill_price", "fee_paid", "created_ms", "updated_ms", "reject_reason", "active_from_ms",
+)  # fmt: skip
+
+
+@final
+class OrderEventLog:
+    """Order events held until ``take`` hands them over as columns in ``ORDER_EVENT_COLUMNS`` order.
+
+    ``on_full`` is called each time ``part_rows`` events are held: its owner takes and writes them.
+    """
+
+    def __init__(self, part_rows: int, on_full: Callable[[], None] | None = None) -> None:
+        self.part_rows = part_rows
+        self.on_full = on_full
+        self._subaccount: list[object] = []
+        self._time_ms: list[object] = []
+        self._event: list[object] = []
+        self._orders: list[Order] = []
+
+    def add(self, subaccount: str, time_ms: int, event: str, order: Order) -> None:
+        """Append one event with a copy of the order as it is now."""
+        self._subaccount.append(subaccount)
+        self._time_ms.append(time_ms)
+        self._event.append(event)
+        orders = self._orders
+        orders.append(order.copy())
+        if len(orders) == self.part_rows and self.on_full is not None:
+            self.on_full()
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def take(self) -> list[list[object]]:
+        """The held events as columns in ``ORDER_EVENT_COLUMNS`` order; the log is empty afterwards."""
+        ids: list[object] = []
+        client_ids: list[object] = []
+        symbols: list[object] = []
+        types: list[object] = []
+        contracts: list[object] = []
+        prices: list[object] = []
+        trigger_prices: list[object] = []
+        trigger_by: list[object] = []
+        directions: list[object] = []
+        reduce_only: list[object] = []
+        post_only: list[object] = []
+        tifs: list[object] = []
+        statuses: list[object] = []
+        filled: list[object] = []
+        avg_prices: list[object] = []
+        fees: list[object] = []
+        created: list[object] = []
+        updated: list[object] = []
+        reasons: list[object] = []
+        active: list[object] = []
+        for o in self._orders:
+            ids.append(o.id)
+            client_ids.append(o.client_id)
+            symbols.append(o.symbol)
+            types.append(o.type)
+            contracts.append(o.contracts)
+            prices.append(o.price)
+            trigger_prices.append(o.trigger_price)
+            trigger_by.append(o.trigger_by)
+            directions.append(o.trigger_direction)
+            reduce_only.append(o.reduce_only)
+            post_only.append(o.post_only)
+            tifs.append(o.time_in_force)
+            statuses.append(o.status)
+            filled.append(o.filled)
+            avg_prices.append(o.avg_fill_price)
+            fees.append(o.fee_paid)
+            created.append(o.created_ms)
+            updated.append(o.updated_ms)
+            reasons.append(o.reject_reason)
+            active.append(o.active_from_ms)
+        subaccounts, times, events = self._subaccount, self._time_ms, self._event
+        self._subaccount, self._time_ms, self._event, self._orders = [], [], [], []
+        return [
+            subaccounts, times, events, ids, client_ids, symbols, types, contracts, prices, trigger_prices,
+            trigger_by, directions, reduce_only, post_only, tifs, statuses, filled, avg_prices, fees, created,
+            updated, reasons, active,
+        ]  # fmt: skip
