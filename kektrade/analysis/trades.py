@@ -164,11 +164,15 @@ class TripBuilder:
 def round_trips(fills: Sequence[Fill], include_open: bool = False) -> list[Trade]:
     """Closed trades in order (plus the trade still open at the end when ``include_open``); a new list of
     the (immutable) trades, computed once while ``fills`` is unchanged (``kektrade.analysis.memo``)."""
-    return list(MEMO.get(fills, ("round_trips", include_open), lambda: _round_trips(fills, include_open)))
+    trades = MEMO.get(fills, "round_trips", lambda: _round_trips(fills))
+    if include_open or not trades or trades[-1].exit_time_ms is not None:
+        return list(trades)
+    return list(trades[:-1])
 
 
-def _round_trips(fills: Sequence[Fill], include_open: bool) -> tuple[Trade, ...]:
+def _round_trips(fills: Sequence[Fill]) -> tuple[Trade, ...]:
+    """The closed trades, then the one still open at the end (if any: the only one without an exit time)."""
     builder = TripBuilder()
     trades = builder.feed(fills)
-    still_open = builder.open_trade() if include_open else None
+    still_open = builder.open_trade()
     return tuple(trades) if still_open is None else (*trades, still_open)

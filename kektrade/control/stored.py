@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kektrade.analysis.account import combine_equity
-from kektrade.analysis.report import fill_entry
+from kektrade.analysis.report import fill_entries
 from kektrade.config import KektradeConfig, parse_config
 from kektrade.control.facade import RunController, RunPaths
 from kektrade.control.history import fill_from_entry, fill_row
@@ -82,7 +82,7 @@ class StoredRunController(RunController):
             series = {str(e["id"]): db.equity(str(e["id"])) for e in (results or {}).get("subaccounts", [])}
             fills = {str(e["id"]): _stored_fills(e, db) for e in (results or {}).get("subaccounts", [])}
         for entry in (results or {}).get("subaccounts", []):  # the document as the run had it in memory
-            entry.setdefault("fills", [fill_entry(str(entry["id"]), f) for f in fills[str(entry["id"])]])
+            entry.setdefault("fills", fill_entries(str(entry["id"]), fills[str(entry["id"])]))
         if results is None:
             raise StoredRunError(f"run {folder.name} has no stored results yet (status {status}); it may still run")
         self.results = results

@@ -10,6 +10,7 @@ import pytest
 from kektrade.analysis.report import (
     SCHEMA,
     SubaccountResult,
+    fill_entries,
     format_results_table,
     iso_ms,
     json_safe,
@@ -118,6 +119,23 @@ def test_document_is_strict_json_with_the_documented_shape() -> None:
     assert inv["fills"][1]["kind"] == "funding"
     # quote returns: lin +0.5 %, +0.4975 %; inv +3 %, -2.91 %: both fall from period 1 to 2 -> +1
     assert doc["correlations"] == [{"a": "lin", "b": "inv", "correlation": pytest.approx(1.0)}]
+
+
+def test_fill_entries_times_are_iso_texts_and_non_finite_numbers_json_safe() -> None:
+    from datetime import UTC, datetime
+
+    times = [0, 1, -5, 1_704_067_200_123, 4_102_444_800_999, 1_717_171_717_171]
+    fills = [Fill(t, "X", FillKind.TRADE, 1.0 - n, 100.0 + n, 0.1, 0.0, f"o{n}") for n, t in enumerate(times)]
+    got = fill_entries("s", fills)
+    expected = [datetime(1970, 1, 1, tzinfo=UTC).timestamp() * 1000 + t for t in times]
+    assert [datetime.fromisoformat(e["time"]).timestamp() * 1000 for e in got] == pytest.approx(expected, abs=0.01)
+    assert [e["time"][-6:] for e in got] == ["+00:00"] * len(times) and got[1]["time"][19:23] == ".001"
+    assert [(e["side"], e["qty"], e["order_id"]) for e in got[:3]] == [("buy", 1.0, "o0"), ("sell", 0.0, "o1"),
+                                                                        ("sell", 1.0, "o2")]  # fmt: skip
+    odd = fill_entries("s", [Fill(7, "X", FillKind.FUNDING, 1.0, math.nan, math.inf, -math.inf, "o")])[0]
+    assert (odd["price"], odd["fee"], odd["realized_pnl"], odd["kind"]) == (None, "inf", "-inf", "funding")
+    json.dumps([*got, odd], allow_nan=False)  # strict JSON
+    assert fill_entries("s", []) == []
 
 
 def test_account_metrics_pool_subaccounts_in_quote() -> None:
