@@ -54,52 +54,35 @@ class OrderEventLog:
         return len(self._orders)
 
     def take(self) -> list[list[object]]:
-        """The held events as columns in ``ORDER_EVENT_COLUMNS`` order; the log is empty afterwards."""
-        ids: list[object] = []
-        client_ids: list[object] = []
-        symbols: list[object] = []
-        types: list[object] = []
-        contracts: list[object] = []
-        prices: list[object] = []
-        trigger_prices: list[object] = []
-        trigger_by: list[object] = []
-        directions: list[object] = []
-        reduce_only: list[object] = []
-        post_only: list[object] = []
-        tifs: list[object] = []
-        statuses: list[object] = []
-        filled: list[object] = []
-        avg_prices: list[object] = []
-        fees: list[object] = []
-        created: list[object] = []
-        updated: list[object] = []
-        reasons: list[object] = []
-        active: list[object] = []
-        for o in self._orders:
-            ids.append(o.id)
-            client_ids.append(o.client_id)
-            symbols.append(o.symbol)
-            types.append(o.type)
-            contracts.append(o.contracts)
-            prices.append(o.price)
-            trigger_prices.append(o.trigger_price)
-            trigger_by.append(o.trigger_by)
-            directions.append(o.trigger_direction)
-            reduce_only.append(o.reduce_only)
-            post_only.append(o.post_only)
-            tifs.append(o.time_in_force)
-            statuses.append(o.status)
-            filled.append(o.filled)
-            avg_prices.append(o.avg_fill_price)
-            fees.append(o.fee_paid)
-            created.append(o.created_ms)
-            updated.append(o.updated_ms)
-            reasons.append(o.reject_reason)
-            active.append(o.active_from_ms)
-        subaccounts, times, events = self._subaccount, self._time_ms, self._event
+        """The held events as columns in ``ORDER_EVENT_COLUMNS`` order; the log is empty afterwards.
+
+        One comprehension per field: compiled, each fills a list allocated at its final size.
+        """
+        orders = self._orders
+        columns: list[list[object]] = [
+            self._subaccount,
+            self._time_ms,
+            self._event,
+            [o.id for o in orders],
+            [o.client_id for o in orders],
+            [o.symbol for o in orders],
+            [o.type for o in orders],
+            [o.contracts for o in orders],
+            [o.price for o in orders],
+            [o.trigger_price for o in orders],
+            [o.trigger_by for o in orders],
+            [o.trigger_direction for o in orders],
+            [o.reduce_only for o in orders],
+            [o.post_only for o in orders],
+            [o.time_in_force for o in orders],
+            [o.status for o in orders],
+            [o.filled for o in orders],
+            [o.avg_fill_price for o in orders],
+            [o.fee_paid for o in orders],
+            [o.created_ms for o in orders],
+            [o.updated_ms for o in orders],
+            [o.reject_reason for o in orders],
+            [o.active_from_ms for o in orders],
+        ]
         self._subaccount, self._time_ms, self._event, self._orders = [], [], [], []
-        return [
-            subaccounts, times, events, ids, client_ids, symbols, types, contracts, prices, trigger_prices,
-            trigger_by, directions, reduce_only, post_only, tifs, statuses, filled, avg_prices, fees, created,
-            updated, reasons, active,
-        ]  # fmt: skip
+        return columns
