@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from kektrade.engine.gcpolicy import RUN_GEN0_THRESHOLD, collector_for_run
+from kektrade.engine.gcpolicy import RUN_GEN0_THRESHOLD, RUN_GEN1_THRESHOLD, collector_for_run
 
 
 def test_a_run_freezes_the_heap_and_restores_the_collector() -> None:
@@ -15,7 +15,7 @@ def test_a_run_freezes_the_heap_and_restores_the_collector() -> None:
     with collector_for_run():
         assert gc.get_freeze_count() > frozen_before  # the pre-run heap left the collector's view
         assert gc.get_threshold()[0] == max(before[0], RUN_GEN0_THRESHOLD)
-        assert gc.get_threshold()[1:] == before[1:]
+        assert gc.get_threshold()[1:] == (max(before[1], RUN_GEN1_THRESHOLD), before[2])
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
 
@@ -37,3 +37,25 @@ def test_cycles_made_during_a_run_are_still_collected() -> None:
             Node()
         assert gc.collect() >= 0
         assert sum(isinstance(o, Node) for o in gc.get_objects()) < RUN_GEN0_THRESHOLD
+
+
+def test_what_a_run_keeps_is_not_rescanned_by_a_middle_pass_after_it_and_its_cycles_stay_collectable() -> None:
+    import weakref
+
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    gc.collect()
+    with collector_for_run():
+        kept = [Node() for _ in range(RUN_GEN0_THRESHOLD * 2)]  # survivors of young passes (a run's records)
+        dropped = Node()
+        probe = weakref.ref(dropped)
+        gc.collect(0)  # the cycle is alive here, so it survives into the middle generation
+        del dropped
+    assert probe() is not None  # no middle-generation pass at the end of the run found it
+    middle = gc.get_objects(generation=1)
+    assert not any(isinstance(o, Node) for o in middle)  # the kept records went to the oldest generation
+    assert len(kept) == RUN_GEN0_THRESHOLD * 2
+    gc.collect()
+    assert probe() is None  # a full pass still frees the run's cycles
