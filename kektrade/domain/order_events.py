@@ -53,16 +53,23 @@ class OrderEventLog:
     def __len__(self) -> int:
         return len(self._orders)
 
-    def take(self) -> list[list[object]]:
-        """The held events as columns in ``ORDER_EVENT_COLUMNS`` order; the log is empty afterwards.
+    def take(self, limit: int = -1) -> list[list[object]]:
+        """The oldest ``limit`` held events (all when negative) as columns in ``ORDER_EVENT_COLUMNS`` order;
+        they leave the log (their order copies are freed once the columns are dropped).
 
         One comprehension per field: compiled, each fills a list allocated at its final size.
         """
-        orders = self._orders
-        columns: list[list[object]] = [
-            self._subaccount,
-            self._time_ms,
-            self._event,
+        n = len(self._orders) if limit < 0 else min(limit, len(self._orders))
+        orders = self._orders[:n]
+        subaccounts, times, events = self._subaccount[:n], self._time_ms[:n], self._event[:n]
+        del self._subaccount[:n]
+        del self._time_ms[:n]
+        del self._event[:n]
+        del self._orders[:n]
+        return [
+            subaccounts,
+            times,
+            events,
             [o.id for o in orders],
             [o.client_id for o in orders],
             [o.symbol for o in orders],
@@ -84,5 +91,3 @@ class OrderEventLog:
             [o.reject_reason for o in orders],
             [o.active_from_ms for o in orders],
         ]
-        self._subaccount, self._time_ms, self._event, self._orders = [], [], [], []
-        return columns

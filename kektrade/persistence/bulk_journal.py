@@ -24,6 +24,7 @@ from kektrade.persistence import columnar
 from kektrade.persistence.database import RunDatabase
 from kektrade.persistence.journal import JournalError, SqliteJournal
 
+SLICE_ROWS = 100_000  # records converted to Arrow columns at a time
 PART_ROWS = 500_000  # records per Parquet part: ~130 MB of held order events at most (~264 bytes each), ~3 MB on disk
 
 
@@ -97,16 +98,26 @@ class BulkJournal:
             self._lost(f"writing {table} rows beside {self._db.path} failed: {exc!r}")
 
     def _write(self, table: str) -> None:
-        """Write the held records of ``table`` as one part (rows the database would refuse left out)."""
-        columns: Sequence[Sequence[Any]] | None
+        """Write the held records of ``table`` as one part (rows the database would refuse left out).
+
+        The records become Arrow columns ``SLICE_ROWS`` at a time: a part's Python column lists (boxed
+        numbers, ~40 bytes a value) never exist all at once beside the records they come from.
+        """
+        import pyarrow as pa
+
+        slices = []
         if table == "fill":
-            held_fills, self._fills = self._fills, []
-            columns = fill_columns(held_fills) if held_fills else None
+            held, self._fills = self._fills, []
+            while held:
+                batch = held[:SLICE_ROWS]
+                del held[:SLICE_ROWS]
+                slices.append(columnar.build_table(table, fill_columns(batch), self._db.scrub))
         else:
-            columns = self.order_events.take() if len(self.order_events) else None
-        if columns is None:
+            while len(self.order_events):
+                slices.append(columnar.build_table(table, self.order_events.take(SLICE_ROWS), self._db.scrub))
+        if not slices:
             return
-        found = columnar.build_table(table, columns, self._db.scrub)
+        found = pa.concat_tables(slices)
         refused = columnar.refused_rows(found, self._db.not_null_columns(table))
         if refused:
             found = self._drop(table, found, refused)

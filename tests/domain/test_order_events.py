@@ -52,3 +52,17 @@ def test_on_full_is_called_once_each_time_part_rows_events_are_held() -> None:
     for n in range(7):
         log.add("a", n, "placed", order)
     assert calls == [3, 3] and len(log) == 1
+
+
+def test_take_with_a_limit_hands_over_the_oldest_events_and_keeps_the_rest() -> None:
+    log = OrderEventLog(100)
+    limit, stop, rejected = orders()
+    for n, order in enumerate([limit, stop, rejected, limit]):
+        log.add("a", n, "placed", order)
+    first = log.take(3)
+    assert first[ORDER_EVENT_COLUMNS.index("time_ms")] == [0, 1, 2]
+    assert first[ORDER_EVENT_COLUMNS.index("order_id")] == ["7", "8", "9"]
+    assert len(log) == 1
+    rest = log.take(3)  # fewer held than asked: what there is
+    assert rest[ORDER_EVENT_COLUMNS.index("time_ms")] == [3] and len(log) == 0
+    assert all(c == [] for c in log.take(5))

@@ -19,7 +19,7 @@ from kektrade.domain.types import (
     TimeInForce,
     TriggerBy,
 )
-from kektrade.persistence import columnar
+from kektrade.persistence import bulk_journal, columnar
 from kektrade.persistence.bulk_journal import BulkJournal
 from kektrade.persistence.database import RunDatabase, open_run_database
 from kektrade.persistence.journal import JournalError, SqliteJournal
@@ -78,7 +78,11 @@ def write_through(journal: BulkJournal | SqliteJournal, items: list[OrderRecorde
     journal.close()
 
 
-def test_reads_back_what_the_sqlite_journal_reads_back(tmp_path: Path) -> None:
+@pytest.mark.parametrize("slice_rows", [1, 2, 100_000])
+def test_reads_back_what_the_sqlite_journal_reads_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slice_rows: int
+) -> None:
+    monkeypatch.setattr(bulk_journal, "SLICE_ROWS", slice_rows)  # a part is converted slice by slice
     bulk_db = open_run_database(tmp_path / "bulk" / "run.sqlite")
     sql_db = open_run_database(tmp_path / "sql" / "run.sqlite")
     write_through(BulkJournal(bulk_db, SqliteJournal(bulk_db, 0.05), part_rows=2), records())
@@ -149,7 +153,11 @@ def test_a_failing_part_write_is_a_journal_error_naming_the_folder(tmp_path: Pat
         journal.close()
 
 
-def test_a_nan_quantity_is_refused_named_and_reported_once_the_rest_kept(tmp_path: Path) -> None:
+@pytest.mark.parametrize("slice_rows", [1, 100_000])
+def test_a_nan_quantity_is_refused_named_and_reported_once_the_rest_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slice_rows: int
+) -> None:
+    monkeypatch.setattr(bulk_journal, "SLICE_ROWS", slice_rows)  # the refused row sits in a later slice
     failures: list[JournalError] = []
     with open_run_database(tmp_path / "run.sqlite") as db:
         journal = BulkJournal(db, SqliteJournal(db, 0.05), on_failure=failures.append)
