@@ -161,10 +161,14 @@ class TripBuilder:
         return done
 
 
-def round_trips(fills: Sequence[Fill], include_open: bool = False) -> list[Trade]:
+def round_trips(fills: Sequence[Fill], include_open: bool = False, memo: bool = True) -> list[Trade]:
     """Closed trades in order (plus the trade still open at the end when ``include_open``); a new list of
-    the (immutable) trades, computed once while ``fills`` is unchanged (``kektrade.analysis.memo``)."""
-    trades = MEMO.get(fills, "round_trips", lambda: _round_trips(fills))
+    the (immutable) trades, computed once while ``fills`` is unchanged (``kektrade.analysis.memo``).
+
+    ``memo=False`` for a list made for this one call (a front end's copy of a running venue's fills): kept
+    in the memo it could never be asked for again, and would hold the copy and its trades until evicted.
+    """
+    trades = MEMO.get(fills, "round_trips", lambda: _round_trips(fills)) if memo else _round_trips(fills)
     if include_open or not trades or trades[-1].exit_time_ms is not None:
         return list(trades)
     return list(trades[:-1])

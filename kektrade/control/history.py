@@ -121,7 +121,7 @@ def closed_trades(fills: Sequence[Fill]) -> list[TradeRow]:
             t.funding,
             t.liquidated,
         )
-        for t in round_trips(fills)
+        for t in round_trips(fills, memo=False)  # a copy made for this view: nothing to reuse
     ]
     rows.reverse()
     return rows

@@ -110,6 +110,9 @@ def market_of_prepared(run: Run, sub_id: str, parameters: dict[str, Any] | None)
 def stored_trades(
     fills: Sequence[Any], is_inverse: bool, context: ExitContext, last_price: float | None = None
 ) -> list[dict[str, Any]]:
-    """Round-trip rows rebuilt from fills; an open trade is valued at ``last_price`` (default: the last fill's)."""
+    """Round-trip rows rebuilt from fills; an open trade is valued at ``last_price`` (default: the last fill's).
+
+    The fills are a front end's copy (of a running venue's list, or read from the run database): not memoised.
+    """
     last = last_price if last_price is not None else (fills[-1].price if fills else None)
-    return trade_rows(round_trips(fills, include_open=True), context, is_inverse, last)
+    return trade_rows(round_trips(fills, include_open=True, memo=False), context, is_inverse, last)

@@ -50,3 +50,20 @@ def test_the_cache_is_bounded_and_keyed_by_analysis() -> None:
     assert memo.get(lists[0], "a", lambda: compute("a0 again")) == "a0 again"
     assert calls == ["a0", "b0", "a1", "a0 again"]
     assert memo.get([], "a", lambda: "empty") == "empty"
+
+
+def test_a_copy_made_for_one_view_is_not_kept_by_the_memo() -> None:
+    import gc
+    import weakref
+
+    class Fills(list[Fill]):  # a list that can be watched for being freed
+        pass
+
+    copy = Fills([trade(1, 1, 100, 1), trade(2, -1, 110, 0), trade(3, 1, 105, 1)])
+    watch = weakref.ref(copy)
+    rows = round_trips(copy, include_open=True, memo=False)
+    assert [t.exit_time_ms for t in rows] == [2, None]  # the same trades as with the memo
+    assert rows == round_trips(list(copy), include_open=True)
+    del copy
+    gc.collect()
+    assert watch() is None  # nothing holds the copy: the memo did not keep it
