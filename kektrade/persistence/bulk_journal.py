@@ -3,8 +3,8 @@
 A backtest's heavy records (fills, order transitions) are appended to plain lists on the engine's thread —
 no queue, no writer thread competing for the GIL — and written as one Parquet part per ``part_rows``
 records and at every ``flush()``/``close()`` (``kektrade.persistence.columnar``). Order transitions are
-held as columns (``order_events``, ``kektrade.domain.order_events``): the simulated venues append to them
-directly, and order records that come through ``record`` join the same columns. The light records
+held in an order-event log (``order_events``, ``kektrade.domain.order_events``): the simulated venues
+append to it directly, and order records that come through ``record`` join the same log. The light records
 (equity samples, statuses, selections, saved state) go on through ``SqliteJournal``.
 
 Why a backtest may batch: a killed backtest is never continued — ``--run-id`` deletes its rows and runs

@@ -39,8 +39,8 @@ class SimOrders(SimAccounting):
     _next_id: int
     _latency_ms: int
     _landing_ms: int  # while a landed amendment is applied: the time it lands (else -1)
-    #: where a backtest's order events go as columns (set with ``journal``, by whoever owns the run database):
-    #: events of plain orders are appended there; those of conditional orders still go through ``journal``
+    #: a backtest's order-event log (set beside ``journal`` by whoever owns the run database): events of
+    #: plain orders are appended there; those of conditional orders still go through ``journal``
     order_events: OrderEventLog | None
 
     # -- recording ---------------------------------------------------------------------------------
