@@ -163,7 +163,8 @@ class Engine:
         self.open()
         failed = True
         try:
-            with collector_for_run():  # see engine/gcpolicy.py: ~25 % of an order-heavy run otherwise
+            # see engine/gcpolicy.py: ~25 % of an order-heavy run otherwise
+            with collector_for_run(holds_records=self.source.mode == "backtest"):
                 while self.step(self.source_wait_s):
                     pass
             failed = False

@@ -9,9 +9,10 @@ allocations; both are undone afterwards, so a long-lived process collects normal
 
 What a run keeps (a market maker's order-event log holds ~430k order copies per 100k candles until they are
 written) would still be rescanned by each middle-generation pass: 25 ms per pass, 0.12 s of a 0.7 s run.
-Middle passes are spaced out to every 100 young passes (a million allocations: a cycle that outlives a
-young pass waits at most that long), and at the end of the run its survivors join the pre-run heap in the
-oldest generation unscanned (freeze, then unfreeze). Their cycles, if any, are freed by the next full pass.
+In a backtest, middle passes are spaced out to every 100 young passes (a million allocations: a cycle that
+outlives a young pass waits at most that long); paper and live sessions keep the usual spacing. At the end
+of any run its survivors join the pre-run heap in the oldest generation unscanned (freeze, then unfreeze).
+Their cycles, if any, are freed by the next full pass.
 
 The end of a run (the run database's bulk writes, the results document) makes millions more small objects
 in one go; the collector is paused for it (``collector_paused``). Not frozen: the run's heap then holds the
@@ -29,11 +30,17 @@ RUN_GEN1_THRESHOLD = 100
 
 
 @contextmanager
-def collector_for_run() -> Iterator[None]:
-    """Freeze the pre-run heap and space young-generation passes out; restored on exit."""
+def collector_for_run(holds_records: bool = True) -> Iterator[None]:
+    """Freeze the pre-run heap and space young-generation passes out; restored on exit.
+
+    ``holds_records``: the run keeps what it makes until its end (a backtest's bulk journal and fills), so
+    middle passes are spaced out too. Paper and live sessions pass False: they run for days, keep little,
+    and their network threads make short-lived cycles that the usual middle passes free sooner.
+    """
     old = gc.get_threshold()
     gc.freeze()
-    gc.set_threshold(max(old[0], RUN_GEN0_THRESHOLD), max(old[1], RUN_GEN1_THRESHOLD), old[2])
+    middle = max(old[1], RUN_GEN1_THRESHOLD) if holds_records else old[1]
+    gc.set_threshold(max(old[0], RUN_GEN0_THRESHOLD), middle, old[2])
     try:
         yield
     finally:

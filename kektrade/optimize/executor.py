@@ -74,8 +74,9 @@ class InlineExecutor:
 def _worker(conn: Connection, spec: TrialSpec, ids: list[int], lifeline: WorkerLifeline, death_signal: bool) -> None:
     lifeline.in_worker(conn, death_signal)  # ends this process when the parent dies, however it dies
     # objects inherited by fork stay out of GC scans (no copy-on-write from the collector), and young
-    # passes are spaced out as in the engine's run
-    with collector_for_run():
+    # passes are spaced out as in the engine's run; a book keeps no records (its fills are dropped as they are
+    # scored), and in paper and live runs the worker lives for days: the usual middle passes
+    with collector_for_run(holds_records=False):
         book = VirtualBook(spec, ids)
         while True:
             try:

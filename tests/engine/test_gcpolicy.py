@@ -20,6 +20,13 @@ def test_a_run_freezes_the_heap_and_restores_the_collector() -> None:
     assert gc.get_freeze_count() == 0
 
 
+def test_a_live_session_keeps_the_usual_middle_generation_spacing() -> None:
+    before = gc.get_threshold()
+    with collector_for_run(holds_records=False):
+        assert gc.get_threshold() == (max(before[0], RUN_GEN0_THRESHOLD), before[1], before[2])
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
 def test_the_collector_is_restored_when_the_run_fails() -> None:
     before = gc.get_threshold()
     with pytest.raises(RuntimeError), collector_for_run():

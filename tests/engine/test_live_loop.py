@@ -181,3 +181,26 @@ def test_snapshots_never_call_the_exchange_and_a_failing_listener_never_stops_th
         times += push(fake, 1)
         run.poll()
     assert run.variables()["seen"] == times and calls  # the listener raised on every publish; trading went on
+
+
+def test_the_collectors_middle_passes_keep_their_spacing_in_paper_sessions_only(
+    fake: FakeBybitExchange, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kektrade.engine import engine as engine_module
+    from tests.engine.kit import config
+
+    seen: list[bool] = []
+    real = engine_module.collector_for_run
+
+    def spy(holds_records: bool = True) -> Any:
+        seen.append(holds_records)
+        return real(holds_records)
+
+    monkeypatch.setattr(engine_module, "collector_for_run", spy)
+    session = paper(fake, tmp_path, MemoryJournal())
+    session.engine.stop_event.set()  # open, then end at the first step
+    session.engine.run()
+    probe = {"id": "probe", "strategy": "ProbeStrategy", "pair": "BTC/USDT:USDT", "timeframe": "1h"}
+    backtest = build_session(config(tmp_path / "bt", [probe]), "bt", MemoryJournal())
+    assert backtest.engine.run() == "finished"
+    assert seen == [False, True]  # paper: the usual spacing; a backtest holds its records: spaced out
