@@ -194,7 +194,7 @@ class SimExchange(SimMatching):
         self._order_margin = 0.0
         if self._classic_cross and self.contracts:
             self._order_margin_moved()
-        now, recording = self._now, self.journal is not None or self.order_events is not None
+        now, recording = self._now, self._recording()
         for order in orders:
             order.status = OrderStatus.CANCELLED
             order.updated_ms = now

@@ -45,6 +45,11 @@ class SimOrders(SimAccounting):
 
     # -- recording ---------------------------------------------------------------------------------
 
+    def _recording(self) -> bool:
+        """Does anything record this venue's order events (a journal or the order-event log)? Callers skip
+        the per-order ``_record_order`` call when nothing does (optimizer trials)."""
+        return self.journal is not None or self.order_events is not None
+
     def _record_order(self, order: Order, event: str) -> None:
         events = self.order_events
         if events is not None and not is_conditional(order.type):
@@ -272,7 +277,7 @@ class SimOrders(SimAccounting):
                 return self._reject(order, reason)
             self._reserve(order, cost)
         self._orders.append(order)
-        if self.journal is not None or self.order_events is not None:
+        if self._recording():
             self._record_order(order, "placed")
         return order
 
