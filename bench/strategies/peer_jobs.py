@@ -92,6 +92,17 @@ class PeerB2(OptimizeableStrategy):
             dataframe[f"rsi{n}"] = cutler_rsi(close, int(n))
         return dataframe
 
+    def tick_on(self, dataframe: pd.DataFrame, parameter: Mapping[str, Any]) -> np.ndarray:
+        """Only the candles where ``tick`` can act: a cross above with RSI < 70, or a cross below."""
+        close = dataframe["close"].to_numpy()
+        ma = dataframe[f"sma{parameter['sma']}"].to_numpy()
+        rsi = dataframe[f"rsi{parameter['rsi']}"].to_numpy()
+        out = np.zeros(len(close), dtype=bool)
+        up = (close[:-1] <= ma[:-1]) & (close[1:] > ma[1:]) & (rsi[1:] < 70.0)
+        down = (close[:-1] >= ma[:-1]) & (close[1:] < ma[1:])
+        out[1:] = up | down
+        return out
+
     def tick(
         self,
         dataframe: pd.DataFrame,

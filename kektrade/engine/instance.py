@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from enum import StrEnum
 from typing import Any
@@ -22,6 +22,7 @@ from kektrade.engine import kernel
 from kektrade.engine.guard import EntryGuard
 from kektrade.exchange.sim.exchange import SimExchange
 from kektrade.strategy.base import Strategy
+from kektrade.strategy.schedule import ScheduleCache
 
 log = logging.getLogger("kektrade.engine")
 
@@ -88,6 +89,7 @@ class StrategyInstance:
         self.account: Any = venue  # what the strategy's tick receives
         #: order id -> exit reason of the engine's own closing orders ("flatten", "optimizer_switch")
         self.exit_tags: dict[str, str] = {}
+        self._schedule = ScheduleCache()
 
     def plot_indicators(self, limit: int = 4) -> list[tuple[str, bool]]:
         """(column, overlay) pairs of the strategy's plot spec that exist, narrowed to the parameters in use.
@@ -139,6 +141,10 @@ class StrategyInstance:
     def tick_function(self) -> Any:
         """The strategy's bound tick (for the kernel)."""
         return self.strategy.tick
+
+    def schedule(self) -> Sequence[int] | None:
+        """The candles the strategy's ``tick_on`` selects with the parameters in use (None: every candle)."""
+        return self._schedule.get(self.strategy, self.frame, self.parameter)
 
     def advance(self, stop: int) -> int:
         """Simulate and tick candles [next_index, stop) with the candle kernel; returns how many ran."""

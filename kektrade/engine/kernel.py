@@ -7,7 +7,10 @@ candle ``i`` in order:
 1. ``venue.step(i)``: the venue lives through candle i (simulator: funding, liquidation and fills of
    orders placed before i along the candle's price path; live account: re-read once it closed);
 2. the strategy's ``tick`` for candle i, unless the lane is not ticking (paused, standing aside, failed)
-   — orders it places can only match from candle i + 1 on: no look-ahead by construction;
+   — orders it places can only match from candle i + 1 on: no look-ahead by construction. A strategy
+   with a tick schedule (``Strategy.tick_on``) is ticked only on the candles it selected and on those
+   where the venue changed the account (``venue.step_to`` steps the candles in between and stops at
+   such a change);
 3. an equity sample when candle i's open time reached the lane's next sample time.
 
 A strategy exception never escapes: the lane's ``fail`` decides what it means (an instance pauses, a
@@ -17,6 +20,7 @@ virtual exchange drops out of the ranking) and the kernel stops ticking that lan
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 
@@ -41,6 +45,9 @@ class Lane(Protocol):
 
     def tick_function(self) -> Any:
         """The strategy's bound ``tick``."""
+
+    def schedule(self) -> Sequence[int] | None:
+        """Sorted candle indices the strategy asked to be ticked on (``Strategy.tick_on``); None: all."""
 
     def sample(self, i: int) -> int:
         """Record an equity sample at the close of candle i; returns the next sample's due open time."""
@@ -71,11 +78,20 @@ def advance(lane: Lane, stop: int) -> int:
     )
     ticking = lane.ticking
     next_sample = lane.next_sample_ms
+    schedule: Sequence[int] | None = None
+    if ticking:
+        try:
+            schedule = lane.schedule()
+        except Exception as exc:  # a broken tick_on is a strategy bug like a tick that raises
+            lane.fail(i, exc)
+            ticking = False
     try:
         while i < stop:
             due = first_due(times, next_sample, i, stop, tf)  # the first candle whose sample is due (stop: none)
             last = min(due + 1, stop)  # this segment: candles [i, last), the due one included
-            if ticking:
+            if ticking and schedule is not None:
+                i, ticking = _scheduled(lane, schedule, i, last, tick, (frame, metadata, parameter, variables, account))
+            elif ticking:
                 for i in range(i, last):  # noqa: B020 - i is the pending candle if step raises
                     step(i)  # compiled: an idle candle costs a few comparisons
                     try:
@@ -91,10 +107,43 @@ def advance(lane: Lane, stop: int) -> int:
                 i = last
             if due < stop:
                 next_sample = lane.sample(due)
+    except BaseException:  # a venue that raised in step_to: the candles before the one that raised are done
+        if schedule is not None:
+            i = max(i, lane.venue.candle_index + 1)
+        raise
     finally:  # a venue that raised in step(i) leaves candle i pending: never processed twice
         lane.next_index = i
         lane.next_sample_ms = next_sample
     return i - start
+
+
+def _scheduled(
+    lane: Lane, schedule: Sequence[int], i: int, last: int, tick: Any, args: tuple[Any, ...]
+) -> tuple[int, bool]:
+    """Candles [i, last) of a lane with a tick schedule: ``step_to`` crosses the unselected candles, stopping
+    where the venue changed the account; tick runs there and on each selected candle. Returns (the next
+    candle, still ticking); after a tick raised, the rest of the segment is only stepped."""
+    step, step_to = lane.venue.step, lane.venue.step_to
+    frame, metadata, parameter, variables, account = args
+    k, n = bisect_left(schedule, i), len(schedule)
+    while i < last:
+        wanted = schedule[k] if k < n and schedule[k] < last else last
+        j = step_to(i, wanted) if i < wanted else wanted  # the first candle with account news, or wanted
+        if j == last:
+            return last, True
+        if j == wanted:
+            step(j)
+        i = j + 1
+        try:
+            tick(frame, j, metadata, parameter, variables, account)
+        except Exception as exc:  # as in advance: the rest of the segment is only stepped
+            lane.fail(j, exc)
+            for i in range(i, last):  # noqa: B020 - the venue's candle_index tells the pending one
+                step(i)
+            return last, False
+        while k < n and schedule[k] < i:
+            k += 1
+    return i, True
 
 
 def first_due(times: Any, due_ms: int, lo: int, hi: int, tf: int) -> int:

@@ -83,6 +83,8 @@ class LiveVenue(Subaccount):
         self._pending_cancels: set[str] = set()
         self._position: PositionView | None = None
         self._wallet: WalletView | None = None
+        #: journaled order events, new executions and position changes so far (``step_to`` compares them)
+        self._changes = 0
         if not run_id:
             log.warning(
                 "subaccount %s: live venue without a run id: client order ids are not unique per run", subaccount_id
@@ -98,6 +100,17 @@ class LiveVenue(Subaccount):
         """Candle ``i`` closed: refresh the cached views and journal what changed on the exchange."""
         self._i = i
         self.refresh()
+
+    def step_to(self, i: int, end: int) -> int:
+        """Step candles from ``i`` up to ``end`` (exclusive); stop after the first on which the account
+        changed (an order left or joined the book, an execution, the position moved) and return it, else
+        ``end``. The simulator's ``step_to`` for the candles a strategy's tick schedule skips."""
+        for j in range(i, end):
+            before = self._changes
+            self.step(j)
+            if self._changes != before:
+                return j
+        return end
 
     def set_clock(self, i: int) -> None:
         """Re-index the latest candle (the live loop trims old candles) without asking the exchange."""
@@ -201,6 +214,7 @@ class LiveVenue(Subaccount):
         else:
             self._exec_ids.add(exec_id)
         self.fills.append(fill)
+        self._changes += 1
         if self.journal is not None:
             self.journal.record(FillRecorded(self.subaccount_id, fill, exec_id))
         return True
@@ -251,12 +265,15 @@ class LiveVenue(Subaccount):
         return order
 
     def _record(self, order: Order, event: str) -> None:
+        self._changes += 1
         if self.journal is not None:
             self.journal.record(OrderRecorded(self.subaccount_id, self.now_ms, event, order.copy()))
 
     def _read_position(self) -> None:
         found = self._guard("position", self.account.get_position)
         if isinstance(found, PositionView):
+            if self._position is None or found.contracts != self._position.contracts:
+                self._changes += 1
             self._position = found
 
     def _read_wallet(self) -> None:

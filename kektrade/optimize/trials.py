@@ -8,6 +8,7 @@ book: one copy per process, never one per combination.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from kektrade.engine.venues import simulated_venue
 from kektrade.exchange.sim.exchange import SimExchange
 from kektrade.exchange.sim.settings import MarketArrays, SimSettings
 from kektrade.strategy.base import Strategy
+from kektrade.strategy.schedule import ScheduleCache
 
 
 @dataclass
@@ -153,6 +155,7 @@ class TrialLane:
         self.next_index = book.spec.first_index
         self.next_sample_ms = 0
         self.out: list[float] = []
+        self._schedule = ScheduleCache()
         tf, every = book.spec.arrays.timeframe_ms, book.spec.sample_ms
         self._tf, self._every = tf, every
 
@@ -169,6 +172,10 @@ class TrialLane:
     def tick_function(self) -> Any:
         """The strategy's bound tick."""
         return self.book.spec.strategy.tick
+
+    def schedule(self) -> Sequence[int] | None:
+        """The candles the strategy's ``tick_on`` selects for this combination (None: every candle)."""
+        return self._schedule.get(self.book.spec.strategy, self.book.spec.frame, self.parameter)
 
     def sample(self, i: int) -> int:
         """Equity at the close of candle i (NaN once failed); the next sample is due on the regular grid."""

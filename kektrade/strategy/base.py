@@ -46,6 +46,21 @@ class Strategy:
         Read values through ``self.c`` (plain lists, no pandas per access): ``self.c.close[index]``.
         """
 
+    def tick_on(self, dataframe: pd.DataFrame, parameter: Mapping[str, Any]) -> Any:
+        """The candles ``tick`` must see: one boolean per row of ``dataframe`` (a column or array); None: all.
+
+        ``tick`` then runs on the selected candles and, whatever the selection, on every candle on which the
+        venue changed the account's orders or position (a fill or partial fill, a trigger, a cancel or
+        refusal by the venue, a liquidation). On the others the engine steps the venue without calling
+        Python (a signal strategy's sweep runs several times faster). Equity is sampled as usual.
+
+        Select every candle on which ``tick`` could do anything with its orders; a candle left out is a
+        decision never taken. Like indicators, a selection at candle i may use candles up to i only
+        (``kektrade check`` compares it on a frame whose future is replaced). Computed once per frame and
+        parameter set: per virtual exchange in a sweep, per new candle in a live run.
+        """
+        return None
+
     def get_plot_indicators(self, dataframe: pd.DataFrame) -> list[dict[str, Any]]:
         """Which columns to plot: dicts with name, overlay (on the price chart), scatter and color."""
         return []

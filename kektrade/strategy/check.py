@@ -1,4 +1,4 @@
-"""The strategy check: look-ahead (reads, indicators, decisions) and warm-up, as one report.
+"""The strategy check: look-ahead (reads, indicators, tick schedule, decisions) and warm-up, as one report.
 
 ``quick_check`` is the cheap form every backtest runs (two indicator cuts, a bounded window of ticks,
 one decision cut, no warm-up search); ``full_check`` is ``kektrade check`` (more cuts, more ticks,
@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from kektrade.domain.timeframes import format_ms
+from kektrade.strategy.base import Strategy
 from kektrade.strategy.lookahead import (
     Finding,
     Subject,
@@ -24,6 +25,7 @@ from kektrade.strategy.lookahead import (
     populate_copy,
     run_ticks,
 )
+from kektrade.strategy.schedule import tick_schedule
 from kektrade.strategy.warmup import WarmupFinding, check_warmup, enough_candles
 
 
@@ -137,6 +139,7 @@ def check_strategy(subject: Subject, options: CheckOptions = QUICK) -> CheckRepo
     cuts = cut_points(subject.first_index, last, options.indicator_cuts)
     decision_cuts = set(cut_points(subject.first_index, stop - 2, options.decision_cuts))
     raw = subject.frame[subject.raw_columns]
+    schedules = [(parameter, _schedule(subject.strategy, subject.frame, parameter)) for parameter, _ in baselines]
     for cut in sorted(set(cuts) | decision_cuts):
         try:
             strategy, frame = populate_copy(subject, mirror_after(raw, cut, options.tail_candles))
@@ -145,6 +148,8 @@ def check_strategy(subject: Subject, options: CheckOptions = QUICK) -> CheckRepo
             _keep(findings, Finding("error", "populate_indicators", cut, format_ms(times[cut]), detail))
             continue
         _indicator_findings(subject, frame, cut, times, findings)
+        for parameter, real in schedules:
+            _schedule_findings(real, strategy, frame, parameter, cut, times, findings)
         if cut in decision_cuts:
             for parameter, base in baselines:
                 replaced = run_ticks(subject, strategy, frame, parameter, cut + 1)
@@ -184,6 +189,37 @@ def _indicator_findings(
         if row is not None:
             detail = f"value changes from {a[row]!r} to {b[row]!r} when the candles after {cut} are replaced"
             _keep(findings, Finding("indicator", column, row, format_ms(times[row]), detail))
+
+
+def _schedule(strategy: Strategy, frame: Any, parameter: dict[str, Any]) -> set[int] | None:
+    """The candles ``tick_on`` selects (every candle when it selects none in particular); None if it raises
+    (a tick_on that raises is reported by the decisions probe, through ``run_ticks``)."""
+    try:
+        found = tick_schedule(strategy, frame, parameter)
+    except Exception:
+        return None
+    return set(found) if found is not None else set(range(len(frame)))
+
+
+def _schedule_findings(
+    real: set[int] | None,
+    strategy: Strategy,
+    frame: Any,
+    parameter: dict[str, Any],
+    cut: int,
+    times: list[int],
+    findings: dict[tuple[str, str], Finding],
+) -> None:
+    """``tick_on`` must select the same candles up to ``cut`` when the candles after it are replaced."""
+    replaced = _schedule(strategy, frame, parameter)
+    if real is None or replaced is None:
+        return
+    differ = {i for i in real ^ replaced if i <= cut}
+    if differ:
+        row = min(differ)
+        what = "selects" if row in replaced else "drops"
+        detail = f"{what} candle {row} when the candles after {cut} are replaced"
+        _keep(findings, Finding("schedule", "tick_on", row, format_ms(times[row]), detail))
 
 
 def _decision_findings(

@@ -39,15 +39,16 @@ class StrategyImportError(StrategyLoadError):
 
 
 def _strategy_classes(tree: ast.Module) -> list[str]:
-    """Top-level classes with a base whose name ends in "Strategy"."""
-    names = []
+    """Top-level classes with a base whose name ends in "Strategy" or that is such a class of the same file
+    defined above (a variant of a strategy: ``class Scheduled(MyCross)``)."""
+    names: list[str] = []
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             bases = [
                 b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else ""
                 for b in node.bases
             ]
-            if any(base.endswith("Strategy") for base in bases):
+            if any(base.endswith("Strategy") or base in names for base in bases):
                 names.append(node.name)
     return names
 

@@ -1,6 +1,6 @@
 """Look-ahead checks of a strategy: does anything it computes or decides at candle i depend on later candles?
 
-Three probes, each naming what it found and the first candle:
+Four probes, each naming what it found and the first candle:
 
 - **reads**: while ``tick`` runs for candle i, every column read through ``self.c`` is watched; reading
   an element after i (``self.c.close[index + 1]``, ``close[-1]``, a slice past i, iterating a column)
@@ -9,6 +9,8 @@ Three probes, each naming what it found and the first candle:
   becomes close_i² / p, volume reversed) and ``populate_indicators`` runs again; any indicator value at
   a candle <= i that changes is look-ahead (``shift(-1)``, centred windows, normalising by the whole
   column, back-filling, ...).
+- **schedule**: on that replaced frame, ``tick_on`` (the candles a strategy asks to be ticked on) must
+  select the same candles up to the cut.
 - **decisions**: ``tick`` runs on that replaced frame up to the cut; every order call (open, edit,
   cancel, close, leverage, margin) at a candle <= i must equal the call on the real frame. This catches
   look-ahead through the ``dataframe`` argument, which the read probe does not watch.
@@ -29,6 +31,7 @@ import pandas as pd
 
 from kektrade.strategy.base import Strategy
 from kektrade.strategy.columns import Columns
+from kektrade.strategy.schedule import tick_schedule
 
 #: account methods whose calls are order decisions (recorded and compared)
 DECISIONS = frozenset(
@@ -42,7 +45,7 @@ PRICES = (("open", "high", "low", "close"), ("mark_open", "mark_high", "mark_low
 class Finding:
     """One look-ahead: what (column or decision), where (the first candle) and how it was seen."""
 
-    kind: str  # "read" | "indicator" | "decision" | "error"
+    kind: str  # "read" | "indicator" | "schedule" | "decision" | "error"
     name: str
     candle: int
     time: str
@@ -162,15 +165,23 @@ class TickRun:
 def run_ticks(
     subject: Subject, strategy: Strategy, frame: pd.DataFrame, parameter: dict[str, Any], stop: int
 ) -> TickRun:
-    """Tick ``strategy`` on a fresh venue from the first traded candle to ``stop``, watching reads and decisions."""
+    """Tick ``strategy`` on a fresh venue from the first traded candle to ``stop``, watching reads and decisions;
+    a strategy with a tick schedule is ticked where the kernel would tick it (selected candles, account news)."""
     clock = _Clock()
     strategy.bind_columns(_WatchedColumns(frame, clock))
     venue = subject.venue_factory()
     account = _Recorder(venue, clock)
     variables: dict[str, Any] = {}
     metadata = dict(subject.metadata)
+    try:
+        schedule = tick_schedule(strategy, frame, parameter)
+    except Exception as exc:  # reported as a finding by the caller
+        return TickRun([], {}, (subject.first_index, f"{type(exc).__name__} in tick_on: {exc}"))
+    wanted = set(schedule) if schedule is not None else None
     for i in range(subject.first_index, stop):
-        venue.step(i)
+        news = venue.step_to(i, i + 1) == i  # as the kernel: ticked when selected or when the account changed
+        if wanted is not None and i not in wanted and not news:
+            continue
         clock.index = i
         try:
             strategy.tick(frame, i, metadata, parameter, variables, account)

@@ -33,12 +33,22 @@ class FakeVenue:
     log: list[tuple[str, int]]
     market: FakeMarket
     raise_at: int = -1
+    news_at: frozenset[int] = frozenset()  # candles on which the venue changes the account
+    candle_index: int = -1
 
     def step(self, i: int) -> None:
         if i == self.raise_at:
             self.raise_at = -1  # once: the retried candle goes through
             raise Boom(i)
         self.log.append(("step", i))
+        self.candle_index = i
+
+    def step_to(self, i: int, end: int) -> int:
+        for j in range(i, end):
+            self.step(j)
+            if j in self.news_at:
+                return j
+        return end
 
 
 @dataclass
@@ -55,6 +65,10 @@ class FakeLane:
     frame: Any = None
     ticking: bool = True
     failed_at: int | None = None
+    ticks_on: list[int] | None = None  # the strategy's tick schedule (None: every candle)
+
+    def schedule(self) -> list[int] | None:
+        return self.ticks_on
 
     def tick_function(self) -> Any:
         def tick(frame: Any, i: int, metadata: Any, parameter: Any, variables: Any, account: Any) -> None:
@@ -83,7 +97,8 @@ def reference_advance(lane: FakeLane, stop: int) -> int:
     try:
         while i < stop:
             lane.venue.step(i)
-            if ticking:
+            scheduled = lane.ticks_on is None or i in lane.ticks_on or i in lane.venue.news_at
+            if ticking and scheduled:
                 try:
                     tick(None, i, {}, {}, {}, None)
                 except Exception as exc:
@@ -157,3 +172,42 @@ def test_the_due_candle_lookup_agrees_with_bisection_on_gapped_times() -> None:
             hi = rnd.randrange(lo, len(times) + 1)
             due = rnd.randrange(times[0] - 2 * tf, times[-1] + 3 * tf)
             assert first_due(times, due, lo, hi, tf) == bisect_left(times, due, lo, hi), (lo, hi, due)
+
+
+@pytest.mark.parametrize("ticks_on", [[], [0, 5, 6, 17, 29], list(range(0, 30, 4)), list(range(30))])
+@pytest.mark.parametrize("news_at", [frozenset(), frozenset({3, 5, 9, 20, 21})])
+@pytest.mark.parametrize("sample_every", [0, 3, 1000])
+@pytest.mark.parametrize("fail_at", [-1, 5, 9])
+@pytest.mark.parametrize("raise_at", [-1, 0, 6, 12])
+@pytest.mark.parametrize("chunks", [[], [1, 1, 1], [4, 7, 2, 5]])
+def test_a_tick_schedule_ticks_on_its_candles_and_on_account_news_only(
+    ticks_on: list[int], news_at: frozenset[int], sample_every: int, fail_at: int, raise_at: int, chunks: list[int]
+) -> None:
+    """The reference ticks candle i when it is scheduled or the venue changed the account on it; stepping,
+    sampling, failing and a venue that raises behave as without a schedule."""
+
+    def lane() -> FakeLane:
+        made = make(30, sample_every, fail_at, raise_at, gap=True)
+        made.ticks_on, made.venue.news_at = ticks_on, news_at
+        return made
+
+    want = drive(reference_advance, lane(), chunks, 30)
+    got = drive(kernel.advance, lane(), chunks, 30)
+    assert got == want
+    ticked = {i for kind, i in got[-4] if kind == "tick"}
+    assert ticked <= set(ticks_on) | news_at
+    if fail_at < 0:
+        assert ticked == set(ticks_on) | news_at
+
+
+def test_a_schedule_that_raises_fails_the_lane_and_steps_on() -> None:
+    made = make(10, 4, -1, -1, False)
+
+    def broken() -> list[int]:
+        raise KeyError("sma300")
+
+    made.schedule = broken  # type: ignore[method-assign]
+    assert kernel.advance(made, 10) == 10
+    assert made.failed_at == 0
+    assert [e for e in made.venue.log if e[0] == "tick"] == []
+    assert [e for e in made.venue.log if e[0] == "step"] == [("step", i) for i in range(10)]

@@ -75,8 +75,18 @@ STRATEGY = textwrap.dedent(
             elif down and pos > 0:
                 account.cancel_all_orders()
                 account.open_order("market", -pos, reduce_only=True)
+
+
+    class EmaCrossOptScheduled(EmaCrossOpt):
+        """The same, ticked only on the crosses (and on account news: the limit's fills)."""
+
+        def tick_on(self, dataframe, parameter):
+            diff = dataframe[f"ema{parameter['fast']}"] - dataframe[f"ema{parameter['slow']}"]
+            before = diff.shift(1)
+            return ((before <= 0) & (diff > 0)) | ((before >= 0) & (diff < 0))
     '''
 )
+SCHEDULED = "EmaCrossOptScheduled"
 
 
 def series() -> pd.DataFrame:
@@ -87,12 +97,16 @@ def series() -> pd.DataFrame:
     return candles
 
 
-def config(tmp_path: Path, venue: str, funding: float = 0.0001, **extra: Any) -> KektradeConfig:
+def config(
+    tmp_path: Path, venue: str, funding: float = 0.0001, strategy: str = "EmaCrossOpt", **extra: Any
+) -> KektradeConfig:
     """The parity config (see ``config_data``), parsed."""
-    return parse_config(json.dumps(config_data(tmp_path, venue, funding, **extra)))
+    return parse_config(json.dumps(config_data(tmp_path, venue, funding, strategy, **extra)))
 
 
-def config_data(tmp_path: Path, venue: str, funding: float = 0.0001, **extra: Any) -> dict[str, Any]:
+def config_data(
+    tmp_path: Path, venue: str, funding: float = 0.0001, strategy: str = "EmaCrossOpt", **extra: Any
+) -> dict[str, Any]:
     """The same optimized subaccount on a backtest, paper or live venue; ``extra`` goes to ``live``."""
     strategies = tmp_path / "strategies"
     strategies.mkdir(exist_ok=True)
@@ -107,7 +121,7 @@ def config_data(tmp_path: Path, venue: str, funding: float = 0.0001, **extra: An
         "history_dir": str(tmp_path / "history"),
         "data": {"source": "file", "files": {"BTC/USDT:USDT": {"path": str(csv)}}, "funding_rate": funding},
         "backtest": {"start": format_ms(start_ms)},
-        "defaults": {"pair": "BTC/USDT:USDT", "timeframe": "1m", "leverage": 3, "strategy": "EmaCrossOpt"},
+        "defaults": {"pair": "BTC/USDT:USDT", "timeframe": "1m", "leverage": 3, "strategy": strategy},
         "subaccounts": [
             {
                 "id": "opt",
@@ -145,11 +159,16 @@ def backtest(tmp_path: Path, funding: float = 0.0001) -> Session:
 
 
 def paper(
-    fake: FakeBybitExchange, tmp_path: Path, journal: MemoryJournal, resume: dict[str, ResumeRecord] | None = None
+    fake: FakeBybitExchange,
+    tmp_path: Path,
+    journal: MemoryJournal,
+    resume: dict[str, ResumeRecord] | None = None,
+    strategy: str = "EmaCrossOpt",
 ) -> Session:
     return build_live_session(
-        config(tmp_path, "paper"), "paper", journal, None, client_factory(fake), resume, optimizer_factory
-    )
+        config(tmp_path, "paper", strategy=strategy), "paper", journal, None, client_factory(fake), resume,
+        optimizer_factory,
+    )  # fmt: skip
 
 
 def play(run: Stepped, fake: FakeBybitExchange, rows: pd.DataFrame) -> None:
@@ -174,10 +193,15 @@ def selections(session: Session) -> list[tuple[int, Any]]:
     return [(s["time_ms"], s["parameters"]) for s in chosen if s["time_ms"] <= LAST_OPEN_MS]
 
 
-def test_paper_run_with_live_optimization_equals_the_backtest(market: FakeBybitExchange, tmp_path: Path) -> None:
+@pytest.mark.parametrize("strategy", ["EmaCrossOpt", SCHEDULED])
+def test_paper_run_with_live_optimization_equals_the_backtest(
+    market: FakeBybitExchange, tmp_path: Path, strategy: str
+) -> None:
+    """Also with a tick schedule: the paper run (live frames, one candle at a time) equals the backtest
+    ticked on every candle."""
     reference = backtest(tmp_path)
     journal = MemoryJournal()
-    session = paper(market, tmp_path, journal)
+    session = paper(market, tmp_path, journal, strategy=strategy)
     with Stepped(session) as run:
         play(run, market, series().iloc[HISTORY:])
     assert session.instances[0].next_index == TOTAL
@@ -208,15 +232,19 @@ def test_without_warm_start_the_first_selection_waits_a_lookback(market: FakeByb
     assert first >= T0_MS + (HISTORY + LOOKBACK_CANDLES) * MINUTE_MS
 
 
-def test_live_run_with_live_optimization_trades_like_the_backtest(market: FakeBybitExchange, tmp_path: Path) -> None:
-    """The same order flow through the exchange adapter (real ccxt, the fake's matching) gives the same fills.
+@pytest.mark.parametrize("strategy", ["EmaCrossOpt", SCHEDULED])
+def test_live_run_with_live_optimization_trades_like_the_backtest(
+    market: FakeBybitExchange, tmp_path: Path, strategy: str
+) -> None:
+    """The same order flow through the exchange adapter (real ccxt, the fake's matching) gives the same fills;
+    with a tick schedule too (the live venue reports the fills it reads as account news).
 
     The fake settles no funding, so the backtest runs without it here.
     """
     reference = backtest(tmp_path, funding=0.0)
     session = build_live_session(
-        config(tmp_path, "bybit_linear", funding=0.0), "live", MemoryJournal(), None, client_factory(market), None,
-        optimizer_factory,
+        config(tmp_path, "bybit_linear", funding=0.0, strategy=strategy), "live", MemoryJournal(), None,
+        client_factory(market), None, optimizer_factory,
     )  # fmt: skip
     with Stepped(session) as run:
         play(run, market, series().iloc[HISTORY:])

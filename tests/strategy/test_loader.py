@@ -36,12 +36,14 @@ def test_list_strategies_parses_without_executing(strategy_dir: Path, tmp_path: 
     (strategy_dir / "helpers.py").write_text(
         "import kektrade.strategy.base as base\n"
         "class Attr(base.OptimizeableStrategy):\n    pass\nclass NotOne(object):\n    pass\n"
+        "class Variant(Attr):\n    pass\nclass Plain(NotOne):\n    pass\n"
     )
     (strategy_dir / "broken.py").write_text("class Broken(Strategy:\n")
     found = list_strategies(strategy_dir)
     assert found == {
         "AlphaStrategy": strategy_dir / "alpha.py",
         "Attr": strategy_dir / "helpers.py",
+        "Variant": strategy_dir / "helpers.py",  # a variant of a strategy defined above it
         "BetaStrategy": strategy_dir / "beta.py",
         "BombStrategy": strategy_dir / "bomb.py",
     }

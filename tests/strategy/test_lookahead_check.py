@@ -66,6 +66,22 @@ STRATEGIES = textwrap.dedent(
             return dataframe
 
 
+    class ScheduledStrategy(CrossBaseStrategy):
+        """Ticked only where close crosses its SMA (as it trades): clean."""
+
+        def tick_on(self, dataframe, parameter):
+            above = dataframe["close"] > dataframe["sma20"]
+            return above != above.shift(1, fill_value=False)
+
+
+    class ScheduleFromTheFutureStrategy(CrossBaseStrategy):
+        """Ticked on the candle before the close crosses its SMA: the selection itself looks ahead."""
+
+        def tick_on(self, dataframe, parameter):
+            above = dataframe["close"] > dataframe["sma20"]
+            return (above != above.shift(1, fill_value=False)).shift(-1, fill_value=False)
+
+
     class ShortWarmupStrategy(CrossBaseStrategy):
         """SMA(20) and EMA(50) with a warm-up of 5 candles."""
 
@@ -132,6 +148,19 @@ def test_an_indicator_from_the_future_is_named_with_its_first_candle(tmp_path: P
     assert finding.kind == "indicator" and finding.name == "next_close"
     # the earliest cut is where the replaced future first shows: the value at the cut itself changes
     assert "when the candles after" in finding.detail and f"after {finding.candle} " in finding.detail
+
+
+def test_a_tick_schedule_from_the_past_passes(tmp_path: Path) -> None:
+    report = full_report(tmp_path, "ScheduledStrategy")
+    assert report.lookahead == []
+
+
+def test_a_tick_schedule_from_the_future_is_named_with_its_first_candle(tmp_path: Path) -> None:
+    report = full_report(tmp_path, "ScheduleFromTheFutureStrategy")
+    found = [f for f in report.lookahead if f.kind == "schedule"]
+    assert [f.name for f in found] == ["tick_on"]
+    assert f"after {found[0].candle} " in found[0].detail  # the candle before a cross, seen at its own cut
+    assert found[0].detail.startswith(("selects", "drops"))
 
 
 def test_a_too_short_warm_up_names_the_columns_and_the_count_that_is_enough(tmp_path: Path) -> None:

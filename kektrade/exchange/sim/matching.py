@@ -81,18 +81,9 @@ class SimMatching(SimOrders):
     def step(self, i: int) -> None:
         """Simulate candle ``i``: funding if due, then liquidation and fills along the candle's path.
 
-        A quiet candle — no orders or requests, and within the stretch ``_quiet_from`` found where neither
-        funding nor the liquidation price can come (for the same position, liquidation price and funding
-        clock) — only moves the clock: nothing else would happen on it.
+        A quiet candle (``_quiet``) only moves the clock: nothing else would happen on it.
         """
-        if (
-            i < self._quiet_until
-            and not self._orders
-            and not self._pending
-            and self.contracts == self._q_contracts
-            and self._liq == self._q_liq
-            and self._next_funding_ms == self._q_fund
-        ):
+        if self._quiet(i):
             self._i = i
             return
         k = self._window_index(i)
@@ -113,6 +104,40 @@ class SimMatching(SimOrders):
             self._idle += 1
             if self._idle >= QUIET_AFTER:  # the look-ahead pays only when orders are rare (it costs a few µs)
                 self._quiet_from(i + 1)
+
+    def _quiet(self, i: int) -> bool:
+        """Candle i is quiet: no orders or requests, and inside the stretch ``_quiet_from`` found where neither
+        funding nor the liquidation price can come (for the same position, liquidation price and funding
+        clock): stepping it only moves the clock."""
+        return (
+            i < self._quiet_until
+            and not self._orders
+            and not self._pending
+            and self.contracts == self._q_contracts
+            and self._liq == self._q_liq
+            and self._next_funding_ms == self._q_fund
+        )
+
+    def step_to(self, i: int, end: int) -> int:
+        """Step candles from ``i`` on, up to ``end`` (exclusive), and stop after the first candle on which the
+        venue changed the account (``_changes``: an order event or a liquidation); returns that candle, or
+        ``end`` when none did. The kernel's way through the candles a strategy's tick schedule skips.
+
+        A stretch of quiet candles (``step``'s first test) is crossed at once: on them ``step`` only moves
+        the clock, so setting it to the stretch's last candle is the same. If a step raises, the candles
+        before it are done (``candle_index``), as with ``step``.
+        """
+        while i < end:
+            if self._quiet(i):
+                i = min(self._quiet_until, end)
+                self._i = i - 1
+                continue
+            before = self._changes
+            self.step(i)
+            if self._changes != before:
+                return i
+            i += 1
+        return end
 
     def _quiet_from(self, start: int) -> None:
         """Mark the candles from ``start`` on that are quiet while no order rests: those before the next
@@ -533,6 +558,7 @@ class SimMatching(SimOrders):
         for order in list(self._orders):
             if not order.reduce_only and (order.contracts > 0) == (pos > 0):
                 self._finish(order, OrderStatus.CANCELLED, "cancelled", RejectReason.LIQUIDATED.value)
+        self._changes += 1  # the position's end is news even without an order to cancel
         self._liquidate(t)
         self._drop_reduce_only(t)
         self._reprice_orders(True, pos)

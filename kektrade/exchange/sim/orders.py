@@ -42,6 +42,8 @@ class SimOrders(SimAccounting):
     #: a backtest's order-event log (set beside ``journal`` by whoever owns the run database): events of
     #: plain orders are appended there; those of conditional orders still go through ``journal``
     order_events: OrderEventLog | None
+    #: order events and liquidations so far (the kernel asks ``step_to`` whether a candle brought any)
+    _changes: int = 0
 
     # -- recording ---------------------------------------------------------------------------------
 
@@ -51,6 +53,7 @@ class SimOrders(SimAccounting):
         return self.journal is not None or self.order_events is not None
 
     def _record_order(self, order: Order, event: str) -> None:
+        self._changes += 1
         events = self.order_events
         if events is not None and not is_conditional(order.type):
             events.add(self.subaccount_id, self._now_ms, event, order)
