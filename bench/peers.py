@@ -8,9 +8,12 @@ whole data: the sweep. The floor (``floor_all.py``'s per-candle callback objects
 process, interleaved round by round with kektrade (the machine is shared: compare ratios, take medians).
 Trades and final equity are checked against the floor's reference; a mismatch is printed and exits 1.
 
-    .venv/bin/python bench/peers.py [b1|b2|b3|all] [--rows N] [--rounds R] [--workers W]
+    .venv/bin/python bench/peers.py [b1|b2|b3|all] [--rows N] [--rounds R] [--workers W] [--every-candle]
 
-Defaults: B1 1M candles, B2 500k, B3 100k, 3 rounds, 2 optimizer workers. Prints one JSON object per job.
+B1 and B2 select the candles their tick can act on (``Strategy.tick_on``); ``--every-candle`` runs their
+variants that tick on every candle (the per-candle callback design the floor stands for). B3 requotes every
+candle either way. Defaults: B1 1M candles, B2 500k, B3 100k, 3 rounds, 2 optimizer workers. Prints one
+JSON object per job.
 B2 also prints the planning estimate of docs/performance.md: machine-hours per day of live optimization
 from the measured cost of one combination-candle.
 """
@@ -132,11 +135,14 @@ def _floor_b2(f: Any, o: Any, c: Any) -> dict[str, Any]:
 # -- kektrade's user path ------------------------------------------------------------------------
 
 
-def config_text(job: str, data: Path, workers: int) -> str:
-    """The job as a user's config: one subaccount on the Parquet file, the peers' fees and sizes."""
+def config_text(job: str, data: Path, workers: int, every_candle: bool = False) -> str:
+    """The job as a user's config: one subaccount on the Parquet file, the peers' fees and sizes.
+
+    B1 and B2 use their tick schedules unless ``every_candle`` (then their tick runs on every candle)."""
+    strategy = {"b1": "PeerB1", "b2": "PeerB2", "b3": "PeerB3"}[job]
     sub: dict[str, Any] = {
         "id": job,
-        "strategy": {"b1": "PeerB1", "b2": "PeerB2", "b3": "PeerB3"}[job],
+        "strategy": strategy + ("EveryCandle" if every_candle and job != "b3" else ""),
         "pair": "BTC/USDT:USDT",
         "timeframe": "1m",
         "leverage": 10 if job == "b3" else 1,  # B3's peers have no margin limit: the cap never binds
@@ -155,9 +161,9 @@ def config_text(job: str, data: Path, workers: int) -> str:
     return json.dumps(doc)
 
 
-def user_path(job: str, data: Path, workers: int) -> dict[str, Any]:
+def user_path(job: str, data: Path, workers: int, every_candle: bool = False) -> dict[str, Any]:
     """Build, run (engine thread, run database, results written) and close one run; times each phase."""
-    config = parse_config(config_text(job, data, workers))
+    config = parse_config(config_text(job, data, workers, every_candle))
     gc.collect()  # the previous round's run is cyclic garbage until the collector's next full pass
     with tempfile.TemporaryDirectory() as tmp, PssSampler() as pss:
         t0 = time.perf_counter()
@@ -237,14 +243,14 @@ def daily_estimate(seconds_per_combo_candle: float, cores: int) -> dict[str, Any
     }
 
 
-def run_job(job: str, rows: int, rounds: int, workers: int, folder: Path) -> dict[str, Any]:
+def run_job(job: str, rows: int, rounds: int, workers: int, folder: Path, every_candle: bool = False) -> dict[str, Any]:
     """Interleave floor and user-path runs ``rounds`` times; report medians and the result check."""
     data, frame = write_candles(rows, folder)
     floors, runs, problems = [], [], []
     ref: dict[str, Any] = {}
     for _ in range(rounds):
         ref = floor_run(job, frame)
-        got = user_path(job, data, workers)
+        got = user_path(job, data, workers, every_candle)
         floors.append(ref)
         runs.append(got)
         problems += check(job, ref, got)
@@ -256,6 +262,7 @@ def run_job(job: str, rows: int, rounds: int, workers: int, folder: Path) -> dic
         "job": job,
         "rows": rows,
         "rounds": rounds,
+        "tick": "every candle" if every_candle or job == "b3" else "tick schedule (tick_on)",
         "floor_candles_per_s": round(per * rows / floor_s),
         "engine_candles_per_s": round(per * rows / med["engine_s"]),
         "run_candles_per_s": round(per * rows / med["run_s"]),
@@ -293,12 +300,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=None, help="candles (default per job: 1M, 500k, 100k)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="optimizer worker processes for B2")
+    parser.add_argument(
+        "--every-candle", action="store_true", help="B1/B2 without their tick schedules: tick on every candle"
+    )
     args = parser.parse_args()
     jobs = ["b1", "b3", "b2"] if args.job == "all" else [args.job]
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
         for job in jobs:
-            out = run_job(job, args.rows or DEFAULT_ROWS[job], args.rounds, args.workers, Path(tmp))
+            rows = args.rows or DEFAULT_ROWS[job]
+            out = run_job(job, rows, args.rounds, args.workers, Path(tmp), args.every_candle)
             failed |= not out["matches_floor_reference"]
             print(json.dumps(out, indent=2), flush=True)
     sys.exit(1 if failed else 0)

@@ -1,7 +1,8 @@
 """The peers' three jobs (../shared/bench/peers/common.py) as kektrade strategies, for bench/peers.py.
 
 Indicators are computed exactly as the peers' floor computes them (sums in integer 0.1 ticks, so ties are
-exact ties); ``tick`` reads them through ``self.c`` like any strategy.
+exact ties); ``tick`` reads them through ``self.c`` like any strategy. B1 and B2 select the candles their tick
+can act on (``tick_on``: a change of side, a cross); their ``...EveryCandle`` variants tick on every candle.
 """
 
 from __future__ import annotations
@@ -51,6 +52,15 @@ class PeerB1(Strategy):
         dataframe["fast"] = tick_sma(close, 50)
         dataframe["slow"] = tick_sma(close, 200)
         return dataframe
+
+    def tick_on(self, dataframe: pd.DataFrame, parameter: Mapping[str, Any]) -> np.ndarray:
+        """Only the candles where the target (the side of the last non-tie) changes."""
+        side = np.sign(dataframe["fast"].to_numpy() - dataframe["slow"].to_numpy())
+        target = pd.Series(np.where(side == 0.0, np.nan, side)).ffill().to_numpy()
+        out = np.zeros(len(target), dtype=bool)
+        out[0] = not np.isnan(target[0])
+        out[1:] = (target[1:] != target[:-1]) & ~np.isnan(target[1:])
+        return out
 
     def tick(
         self,
@@ -148,3 +158,19 @@ class PeerB3(Strategy):
             account.open_order(OrderType.LIMIT, 1.0, round(c * 0.999 / 0.1) * 0.1, post_only=True)
         if pos > -5.0:
             account.open_order(OrderType.LIMIT, -1.0, round(c * 1.001 / 0.1) * 0.1, post_only=True)
+
+
+class PeerB1EveryCandle(PeerB1):
+    """B1 ticked on every candle (no tick schedule): the per-candle callback design."""
+
+    def tick_on(self, dataframe: pd.DataFrame, parameter: Mapping[str, Any]) -> None:
+        """Every candle."""
+        return None
+
+
+class PeerB2EveryCandle(PeerB2):
+    """B2 ticked on every candle (no tick schedule): the per-candle callback design."""
+
+    def tick_on(self, dataframe: pd.DataFrame, parameter: Mapping[str, Any]) -> None:
+        """Every candle."""
+        return None

@@ -88,6 +88,7 @@ class SimMatching(SimOrders):
             return
         k = self._window_index(i)
         t = self._wt[k]
+        busy = bool(self._orders)  # a market order filled below still makes this a candle with orders
         if t >= self._next_funding_ms:
             self._funding_due(i, t)
         if self._orders or (
@@ -97,7 +98,7 @@ class SimMatching(SimOrders):
         self._close_candle(i, k)
         if self._pending:  # requests (realistic venue: sent with latency) that land by the next open
             self._apply_pending(t + self._tf)
-        if self._orders or self._pending:
+        if busy or self._orders or self._pending:
             self._idle = 0
             self._q_span = QUIET_MIN_SPAN
         else:
@@ -123,20 +124,60 @@ class SimMatching(SimOrders):
         venue changed the account (``_changes``: an order event or a liquidation); returns that candle, or
         ``end`` when none did. The kernel's way through the candles a strategy's tick schedule skips.
 
-        A stretch of quiet candles (``step``'s first test) is crossed at once: on them ``step`` only moves
-        the clock, so setting it to the stretch's last candle is the same. If a step raises, the candles
-        before it are done (``candle_index``), as with ``step``.
+        Candles on which ``step`` would only move the clock are crossed at once: a quiet stretch (``step``'s
+        first test), and with no order on the book the candles before the next funding settlement and before
+        the mark path reaches the liquidation price (``_calm_until``). If a step raises, the candles before
+        it are done (``candle_index``), as with ``step``.
         """
         while i < end:
             if self._quiet(i):
                 i = min(self._quiet_until, end)
                 self._i = i - 1
                 continue
+            if not self._orders and not self._pending:
+                calm = self._calm_until(i, end)
+                if calm > i:
+                    self._i = calm - 1
+                    i = calm
+                    continue
             before = self._changes
             self.step(i)
             if self._changes != before:
                 return i
             i += 1
+        return end
+
+    def _calm_until(self, i: int, end: int) -> int:
+        """With no order or request on the book: the first candle in [i, end) on which ``step`` would do more
+        than move the clock (a funding settlement due, the mark path reaching the liquidation price).
+
+        Inside the column window it reads the window's lists (compiled, a few ns a candle); beyond it, the
+        columns in bulk as ``_quiet_from`` does (a bisection for funding, NumPy for the liquidation price):
+        loading windows just to look would copy every column.
+        """
+        k = k0 = i - self._w0
+        due, pos, liq = self._next_funding_ms, self.contracts, self._liq
+        if 0 <= k < self._w1 - self._w0:
+            stop = min(k + end - i, len(self._wt))
+            wt = self._wt
+            if pos > 0.0:
+                wml = self._wml
+                while k < stop and wt[k] < due and wml[k] > liq:
+                    k += 1
+            elif pos < 0.0:
+                wmh = self._wmh
+                while k < stop and wt[k] < due and wmh[k] < liq:
+                    k += 1
+            else:
+                while k < stop and wt[k] < due:
+                    k += 1
+            if k < stop or k == k0 + end - i:
+                return i + (k - k0)
+            i += k - k0  # the window ended before ``end``: the rest in bulk
+        if i < end and self._t[end - 1] >= due:  # a settlement falls in the range (one read to rule it out)
+            end = bisect.bisect_left(self._t, due, i, end)
+        if i < end and pos != 0.0:
+            end = self._first_liquidation_candle(i, end)
         return end
 
     def _quiet_from(self, start: int) -> None:
@@ -163,6 +204,8 @@ class SimMatching(SimOrders):
         """
         long = self.contracts > 0.0
         liq = self._liq
+        if (liq <= 0.0) if long else (liq == math.inf):  # a position no price can liquidate (a 1x long)
+            return end
         column = self._ml if long else self._mh
         if isinstance(column, list):
             values: list[float] = column
