@@ -51,39 +51,45 @@ class Trade:
         return None if self.exit_time_ms is None else self.exit_time_ms - self.entry_time_ms
 
 
-@dataclass(slots=True)
 class _Open:
-    """A trade being built."""
+    """A trade being built (a plain class: compiled, its construction is a few native stores)."""
 
-    symbol: str
-    direction: int
-    entry_time_ms: int
-    opened_qty: float = 0.0
-    opened_value: float = 0.0
-    closed_qty: float = 0.0
-    closed_value: float = 0.0
-    max_contracts: float = 0.0
-    gross_pnl: float = 0.0
-    fees: float = 0.0
-    funding: float = 0.0
-    liquidated: bool = False
-    fills: int = 0
-    exit_order_id: str = ""
+    def __init__(self, symbol: str, direction: int, entry_time_ms: int) -> None:
+        self.symbol = symbol
+        self.direction = direction
+        self.entry_time_ms = entry_time_ms
+        self.exit_time_ms: int | None = None
+        self.opened_qty = 0.0
+        self.opened_value = 0.0
+        self.closed_qty = 0.0
+        self.closed_value = 0.0
+        self.max_contracts = 0.0
+        self.gross_pnl = 0.0
+        self.fees = 0.0
+        self.funding = 0.0
+        self.liquidated = False
+        self.fills = 0
+        self.exit_order_id = ""
 
-    def finish(self, exit_time_ms: int | None) -> Trade:
-        """Freeze into a Trade."""
+    @property
+    def pnl(self) -> float:
+        """Net PnL so far: gross realized PnL - trading fees - funding paid."""
+        return self.gross_pnl - self.fees - self.funding
+
+    def finish(self) -> Trade:
+        """Freeze into a Trade (open while ``exit_time_ms`` is None)."""
         return Trade(
             symbol=self.symbol,
             direction=self.direction,
             entry_time_ms=self.entry_time_ms,
-            exit_time_ms=exit_time_ms,
+            exit_time_ms=self.exit_time_ms,
             entry_price=self.opened_value / self.opened_qty if self.opened_qty else 0.0,
             exit_price=self.closed_value / self.closed_qty if self.closed_qty else 0.0,
             max_contracts=self.max_contracts,
             gross_pnl=self.gross_pnl,
             fees=self.fees,
             funding=self.funding,
-            pnl=self.gross_pnl - self.fees - self.funding,
+            pnl=self.pnl,
             liquidated=self.liquidated,
             fills=self.fills,
             entry_qty=self.opened_qty,
@@ -117,16 +123,26 @@ class TripBuilder:
         """The trades that the given (next) fills close, in order."""
         closed: list[Trade] = []
         for fill in fills:
-            trade = self._add(fill)
-            if trade is not None:
-                closed.append(trade)
+            done = self._add(fill)
+            if done is not None:
+                closed.append(done.finish())
+        return closed
+
+    def feed_closes(self, fills: Sequence[Fill]) -> list[tuple[int, float]]:
+        """(exit time, net PnL) of the trades the given fills close: ``feed`` without building the trades
+        (the optimizer's books score with these pairs only)."""
+        closed: list[tuple[int, float]] = []
+        for fill in fills:
+            done = self._add(fill)
+            if done is not None:
+                closed.append((fill.time_ms, done.pnl))
         return closed
 
     def open_trade(self) -> Trade | None:
         """The trade still open after the fills fed so far."""
-        return None if self.current is None else self.current.finish(None)
+        return None if self.current is None else self.current.finish()
 
-    def _add(self, fill: Fill) -> Trade | None:
+    def _add(self, fill: Fill) -> _Open | None:
         current = self.current
         if fill.kind == FillKind.FUNDING:
             if current is not None:
@@ -136,7 +152,7 @@ class TripBuilder:
         self.position = after
         closing, opening = _split(before, after)
         total = closing + opening or 1.0
-        done: Trade | None = None
+        done: _Open | None = None
         if current is not None and closing > 0:
             current.closed_qty += closing
             current.closed_value += closing * fill.price
@@ -146,7 +162,8 @@ class TripBuilder:
             current.liquidated |= fill.kind == FillKind.LIQUIDATION
             current.exit_order_id = fill.order_id
             if _sign(after) != _sign(before):
-                done, current = current.finish(fill.time_ms), None
+                current.exit_time_ms = fill.time_ms
+                done, current = current, None
         if opening > 0 and _sign(after) != 0:
             if current is None and _sign(before) != _sign(after):  # same sign: fills began mid-position
                 current = _Open(fill.symbol, _sign(after), fill.time_ms)

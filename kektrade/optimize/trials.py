@@ -133,7 +133,7 @@ class VirtualBook:
         with the run was most of a sweep's memory (thousands of fills per combination).
         """
         fills = self.venues[k].fills
-        out = [(t.exit_time_ms or 0, t.pnl) for t in self._trips[k].feed(fills)]
+        out = self._trips[k].feed_closes(fills)
         fills.clear()
         return out
 

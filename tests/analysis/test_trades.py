@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kektrade.analysis.trades import round_trips
+from kektrade.analysis.trades import TripBuilder, round_trips
 from kektrade.domain.types import Fill, FillKind
 
 SYM = "BTC/USDT:USDT"
@@ -90,3 +90,21 @@ def test_open_trade_only_when_asked() -> None:
 def test_no_fills_no_trades() -> None:
     assert round_trips([]) == []
     assert round_trips([funding(1, 0, 1.0)]) == []
+
+
+def test_the_books_pairs_are_the_trades_exit_times_and_pnls() -> None:
+    """``feed_closes`` (the optimizer's books) gives each closed trade's (exit time, pnl), fed in pieces."""
+    fills = [
+        trade(1, -1, 200, 0.1, 0, -1),
+        funding(2, -1, -0.03),
+        trade(3, 0.5, 190, 0.05, 10, -0.5),
+        trade(4, 1.5, 180, 0.15, 10, 1),  # flips: closes the short, opens a long
+        funding(5, 1, 0.02),
+        Fill(6, SYM, FillKind.LIQUIDATION, -1, 150, 0.0, -30, position_after=0),
+        trade(7, 2, 100, 0.2, 0, 2),
+        trade(8, -2, 110, 0.22, 20, 0),
+    ]
+    want = [(t.exit_time_ms, t.pnl) for t in round_trips(fills)]
+    assert len(want) == 3
+    builder = TripBuilder()
+    assert builder.feed_closes(fills[:3]) + builder.feed_closes(fills[3:]) == want
