@@ -66,3 +66,15 @@ def test_take_with_a_limit_hands_over_the_oldest_events_and_keeps_the_rest() -> 
     rest = log.take(3)  # fewer held than asked: what there is
     assert rest[ORDER_EVENT_COLUMNS.index("time_ms")] == [3] and len(log) == 0
     assert all(c == [] for c in log.take(5))
+
+
+def test_an_open_order_is_copied_and_a_final_one_kept_as_it_is() -> None:
+    """The venue changes open orders later (a copy keeps the event's values); a final order is off the book
+    and never changed again, so the log keeps the order itself instead of a copy."""
+    log = OrderEventLog(100)
+    limit, _, rejected = orders()
+    log.add("a", 1, "placed", limit)
+    log.add("a", 2, "rejected", rejected)
+    held = log._orders
+    assert held[0] is not limit and held[0].astuple() == limit.astuple()
+    assert held[1] is rejected
