@@ -71,8 +71,10 @@ def simulator_rate(arrays: MarketArrays) -> float:
 
 
 def bare_same_strategy(session: Any) -> float:
-    """The same strategy, frame and parameters through a bare SimExchange loop: no engine, no journal."""
+    """The same strategy, frame and parameters through a bare SimExchange loop: no engine, no journal (ticked
+    where the engine ticks it: its tick schedule, if it has one, and the candles with account news)."""
     from kektrade.engine.build import make_provider, make_venue, prepare_instance, sim_settings
+    from kektrade.strategy.schedule import tick_schedule
 
     config = session.config
     sub = config.subaccounts[0]
@@ -81,12 +83,25 @@ def bare_same_strategy(session: Any) -> float:
     tick, frame, meta = prepared.strategy.tick, prepared.frame, prepared.metadata
     variables: dict[str, Any] = {}
     parameter = dict(session.instances[0].parameter)
-    step = venue.step
+    step, n = venue.step, len(prepared.arrays)
     t0 = time.perf_counter()
-    for i in range(prepared.first_index, len(prepared.arrays)):
-        step(i)
-        tick(frame, i, meta, parameter, variables, venue)
-    return (len(prepared.arrays) - prepared.first_index) / (time.perf_counter() - t0)
+    schedule = tick_schedule(prepared.strategy, frame, parameter)
+    if schedule is None:
+        for i in range(prepared.first_index, n):
+            step(i)
+            tick(frame, i, meta, parameter, variables, venue)
+    else:  # the strategy's tick schedule, as the kernel follows it: selected candles and account news
+        i = prepared.first_index
+        for wanted in [*(k for k in schedule if k >= i), n]:
+            while i <= wanted and i < n:
+                j = venue.step_to(i, wanted) if i < wanted else wanted
+                if j == n:
+                    break
+                if j == wanted:
+                    step(j)
+                tick(frame, j, meta, parameter, variables, venue)
+                i = j + 1
+    return (n - prepared.first_index) / (time.perf_counter() - t0)
 
 
 def run(optimize: bool) -> dict[str, object]:

@@ -2,7 +2,8 @@
 
 Entry: close crosses above SMA(sma) and RSI(rsi) < rsi_max -> market buy ``stake`` of the balance.
 Exit: close crosses below SMA(sma) -> flatten. Every SMA and RSI length of the search space is computed
-once in ``populate_indicators``; ``tick`` only reads plain lists.
+once in ``populate_indicators``; ``tick`` only reads plain lists, and runs only on the crosses
+(``tick_on``) and when the account changed.
 """
 
 from __future__ import annotations
@@ -42,6 +43,18 @@ class SmaRsiStrategy(OptimizeableStrategy):
         for n in parameters["rsi"]:
             dataframe[f"rsi{n}"] = ta.rsi(close, length=int(n))
         return dataframe
+
+    def tick_on(self, dataframe: pd.DataFrame, parameter: Mapping[str, Any]) -> pd.Series:
+        """Tick only where ``tick`` can act: a cross above with RSI below ``rsi_max``, or a cross below.
+
+        Between crosses the engine steps the venue without calling Python: a sweep of the search space runs
+        several times faster, with the same trades.
+        """
+        close, sma = dataframe["close"], dataframe[f"sma{parameter['sma']}"]
+        before_c, before_s = close.shift(1), sma.shift(1)
+        up = (before_c <= before_s) & (close > sma) & (dataframe[f"rsi{parameter['rsi']}"] < parameter["rsi_max"])
+        down = (before_c >= before_s) & (close < sma)
+        return up | down
 
     def tick(
         self,
