@@ -36,6 +36,23 @@ def period_label(time_ms: int, period: str) -> str:
     raise ValueError(f"period must be one of {PERIODS}, got {period!r}")
 
 
+def _labeller(period: str) -> Any:
+    """``period_label`` for one period kind, computed once per UTC day (a run has thousands of samples and
+    trades a day: formatting each one was most of a subaccount's results)."""
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {PERIODS}, got {period!r}")
+    by_day: dict[int, str] = {}
+
+    def label(time_ms: int) -> str:
+        day = time_ms // DAY_MS
+        found = by_day.get(day)
+        if found is None:
+            found = by_day[day] = period_label(day * DAY_MS, period)
+        return found
+
+    return label
+
+
 def period_table(
     times_ms: Sequence[int], equity: Sequence[float], trades: Sequence[Mapping[str, Any]], period: str, pnl_key: str
 ) -> list[dict[str, Any]]:
@@ -43,9 +60,10 @@ def period_table(
     if len(times_ms) != len(equity):
         raise ValueError(f"times_ms has {len(times_ms)} points but equity has {len(equity)}")
     rows: dict[str, dict[str, Any]] = {}
+    labelled = _labeller(period)
     start = float(equity[0]) if len(equity) else 0.0
     for time_ms, value in zip(times_ms, equity, strict=True):
-        label = period_label(int(time_ms), period)
+        label = labelled(int(time_ms))
         row = rows.get(label)
         if row is None:
             row = rows[label] = {"period": label, "start_equity": start, "trades": 0, "wins": 0, "trade_pnl": 0.0}
@@ -53,7 +71,7 @@ def period_table(
     for trade in trades:
         if trade.get("exit_time_ms") is None:
             continue
-        label = period_label(int(trade["exit_time_ms"]), period)
+        label = labelled(int(trade["exit_time_ms"]))
         row = rows.setdefault(
             label,
             {"period": label, "start_equity": start, "end_equity": start, "trades": 0, "wins": 0, "trade_pnl": 0.0},

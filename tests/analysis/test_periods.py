@@ -71,3 +71,17 @@ def test_compact_series_keeps_ends_and_the_deepest_point() -> None:
     assert out["other"] == [float(t) for t in out["times_ms"]]  # columns stay aligned
     small = compact_series([1, 2], {"equity": [1.0, 2.0]}, 500)
     assert small == {"times_ms": [1, 2], "equity": [1.0, 2.0]}
+
+
+def test_period_tables_label_every_time_as_period_label_does() -> None:
+    """Labels are computed once per UTC day: the table's periods equal labelling each time on its own,
+    at day, week, month and year edges, negative times (before 1970) included."""
+    edges = [T0 - 1, T0, T0 + 1, T0 + DAY - 1, T0 + DAY, -1, 0, -DAY, -DAY - 1, 1_711_929_599_999, 1_711_929_600_000]
+    times = sorted(set(edges + [T0 + k * 3_600_000 * 7 for k in range(400)]))
+    equity = [100.0 + k for k in range(len(times))]
+    for period in ("day", "week", "month"):
+        rows = period_table(times, equity, [{"exit_time_ms": t, "pnl": 1.0} for t in times], period, "pnl")
+        want = sorted({period_label(t, period) for t in times})
+        assert [r["period"] for r in rows] == want
+        counts = {label: sum(1 for t in times if period_label(t, period) == label) for label in want}
+        assert {r["period"]: r["trades"] for r in rows} == counts
