@@ -112,7 +112,7 @@ class RunController:
         self._journal = bulk or light
         self.journal.attach(self._journal)
         if bulk is not None and self.session is not None:
-            self.session.route_order_events(bulk.order_events)
+            self.session.route_records(bulk.order_events, bulk.fill_records)
         for inst in self.session.instances if self.session else []:
             self.db.add_instance(
                 inst.id,

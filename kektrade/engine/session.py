@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kektrade.config.model_root import KektradeConfig
-from kektrade.domain.journal import Journal
+from kektrade.domain.journal import FillRecorded, Journal
 from kektrade.domain.order_events import OrderEventLog
 from kektrade.domain.timeframes import duration_ms
 from kektrade.engine.build import (
@@ -48,16 +48,18 @@ class Session:
     checks: dict[str, Any] = field(default_factory=dict)  # the look-ahead check per subaccount (preflight)
     tags: TradeTags | None = None  # exit reasons and parameter selections for the trade analysis
 
-    def route_order_events(self, events: OrderEventLog) -> None:
-        """Simulated venues append their plain orders' events to ``events`` instead of journaling records.
+    def route_records(self, events: OrderEventLog, fills: list[FillRecorded]) -> None:
+        """Simulated venues append their plain orders' events to ``events`` and their fills to ``fills``
+        instead of journaling records.
 
-        Called when the run database's bulk journal (which owns ``events`` and writes them) is attached;
+        Called when the run database's bulk journal (which owns both and writes them) is attached;
         conditional orders' events keep going through the journal, where ``tags`` notes them.
         """
         for inst in self.instances:
             venue = inst.venue
             if isinstance(venue, SimExchange) and venue.journal is not None:
                 venue.order_events = events
+                venue.fill_records = fills
 
     def results(self) -> dict[str, Any]:
         """The results document of the run so far."""

@@ -3,9 +3,10 @@
 A backtest's heavy records (fills, order transitions) are appended to plain lists on the engine's thread —
 no queue, no writer thread competing for the GIL — and written as one Parquet part per ``part_rows``
 records and at every ``flush()``/``close()`` (``kektrade.persistence.columnar``). Order transitions are
-held in an order-event log (``order_events``, ``kektrade.domain.order_events``): the simulated venues
-append to it directly, and order records that come through ``record`` join the same log. The light records
-(equity samples, statuses, selections, saved state) go on through ``SqliteJournal``.
+held in an order-event log (``order_events``, ``kektrade.domain.order_events``) and fills in
+``fill_records``: the simulated venues append to both directly, and records that come through ``record``
+join the same ones. The light records (equity samples, statuses, selections, saved state) go on through
+``SqliteJournal``.
 
 Why a backtest may batch: a killed backtest is never continued — ``--run-id`` deletes its rows and runs
 it again from the first candle (docs/runs.md) — so no record of it has to be durable before the next one
@@ -47,8 +48,9 @@ class BulkJournal:
         self._light = light
         self._on_failure = on_failure
         self._part_rows = part_rows
-        self.order_events = OrderEventLog(part_rows, lambda: self._write_part("order_event"))
-        self._fills: list[FillRecorded] = []
+        self.order_events = OrderEventLog(part_rows, self._events_full)
+        #: fills held for the next part; simulated venues append to it directly (``Session.route_records``)
+        self.fill_records: list[FillRecorded] = []
         self._errors: list[str] = []
         self._failure: JournalError | None = None
         self._closed = False
@@ -59,8 +61,8 @@ class BulkJournal:
         if kind is OrderRecorded:
             self.order_events.add(item.subaccount, item.time_ms, item.event, item.order)  # type: ignore[union-attr]
         elif kind is FillRecorded:
-            self._fills.append(item)  # type: ignore[arg-type]
-            if len(self._fills) >= self._part_rows:
+            self.fill_records.append(item)  # type: ignore[arg-type]
+            if len(self.fill_records) >= self._part_rows:
                 self._write_part("fill")
         else:
             self._light.record(item)
@@ -90,6 +92,14 @@ class BulkJournal:
         """The first failure of this journal or of the SQLite journal, if any."""
         return self._failure or self._light.failure
 
+    def _events_full(self) -> None:
+        """A part's worth of order events is held: write it, and the fills if they are a part's worth too
+        (venues append fills directly; every trade fill comes with at least two order events, so fills reach
+        a part's size here, not much later)."""
+        self._write_part("order_event")
+        if len(self.fill_records) >= self._part_rows:
+            self._write_part("fill")
+
     def _write_part(self, table: str) -> None:
         """Write the held records of ``table``; a failure (disk full, ...) loses them and is reported."""
         try:
@@ -107,7 +117,8 @@ class BulkJournal:
 
         slices = []
         if table == "fill":
-            held, self._fills = self._fills, []
+            held = self.fill_records[:]  # the list itself stays: venues hold it
+            self.fill_records.clear()
             while held:
                 batch = held[:SLICE_ROWS]
                 del held[:SLICE_ROWS]

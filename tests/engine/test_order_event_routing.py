@@ -1,4 +1,4 @@
-"""A backtest's order events go to the bulk journal's columns straight from the venue: same rows, same order.
+"""A backtest's order events and fills go to the bulk journal straight from the venue: same rows, same order.
 
 Plain orders' events are appended by the simulated venue to ``BulkJournal.order_events``; conditional
 orders' events still pass the journal (the trade analysis notes their types there) and join the same
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kektrade.domain.journal import MemoryJournal, OrderRecorded
+from kektrade.domain.journal import FillRecorded, MemoryJournal, OrderRecorded
 from kektrade.engine.session import build_session
 from kektrade.persistence.database import open_run_database
 from tests.engine.kit import config, run
@@ -66,8 +66,11 @@ def test_the_run_database_reads_back_every_order_event_a_memory_journal_gets(tmp
 
     controller = run(tmp_path, cfg)
     venues = [inst.venue for inst in controller.session.instances]
-    assert all(v.order_events is not None for v in venues)  # routed past the journal
+    assert all(v.order_events is not None and v.fill_records is not None for v in venues)  # past the journal
+    fills = journal.of_type(FillRecorded)
+    assert {f.fill.kind.value for f in fills} >= {"trade", "funding"}
     with open_run_database(tmp_path / "run" / "run.sqlite") as db:
         for sub in ("one", "two"):
             assert db.order_events(sub) == [e for e in expected if e.subaccount == sub]
+            assert db.fills(sub) == [f.fill for f in fills if f.subaccount == sub]
     controller.close()

@@ -121,6 +121,24 @@ def test_parts_of_part_rows_records_written_as_the_run_goes(tmp_path: Path) -> N
         assert db.open_orders("a") == [order(n) for n in range(4)]
 
 
+def test_fills_appended_by_venues_are_written_with_the_order_event_parts(tmp_path: Path) -> None:
+    """Simulated venues append fills to ``fill_records`` directly (no ``record`` call): a part's worth is
+    written when the order events fill a part, and the list they hold stays the journal's list."""
+    (fill,) = [r for r in records() if isinstance(r, FillRecorded) and r.fill.kind is FillKind.TRADE]
+    with open_run_database(tmp_path / "run.sqlite") as db:
+        journal = BulkJournal(db, SqliteJournal(db, 0.05), part_rows=2)
+        held = journal.fill_records  # what a venue holds (Session.route_records)
+        held += [fill, fill, fill]
+        journal.record(OrderRecorded("a", 1, "placed", order(1)))
+        assert len(held) == 3  # under a part of order events: nothing written yet
+        journal.record(OrderRecorded("a", 2, "placed", order(2)))  # a part of order events: fills too
+        assert held == [] and journal.fill_records is held
+        assert columnar.count_rows(columnar.table_dir(db.path, "fill")) == 3
+        held.append(fill)
+        journal.close()
+        assert db.fills("a") == [fill.fill] * 4
+
+
 def test_light_records_go_to_sqlite_as_the_run_goes(tmp_path: Path) -> None:
     with open_run_database(tmp_path / "run.sqlite") as db:
         light = SqliteJournal(db, 0.05)

@@ -38,6 +38,9 @@ class SimAccounting:
     spec: ContractSpec
     subaccount_id: str
     journal: Journal | None
+    #: a backtest's held fill records (set beside ``journal`` by the owner of the run database): fills are
+    #: appended there instead of passing the journal
+    fill_records: list[FillRecorded] | None
     fills: list[Fill]
     #: Signed position size: a plain attribute (not a property) because every tick reads it.
     contracts: float = 0.0
@@ -378,7 +381,10 @@ class SimAccounting:
 
     def _record_fill(self, fill: Fill) -> None:
         self.fills.append(fill)
-        if self.journal is not None:
+        records = self.fill_records
+        if records is not None:  # a backtest's bulk journal: held for its next part, no journal call
+            records.append(FillRecorded(self.subaccount_id, fill))
+        elif self.journal is not None:
             self.journal.record(FillRecorded(self.subaccount_id, fill))
 
     def _settle_funding(self, time_ms: int, mark: float, rate: float) -> Fill | None:

@@ -69,6 +69,7 @@ class SimExchange(SimMatching):
         self.subaccount_id = subaccount_id
         self.journal = journal
         self.order_events = None
+        self.fill_records = None
         self.fills: list[Fill] = []
         self._orders: list[Order] = []
         self._reserved: dict[str, float] = {}
