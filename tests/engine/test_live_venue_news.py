@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.faults.kit import SYMBOL, ensure_candles, venue
+from tests.e2e.faults.kit import SYMBOL, ensure_candles, fresh_account, venue
 from tests.fakes.bybit_trading import FakeBybitExchange
 
 
 @pytest.fixture
 def fake(fake_server: FakeBybitExchange) -> FakeBybitExchange:
     """A fresh 10,000 USDT account with 4 closed candles."""
-    fake_server.reset_trading()
-    fake_server.open_account(SYMBOL, 10_000.0, leverage=10)
-    ensure_candles(fake_server, 4)
-    return fake_server
+    return fresh_account(fake_server)
 
 
 def test_step_to_reports_the_candle_on_which_a_resting_limit_filled(fake: FakeBybitExchange) -> None:

@@ -50,6 +50,14 @@ def ensure_candles(fake: FakeBybitExchange, count: int) -> None:
         fake.push_candle(SYMBOL, *price_at(len(sim.market)))
 
 
+def fresh_account(fake: FakeBybitExchange) -> FakeBybitExchange:
+    """``fake`` reset to a fresh 10,000 USDT account (leverage 10) with 4 closed candles of ``price_at``."""
+    fake.reset_trading()
+    fake.open_account(SYMBOL, 10_000.0, leverage=10)
+    ensure_candles(fake, 4)
+    return fake
+
+
 def arrays_until(count: int) -> MarketArrays:
     """kektrade's candle columns for the first ``count`` candles of ``price_at``."""
     rows = [price_at(n) for n in range(count)]

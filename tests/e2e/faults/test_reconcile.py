@@ -20,7 +20,7 @@ from kektrade.engine.resume import ResumeRecord
 from kektrade.persistence.database import RunDatabase, open_run_database
 from kektrade.persistence.journal import SqliteJournal
 from kektrade.persistence.models import SCHEMA_VERSION
-from tests.e2e.faults.kit import SYMBOL, ensure_candles, exchange_orders, venue
+from tests.e2e.faults.kit import SYMBOL, ensure_candles, exchange_orders, fresh_account, venue
 from tests.e2e.faults.proxy import FaultProxy
 from tests.fakes.bybit_trading import FakeBybitExchange
 
@@ -28,10 +28,7 @@ from tests.fakes.bybit_trading import FakeBybitExchange
 @pytest.fixture
 def fake(fake_server: FakeBybitExchange) -> FakeBybitExchange:
     """A fresh 10,000 USDT account with 4 closed candles."""
-    fake_server.reset_trading()
-    fake_server.open_account(SYMBOL, 10_000.0, leverage=10)
-    ensure_candles(fake_server, 4)
-    return fake_server
+    return fresh_account(fake_server)
 
 
 def records(db: RunDatabase) -> ResumeRecord:
