@@ -255,19 +255,21 @@ def test_live_run_with_live_optimization_trades_like_the_backtest(
     assert market.sims[SYMBOL].equity() == pytest.approx(reference.instances[0].venue.equity(), rel=1e-9)
 
 
+@pytest.mark.parametrize("strategy", ["EmaCrossOpt", SCHEDULED])
 def test_a_killed_paper_run_resumes_to_exactly_the_uninterrupted_result(
-    market: FakeBybitExchange, tmp_path: Path
+    market: FakeBybitExchange, tmp_path: Path, strategy: str
 ) -> None:
     """Crash mid-run (nothing saved after the last resume point), resume from the run database, go on.
 
     The run saves its resume point every 7 candles; the crash comes 4 candles after one, so the resumed
     run must process those candles again — without a duplicated row — and its optimizer must replay the
     virtual exchanges to the same state. The result equals the uninterrupted one (the backtest, proven
-    equal to an uninterrupted paper run above).
+    equal to an uninterrupted paper run above). With a tick schedule too: the resumed run's virtual exchanges
+    replay their schedules to the same state.
     """
     reference = backtest(tmp_path)
     db_path = tmp_path / "run.sqlite"
-    setup = config(tmp_path, "paper", save_state_every=7)
+    setup = config(tmp_path, "paper", strategy=strategy, save_state_every=7)
     rest = series().iloc[HISTORY:]
     crash_at = 7 * 20 + 4  # candles processed before the crash
     with open_run_database(db_path) as db:
