@@ -152,8 +152,8 @@ class SimMatching(SimOrders):
         than move the clock (a funding settlement due, the mark path reaching the liquidation price).
 
         Inside the column window it reads the window's lists (compiled, a few ns a candle); beyond it, the
-        columns in bulk as ``_quiet_from`` does (a bisection for funding, NumPy for the liquidation price):
-        loading windows just to look would copy every column.
+        columns in bulk as ``_quiet_from`` does (``_calm_in_bulk``): loading windows just to look would copy
+        every column.
         """
         k = k0 = i - self._w0
         due, pos, liq = self._next_funding_ms, self.contracts, self._liq
@@ -174,10 +174,16 @@ class SimMatching(SimOrders):
             if k < stop or k == k0 + end - i:
                 return i + (k - k0)
             i += k - k0  # the window ended before ``end``: the rest in bulk
-        if i < end and self._t[end - 1] >= due:  # a settlement falls in the range (one read to rule it out)
-            end = bisect.bisect_left(self._t, due, i, end)
-        if i < end and pos != 0.0:
-            end = self._first_liquidation_candle(i, end)
+        return self._calm_in_bulk(i, end)
+
+    def _calm_in_bulk(self, start: int, end: int) -> int:
+        """The first candle in [start, end) with a funding settlement due or whose mark path reaches the
+        liquidation price (``end``: none), looked up on the whole columns: a bisection of the open times, a
+        scan of the mark lows or highs (``_first_liquidation_candle``)."""
+        if start < end and self._t[end - 1] >= self._next_funding_ms:  # one read rules a settlement out
+            end = bisect.bisect_left(self._t, self._next_funding_ms, start, end)
+        if self.contracts and start < end:
+            end = self._first_liquidation_candle(start, end)
         return end
 
     def _quiet_from(self, start: int) -> None:
@@ -188,12 +194,7 @@ class SimMatching(SimOrders):
         # thousands of candles ahead of a strategy that trades every hundred)
         span = self._q_span
         self._q_span = min(2 * span, QUIET_SPAN)
-        end = min(len(self._t), start + span)
-        if start < end:
-            end = bisect.bisect_left(self._t, self._next_funding_ms, start, end)
-        if self.contracts and start < end:
-            end = self._first_liquidation_candle(start, end)
-        self._quiet_until = end
+        self._quiet_until = self._calm_in_bulk(start, min(len(self._t), start + span))
         self._q_contracts, self._q_liq, self._q_fund = self.contracts, self._liq, self._next_funding_ms
 
     def _first_liquidation_candle(self, start: int, end: int) -> int:
