@@ -122,7 +122,7 @@ def _scheduled(
 ) -> tuple[int, bool]:
     """Candles [i, last) of a lane with a tick schedule: ``step_to`` crosses the unselected candles, stopping
     where the venue changed the account; tick runs there and on each selected candle. Returns (the next
-    candle, still ticking); after a tick raised, the rest of the segment is only stepped."""
+    candle, still ticking): after a tick raised, the one after it (``advance`` steps the rest)."""
     step, step_to = lane.venue.step, lane.venue.step_to
     frame, metadata, parameter, variables, account = args
     k, n = bisect_left(schedule, i), len(schedule)
@@ -136,11 +136,9 @@ def _scheduled(
         i = j + 1
         try:
             tick(frame, j, metadata, parameter, variables, account)
-        except Exception as exc:  # as in advance: the rest of the segment is only stepped
+        except Exception as exc:  # as in advance: the lane stops ticking
             lane.fail(j, exc)
-            for i in range(i, last):  # noqa: B020 - the venue's candle_index tells the pending one
-                step(i)
-            return last, False
+            return i, False
         while k < n and schedule[k] < i:
             k += 1
     return i, True
