@@ -5,10 +5,10 @@ fill). Each event used to become a record object holding an order copy, passed t
 (the trade analysis's tagger, the bulk journal) by Python calls. ``OrderEventLog`` is appended to by the
 simulated venue directly (``SimOrders.order_events``, a native call): the event's subaccount, time and name
 in three lists and the order's fields in one compact copy (its numbers stored unboxed, one allocation), or
-the order itself once it is final.
-Columns are made only when a part is written (``take``). ``BulkJournal`` owns the log, adds the order
-records that still come through the journal (those of conditional orders, which the trade analysis tags on
-their way, and any recorded before the run database was attached) in the order they happen, and writes it.
+the order itself once it is final. Columns are made only when a part is written (``take``). ``BulkJournal``
+owns the log, adds the order records that still come through the journal (those of conditional orders, which
+the trade analysis tags on their way, and any recorded before the run database was attached) in the order
+they happen, and writes it.
 """
 
 from __future__ import annotations

@@ -191,18 +191,18 @@ def _indicator_findings(
             _keep(findings, Finding("indicator", column, row, format_ms(times[row]), detail))
 
 
-def _schedule(strategy: Strategy, frame: Any, parameter: dict[str, Any]) -> set[int] | None:
-    """The candles ``tick_on`` selects (every candle when it selects none in particular); None if it raises
+def _schedule(strategy: Strategy, frame: Any, parameter: dict[str, Any]) -> range | set[int] | None:
+    """The candles ``tick_on`` selects (a ``range`` of the whole frame for every candle); None if it raises
     (a tick_on that raises is reported by the decisions probe, through ``run_ticks``)."""
     try:
         found = tick_schedule(strategy, frame, parameter)
     except Exception:
         return None
-    return set(found) if found is not None else set(range(len(frame)))
+    return range(len(frame)) if found is None else set(found)
 
 
 def _schedule_findings(
-    real: set[int] | None,
+    real: range | set[int] | None,
     strategy: Strategy,
     frame: Any,
     parameter: dict[str, Any],
@@ -212,14 +212,19 @@ def _schedule_findings(
 ) -> None:
     """``tick_on`` must select the same candles up to ``cut`` when the candles after it are replaced."""
     replaced = _schedule(strategy, frame, parameter)
-    if real is None or replaced is None:
-        return
-    differ = {i for i in real ^ replaced if i <= cut}
+    if real is None or replaced is None or (isinstance(real, range) and isinstance(replaced, range)):
+        return  # raised (the decisions probe reports it), or every candle both times: nothing to compare
+    differ = _up_to(real, cut) ^ _up_to(replaced, cut)
     if differ:
         row = min(differ)
         what = "selects" if row in replaced else "drops"
         detail = f"{what} candle {row} when the candles after {cut} are replaced"
         _keep(findings, Finding("schedule", "tick_on", row, format_ms(times[row]), detail))
+
+
+def _up_to(selected: range | set[int], cut: int) -> set[int]:
+    """The selected candles at or before ``cut``."""
+    return set(selected[: cut + 1]) if isinstance(selected, range) else {i for i in selected if i <= cut}
 
 
 def _decision_findings(
