@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from kektrade.analysis.memo import MEMO
 from kektrade.domain.types import Fill, FillKind
 
-_FLAT_EPS = 1e-12
+_FLAT_EPS: Final = 1e-12
 
 
 @dataclass(frozen=True, slots=True)

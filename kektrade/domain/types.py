@@ -290,8 +290,10 @@ class Order:
 
     @property
     def is_open(self) -> bool:
-        """True while the order can still fill or trigger."""
-        return self.status in OPEN_STATUSES
+        """True while the order can still fill or trigger (``OPEN_STATUSES``, tested by identity: a set
+        lookup hashes the member through ``Enum.__hash__``, interpreted Python)."""
+        status = self.status
+        return status is OrderStatus.NEW or status is OrderStatus.PARTIALLY_FILLED or status is OrderStatus.UNTRIGGERED
 
 
 def _repr(name: str, names: tuple[str, ...], values: tuple[object, ...]) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import math
 from array import array
+from typing import Final
 
 import numpy as np
 from mypy_extensions import mypyc_attr
@@ -36,10 +37,10 @@ from kektrade.domain.types import (
 from kektrade.exchange.sim.orders import SimOrders
 from kektrade.exchange.sim.settings import MarketArrays
 
-QUIET_SPAN = 4096  # candles looked ahead at once for quiet ones at most (SimMatching._quiet_from)
-QUIET_MIN_SPAN = 64  # ... and after an order
-QUIET_AFTER = 8  # ... after this many candles in a row without orders
-FIRST_FUNDING = -1.0  # "not started": any market time, epoch 0 included, is at or after it
+QUIET_SPAN: Final = 4096  # candles looked ahead at once for quiet ones at most (SimMatching._quiet_from)
+QUIET_MIN_SPAN: Final = 64  # ... and after an order
+QUIET_AFTER: Final = 8  # ... after this many candles in a row without orders
+FIRST_FUNDING: Final = -1.0  # "not started": any market time, epoch 0 included, is at or after it
 
 #: A request on its way to the venue: (reaches it at, order, amendment (price, contracts, trigger) | None:
 #: a cancel).
@@ -87,7 +88,7 @@ class SimMatching(SimOrders):
             self._i = i
             return
         k = self._window_index(i)
-        t = self._wt[k]
+        t: int = self._wt[k]
         busy = bool(self._orders)  # a market order filled below still makes this a candle with orders
         if t >= self._next_funding_ms:
             self._funding_due(i, t)
@@ -151,7 +152,7 @@ class SimMatching(SimOrders):
         """With no order or request on the book: the first candle in [i, end) on which ``step`` would do more
         than move the clock (a funding settlement due, the mark path reaching the liquidation price).
 
-        Inside the column window it reads the window's lists (compiled, a few ns a candle); beyond it, the
+        Inside the column window it reads the window's vectors (compiled, a few ns a candle); beyond it, the
         columns in bulk as ``_quiet_from`` does (``_calm_in_bulk``): loading windows just to look would copy
         every column.
         """
@@ -162,14 +163,14 @@ class SimMatching(SimOrders):
             wt = self._wt
             if pos > 0.0:
                 wml = self._wml
-                while k < stop and wt[k] < due and wml[k] > liq:
+                while k < stop and float(wt[k]) < due and wml[k] > liq:
                     k += 1
             elif pos < 0.0:
                 wmh = self._wmh
-                while k < stop and wt[k] < due and wmh[k] < liq:
+                while k < stop and float(wt[k]) < due and wmh[k] < liq:
                     k += 1
             else:
-                while k < stop and wt[k] < due:
+                while k < stop and float(wt[k]) < due:
                     k += 1
             if k < stop or k == k0 + end - i:
                 return i + (k - k0)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Final
 
 #: Standard deviation of one bridge step as a share of the candle's range, times 1/sqrt(points - 1).
-WIGGLE = 0.5
+WIGGLE: Final = 0.5
 
 
 def candle_rng(seed: int, index: int) -> random.Random:
