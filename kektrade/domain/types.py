@@ -166,6 +166,9 @@ class Order:
 
     __hash__ = None  # type: ignore[assignment]  # mutable and compared by value, like an eq dataclass
 
+    #: not a field either: the order margin a simulated venue holds for this order while it rests (0.0: none)
+    _reservation: float = 0.0
+
     def __init__(
         self,
         id: str,

@@ -72,7 +72,7 @@ class SimExchange(SimMatching):
         self.fill_records = None
         self.fills: list[Fill] = []
         self._orders: list[Order] = []
-        self._reserved: dict[str, float] = {}
+        self._reserved = 0
         self._next_id = 0
         self._latency_ms = settings.latency_ms
         self._touch = settings.limit_fill == "touch"
@@ -191,12 +191,13 @@ class SimExchange(SimMatching):
         count = len(orders)
         if not count:
             return 0
-        self._reserved.clear()
+        self._reserved = 0
         self._order_margin = 0.0
         if self._classic_cross and self.contracts:
             self._order_margin_moved()
         now, recording = self._now, self._recording()
         for order in orders:
+            order._reservation = 0.0
             order.status = OrderStatus.CANCELLED
             order.updated_ms = now
             if recording:

@@ -35,7 +35,7 @@ class SimOrders(SimAccounting):
     """Place, amend and cancel orders; keeps the open-order list and the order margin."""
 
     _orders: list[Order]
-    _reserved: dict[str, float]
+    _reserved: int  # orders holding a reservation (``Order._reservation``): at none, the order margin is 0.0
     _next_id: int
     _latency_ms: int
     _landing_ms: int  # while a landed amendment is applied: the time it lands (else -1)
@@ -212,7 +212,7 @@ class SimOrders(SimAccounting):
         balance is cancelled, as Bybit does (CancelByCannotAffordOrderCost); one whose cost did not grow
         is kept.
         """
-        orders, reserved, pos = self._orders, self._reserved, self.contracts
+        orders, pos = self._orders, self.contracts
         k = 0
         while k < len(orders):
             order = orders[k]
@@ -222,8 +222,7 @@ class SimOrders(SimAccounting):
             buy = order.contracts > 0
             if not every and (before == 0.0 or (before > 0) == buy) and (pos == 0.0 or (pos > 0) == buy):
                 continue
-            key = order.id
-            old = reserved.get(key, 0.0)
+            old = order._reservation
             if old == 0.0 and self._opening_qty(order.contracts - order.filled, order) == 0.0:
                 continue  # nets against the position before and after: nothing to reserve
             last, mark = self._current_prices()
@@ -245,8 +244,11 @@ class SimOrders(SimAccounting):
         return last
 
     def _reserve(self, order: Order, cost: float) -> None:
+        """Hold ``cost`` of order margin for ``order`` (kept on the order: no lookup by id)."""
         if cost:
-            self._reserved[order.id] = cost
+            if not order._reservation:
+                self._reserved += 1
+            order._reservation = cost
             self._order_margin += cost
             if self._classic_cross and self.contracts:
                 self._order_margin_moved()
@@ -257,12 +259,12 @@ class SimOrders(SimAccounting):
             self._refresh_risk_prices()
 
     def _release(self, order: Order) -> None:
-        reserved, key = self._reserved, order.id
-        if key not in reserved:  # get/del rather than pop(key, default): both compile to native dict calls
+        cost = order._reservation
+        if not cost:
             return
-        cost = reserved[key]
-        del reserved[key]
-        self._order_margin = self._order_margin - cost if reserved else 0.0
+        order._reservation = 0.0
+        self._reserved -= 1
+        self._order_margin = self._order_margin - cost if self._reserved else 0.0
         if self._classic_cross and self.contracts:
             self._order_margin_moved()
 

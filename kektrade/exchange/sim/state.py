@@ -86,7 +86,7 @@ def export_state(sim: SimExchange) -> dict[str, Any]:
     state["margin_mode"] = sim._margin_mode.value
     state["next_order_id"] = sim._next_id
     state["orders"] = [order_to_dict(o) for o in sim._orders]
-    state["reserved"] = {k: float(v) for k, v in sim._reserved.items()}
+    state["reserved"] = {o.id: float(o._reservation) for o in sim._orders if o._reservation}
     state["next_funding_ms"] = _number(sim._next_funding_ms)
     state["last_candle_ms"] = sim.market.time_ms[sim._i] if sim._i >= 0 else None
     return state
@@ -108,6 +108,8 @@ def restore_state(sim: SimExchange, state: dict[str, Any]) -> None:
         setattr(sim, attr, value)
     sim._margin_mode = mode
     sim._next_id = next_id
+    for order in orders:
+        order._reservation = reserved.get(order.id, 0.0)
     sim._orders = orders
-    sim._reserved = reserved
+    sim._reserved = sum(1 for order in orders if order._reservation)
     sim._next_funding_ms = _float(state, "next_funding_ms")
