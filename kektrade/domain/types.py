@@ -166,6 +166,10 @@ class Order:
 
     __hash__ = None  # type: ignore[assignment]  # mutable and compared by value, like an eq dataclass
 
+    #: not a field (not compared, copied or stored): the absolute row of this order's placement in a
+    #: backtest's order-event log while that row is rendered from the order itself (``OrderEventLog``);
+    #: -1 when none is
+    _log_row: int = -1
     #: not a field either: the order margin a simulated venue holds for this order while it rests (0.0: none)
     _reservation: float = 0.0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kektrade.domain.order_events import ORDER_EVENT_COLUMNS, OrderEventLog
+from kektrade.domain.order_events import MIN_ROOM, ORDER_EVENT_COLUMNS, OrderEventLog
 from kektrade.domain.types import ORDER_FIELDS, Order, OrderStatus, OrderType, TimeInForce, TriggerBy
 
 
@@ -78,3 +78,87 @@ def test_an_open_order_is_copied_and_a_final_one_kept_as_it_is() -> None:
     held = log._orders
     assert held[0] is not limit and held[0].astuple() == limit.astuple()
     assert held[1] is rejected
+
+
+def fresh() -> Order:
+    """An order as a venue places it: new, nothing filled, updated when created."""
+    return Order("11", "BTC/USDT:USDT", OrderType.LIMIT, 0.5, 42_000.5, created_ms=10, updated_ms=10,
+                 active_from_ms=12)  # fmt: skip
+
+
+def test_a_fresh_placement_is_kept_as_the_order_and_reads_back_as_placed() -> None:
+    log = OrderEventLog(100)
+    order = fresh()
+    placed = expected_row("a", 10, "placed", order)
+    log.add("a", 10, "placed", order)
+    assert log._orders[0] is order  # no copy
+    order.filled, order.avg_fill_price, order.fee_paid = 0.2, 42_000.5, 0.01  # then a partial fill
+    order.status, order.updated_ms = OrderStatus.PARTIALLY_FILLED, 20
+    partial = expected_row("a", 20, "partially_filled", order)
+    log.add("a", 20, "partially_filled", order)
+    order.status, order.updated_ms, order.reject_reason = OrderStatus.CANCELLED, 30, "by hand"
+    log.add("a", 30, "cancelled", order)
+    assert list(zip(*log.take(), strict=True)) == [placed, partial, expected_row("a", 30, "cancelled", order)]
+
+
+def test_an_amendment_settles_the_placement_row_first() -> None:
+    log = OrderEventLog(100)
+    order = fresh()
+    placed = expected_row("a", 10, "placed", order)
+    log.add("a", 10, "placed", order)
+    log.settle_placement(order)  # what the venue calls before it amends
+    order.price, order.contracts, order.active_from_ms = 41_000.0, 0.7, 15
+    assert list(zip(*log.take(), strict=True)) == [placed]
+
+
+def test_a_second_fresh_event_of_an_order_keeps_the_first_one_as_it_was() -> None:
+    """An order still fresh at its next event (changed in the same millisecond without an amendment) is
+    marked at that row; the earlier row becomes a copy so that later changes reach neither."""
+    log = OrderEventLog(100)
+    order = fresh()
+    first = expected_row("a", 10, "placed", order)
+    log.add("a", 10, "placed", order)
+    order.active_from_ms = 11  # no settle_placement: the log must not rely on it here
+    second = expected_row("a", 10, "landed", order)
+    log.add("a", 10, "landed", order)
+    order.status, order.updated_ms = OrderStatus.CANCELLED, 40  # as a venue cancels: no price change
+    log.add("a", 40, "cancelled", order)
+    rows = list(zip(*log.take(), strict=True))
+    assert rows[1] == second and rows[2] == expected_row("a", 40, "cancelled", order)
+    assert rows[0] == (*first[:-1], 11)  # as it was when the second event came (only its activation moved)
+
+
+def test_rows_taken_before_a_change_are_not_touched_by_it() -> None:
+    log = OrderEventLog(100)
+    order = fresh()
+    placed = expected_row("a", 10, "placed", order)
+    log.add("a", 10, "placed", order)
+    assert list(zip(*log.take(), strict=True)) == [placed]
+    log.settle_placement(order)  # its row has left the log: nothing to settle
+    order.price, order.status = 1.0, OrderStatus.CANCELLED
+    log.add("a", 20, "cancelled", order)
+    assert list(zip(*log.take(), strict=True)) == [expected_row("a", 20, "cancelled", order)]
+
+
+def test_the_log_grows_past_its_room_and_hands_over_parts_in_order() -> None:
+    log = OrderEventLog(10**9)
+    orders = [fresh() for _ in range(3 * MIN_ROOM + 5)]
+    for n, order in enumerate(orders):
+        log.add("a", n, "placed", order)
+    first = log.take(MIN_ROOM + 1)
+    rest = log.take()
+    assert first[1] == list(range(MIN_ROOM + 1)) and rest[1] == list(range(MIN_ROOM + 1, len(orders)))
+    assert len(log) == 0
+    log.add("a", 7, "placed", orders[0])
+    assert log.take()[1] == [7]
+
+
+def test_a_negative_zero_amount_is_copied_as_it_is() -> None:
+    """Fresh means positive zeros: a row is never rendered with a sign the order did not have."""
+    log = OrderEventLog(100)
+    order = fresh()
+    order.fee_paid = -0.0
+    log.add("a", 10, "placed", order)
+    assert log._orders[0] is not order
+    fee = log.take()[ORDER_EVENT_COLUMNS.index("fee_paid")][0]
+    assert fee == 0.0 and str(fee) == "-0.0"

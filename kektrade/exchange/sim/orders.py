@@ -320,6 +320,8 @@ class SimOrders(SimAccounting):
             order.reject_reason = f"amend refused: {reason.value}"
             self._record_order(order, "amend_rejected")
             return order
+        if self.order_events is not None:  # a placement row rendered from the order keeps its values
+            self.order_events.settle_placement(order)
         if (candidate.price, candidate.contracts, candidate.trigger_price) != (
             order.price,
             order.contracts,
