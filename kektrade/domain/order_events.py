@@ -15,9 +15,11 @@ from collections.abc import Callable
 from math import copysign
 from typing import Final, final
 
+from mypy_extensions import i64
+
 from kektrade.domain.types import Order, OrderStatus, OrderType
 
-MIN_ROOM: Final = 1024  # events the log makes room for at least, when it grows
+CHUNK: Final = 4096  # rows per chunk of the log by default (see OrderEventLog.__init__)
 
 #: the ``order_event`` table's columns: the event, then the order's fields (``order_id`` is ``Order.id``)
 ORDER_EVENT_COLUMNS = (
@@ -48,54 +50,57 @@ class OrderEventLog:
     keeps no copies at all, and no boxed time per event (the time of the latest event is boxed once).
     """
 
-    def __init__(self, part_rows: int, on_full: Callable[[], None] | None = None) -> None:
+    def __init__(self, part_rows: int, on_full: Callable[[], None] | None = None, chunk_rows: i64 = CHUNK) -> None:
         self.part_rows = part_rows
         self.on_full = on_full
-        # four parallel lists with room for ``_cap`` events, the first ``_n`` held: they grow by doubling
-        # (appending would grow a long list by an eighth at a time, each time copying all of it)
-        self._subaccount: list[object] = []
-        self._time_ms: list[object] = []
-        self._event: list[object] = []
-        self._orders: list[Order] = []
-        self._n = 0
-        self._cap = 0
-        self._base = 0  # the absolute row of ``_orders[0]`` (rows taken so far)
-        self._ms = -1  # the latest event's time, and that time boxed once
+        self._chunk = chunk_rows
+        # Rows live in chunks of ``chunk_rows`` rows, allocated whole and filled by index: one long list per
+        # column, grown by appends, would be copied an eighth at a time as it grows (~3 % of a market
+        # maker's run). ``_full`` holds the earlier chunks (oldest first, any length), the four lists
+        # below the current one, whose first ``_k`` rows are held.
+        self._full: list[_Chunk] = []
+        self._in_full: i64 = 0  # rows in ``_full``
+        self._subaccount: list[object] = [None] * self._chunk
+        self._time_ms: list[object] = [None] * self._chunk
+        self._event: list[object] = [None] * self._chunk
+        self._orders: list[Order] = [_HOLE] * self._chunk
+        self._k: i64 = 0
+        self._base: i64 = 0  # the absolute row of the oldest held event (rows taken so far)
+        self._ms: i64 = -1  # the latest event's time, and that time boxed once
         self._ms_box: object = -1
 
-    def add(self, subaccount: str, time_ms: int, event: str, order: Order) -> None:
+    def add(self, subaccount: str, time_ms: i64, event: str, order: Order) -> None:
         """Append one event with the order as it is now (see the class: itself, or a copy)."""
         if time_ms != self._ms:
             self._ms = time_ms
             self._ms_box = time_ms
-        n = self._n
-        if n == self._cap:
-            self._grow()
-        self._subaccount[n] = subaccount
-        self._time_ms[n] = self._ms_box
-        self._event[n] = event
+        k = self._k
+        if k == self._chunk:
+            self._next_chunk()
+            k = 0
+        self._subaccount[k] = subaccount
+        self._time_ms[k] = self._ms_box
+        self._event[k] = event
         if not order.is_open:
-            self._orders[n] = order
+            self._orders[k] = order
         elif _fresh(order):
             if order._log_row >= 0:  # an earlier fresh row of it: a copy keeps that one's values
                 self.settle_placement(order)
-            order._log_row = self._base + n
-            self._orders[n] = order
+            order._log_row = self._base + self._in_full + k
+            self._orders[k] = order
         else:
-            self._orders[n] = order.copy()
-        self._n = n + 1
-        if n + 1 == self.part_rows and self.on_full is not None:
+            self._orders[k] = order.copy()
+        self._k = k + 1
+        if self._in_full + k + 1 == self.part_rows and self.on_full is not None:
             self.on_full()
 
-    def _grow(self) -> None:
-        """Double the room (at least ``MIN_ROOM`` events)."""
-        more = max(self._cap, MIN_ROOM)
-        holes: list[object] = [None] * more
-        self._subaccount.extend(holes)
-        self._time_ms.extend(holes)
-        self._event.extend(holes)
-        self._orders.extend([_HOLE] * more)
-        self._cap += more
+    def _next_chunk(self) -> None:
+        """The current chunk is full: it joins ``_full``, and an empty one becomes current."""
+        self._full.append(_Chunk(self._subaccount, self._time_ms, self._event, self._orders))
+        self._in_full += self._k
+        self._subaccount, self._time_ms = [None] * self._chunk, [None] * self._chunk
+        self._event, self._orders = [None] * self._chunk, [_HOLE] * self._chunk
+        self._k = 0
 
     def settle_placement(self, order: Order) -> None:
         """``order`` is about to change its price, size or activation time: a held placement row that is
@@ -104,14 +109,23 @@ class OrderEventLog:
         if row < 0:
             return
         order._log_row = -1
-        k = row - self._base
-        if 0 <= k < self._n and self._orders[k] is order:
-            placed = order.copy()
-            _make_fresh(placed)
-            self._orders[k] = placed
+        k = row - self._base - self._in_full  # its place in the current chunk, else before it
+        if k >= 0:
+            orders = self._orders
+            if k < self._k and orders[k] is order:
+                orders[k] = _fresh_copy(order)
+            return
+        chunks = self._full
+        j = len(chunks) - 1
+        while j >= 0 and k < 0:  # a row is mostly placed shortly before it changes: look from the newest
+            orders = chunks[j].orders
+            k += len(orders)
+            if k >= 0 and orders[k] is order:
+                orders[k] = _fresh_copy(order)
+            j -= 1
 
     def __len__(self) -> int:
-        return self._n
+        return self._in_full + self._k
 
     def take(self, limit: int = -1) -> list[list[object]]:
         """The oldest ``limit`` held events (all when negative) as columns in ``ORDER_EVENT_COLUMNS`` order;
@@ -121,15 +135,29 @@ class OrderEventLog:
         is read once, not once per field (one comprehension per field, 23 passes over the held copies, took
         2.2x as long: 1.1 against 0.5 us an event).
         """
-        n = self._n if limit < 0 else min(limit, self._n)
-        orders = self._orders[:n]
-        subaccounts, times, events = self._subaccount[:n], self._time_ms[:n], self._event[:n]
-        del self._subaccount[:n]
-        del self._time_ms[:n]
-        del self._event[:n]
-        del self._orders[:n]
-        self._n -= n
-        self._cap -= n
+        held = self._in_full + self._k
+        n = held if limit < 0 else min(limit, held)
+        k = self._k
+        chunks = self._full
+        chunks.append(_Chunk(self._subaccount[:k], self._time_ms[:k], self._event[:k], self._orders[:k]))
+        subaccounts: list[object] = []
+        times: list[object] = []
+        events: list[object] = []
+        orders: list[Order] = []
+        for chunk in chunks:
+            subaccounts.extend(chunk.subaccount)
+            times.extend(chunk.time_ms)
+            events.extend(chunk.event)
+            orders.extend(chunk.orders)
+        self._full = [_Chunk(subaccounts[n:], times[n:], events[n:], orders[n:])] if n < held else []
+        self._in_full = held - n
+        del subaccounts[n:]
+        del times[n:]
+        del events[n:]
+        del orders[n:]
+        self._subaccount, self._time_ms = [None] * self._chunk, [None] * self._chunk
+        self._event, self._orders = [None] * self._chunk, [_HOLE] * self._chunk
+        self._k = 0
         ids: list[object] = [None] * n
         client_ids: list[object] = [None] * n
         symbols: list[object] = [None] * n
@@ -206,5 +234,23 @@ def _make_fresh(order: Order) -> None:
     order.reject_reason = None
 
 
-#: what the order list's free room holds (never handed out: ``take`` reads the first ``_n`` only)
+@final
+class _Chunk:
+    """The four lists of a chunk of rows (see ``OrderEventLog.__init__``)."""
+
+    def __init__(self, subaccount: list[object], time_ms: list[object], event: list[object], orders: list[Order]):
+        self.subaccount = subaccount
+        self.time_ms = time_ms
+        self.event = event
+        self.orders = orders
+
+
+def _fresh_copy(order: Order) -> Order:
+    """A copy of ``order`` with the values of its placement (``_make_fresh``)."""
+    placed = order.copy()
+    _make_fresh(placed)
+    return placed
+
+
+#: what a chunk's rows not filled yet hold (never handed out: ``take`` reads the held rows only)
 _HOLE: Final = Order("", "", OrderType.MARKET, 0.0)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Final, final
 
+from mypy_extensions import i64
+
 
 class OrderType(StrEnum):
     """Order types every venue understands."""
@@ -169,7 +171,7 @@ class Order:
     #: not a field (not compared, copied or stored): the absolute row of this order's placement in a
     #: backtest's order-event log while that row is rendered from the order itself (``OrderEventLog``);
     #: -1 when none is
-    _log_row: int = -1
+    _log_row: i64 = -1
     #: not a field either: the order margin a simulated venue holds for this order while it rests (0.0: none)
     _reservation: float = 0.0
 

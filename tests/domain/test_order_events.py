@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kektrade.domain.order_events import MIN_ROOM, ORDER_EVENT_COLUMNS, OrderEventLog
+from kektrade.domain.order_events import ORDER_EVENT_COLUMNS, OrderEventLog
 from kektrade.domain.types import ORDER_FIELDS, Order, OrderStatus, OrderType, TimeInForce, TriggerBy
 
 
@@ -140,16 +140,24 @@ def test_rows_taken_before_a_change_are_not_touched_by_it() -> None:
     assert list(zip(*log.take(), strict=True)) == [expected_row("a", 20, "cancelled", order)]
 
 
-def test_the_log_grows_past_its_room_and_hands_over_parts_in_order() -> None:
-    log = OrderEventLog(10**9)
-    orders = [fresh() for _ in range(3 * MIN_ROOM + 5)]
+def test_rows_across_chunks_are_handed_over_in_order_and_settled_where_they_are() -> None:
+    log = OrderEventLog(10**9, chunk_rows=4)
+    orders = [fresh() for _ in range(17)]
     for n, order in enumerate(orders):
         log.add("a", n, "placed", order)
-    first = log.take(MIN_ROOM + 1)
+    placed = expected_row("a", 2, "placed", orders[2])
+    log.settle_placement(orders[2])  # a row in the first chunk
+    orders[2].price = 1.0
+    first = log.take(6)
+    assert first[1] == list(range(6)) and len(log) == 11
+    assert list(zip(*first, strict=True))[2] == placed
+    log.settle_placement(orders[9])  # a row in the chunk the take left (its first rows taken)
+    orders[9].price = 2.0
+    log.add("a", 99, "placed", orders[0])
     rest = log.take()
-    assert first[1] == list(range(MIN_ROOM + 1)) and rest[1] == list(range(MIN_ROOM + 1, len(orders)))
-    assert len(log) == 0
-    log.add("a", 7, "placed", orders[0])
+    assert rest[1] == [*range(6, 17), 99] and len(log) == 0
+    assert rest[ORDER_EVENT_COLUMNS.index("price")][3] == 42_000.5
+    log.add("a", 7, "placed", fresh())
     assert log.take()[1] == [7]
 
 
