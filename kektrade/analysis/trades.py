@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from mypy_extensions import mypyc_attr
+
 from kektrade.analysis.memo import MEMO
 from kektrade.domain.types import Fill, FillKind
 
@@ -52,6 +54,7 @@ class Trade:
         return None if self.exit_time_ms is None else self.exit_time_ms - self.entry_time_ms
 
 
+@mypyc_attr(acyclic=True)  # numbers and a string: never in a reference cycle
 class _Open:
     """A trade being built (a plain class: compiled, its construction is a few native stores)."""
 

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from typing import Final, final
 
+from mypy_extensions import mypyc_attr
+
 from kektrade.domain.types import Fill, Order
 
 
+@mypyc_attr(acyclic=True)  # records hold strings, numbers, orders and fills: never in a reference cycle
 class Record:
     """Value semantics of a record from its ``astuple`` and ``field_names`` (the fields in order)."""
 
@@ -44,6 +47,7 @@ class Record:
 
 
 @final
+@mypyc_attr(acyclic=True)
 class OrderRecorded(Record):
     """An order transition (placed, amended, triggered, filled, cancelled, rejected)."""
 
@@ -77,6 +81,7 @@ class OrderRecorded(Record):
 
 
 @final
+@mypyc_attr(acyclic=True)
 class FillRecorded(Record):
     """An execution (trade, funding, liquidation); live venues add the exchange's execution id."""
 
@@ -103,6 +108,7 @@ class FillRecorded(Record):
 
 
 @final
+@mypyc_attr(acyclic=True)
 class EquitySampled(Record):
     """A point of the marked-to-market series of a subaccount."""
 

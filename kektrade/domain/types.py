@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Final, final
 
-from mypy_extensions import i64
+from mypy_extensions import i64, mypyc_attr
 
 
 class OrderType(StrEnum):
@@ -159,6 +159,7 @@ FILL_FIELDS = (
 # keyword or positional construction, value equality, a readable repr.
 
 
+@mypyc_attr(acyclic=True)  # holds strings, numbers and enum members only: never in a reference cycle
 class Order:
     """A working or finished order. Mutable: the venue that owns it updates it in place.
 
@@ -324,6 +325,7 @@ def unlist(order: Order, orders: list[Order]) -> bool:
 
 
 @final
+@mypyc_attr(acyclic=True)  # strings, numbers and enum members only
 class Fill:
     """One execution: a trade, a funding settlement (contracts = position at settlement) or a liquidation.
 
