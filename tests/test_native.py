@@ -32,6 +32,26 @@ def test_the_simulator_runs_compiled() -> None:
     assert all(is_compiled(module_name(rel)) for rel in listed_modules())
 
 
+@pytest.mark.skipif(PURE, reason="KEKTRADE_PURE=1 builds without the compiler")
+def test_what_a_backtest_holds_by_the_hundred_thousand_is_not_tracked_by_the_cyclic_collector() -> None:
+    """Orders, fills and records are compiled acyclic: a run holding ~430k of them until its parts are
+    written would otherwise have the collector scan each of them (40-55 ms of a 0.3 s market maker run)."""
+    import gc
+
+    from kektrade.analysis.trades import TripBuilder
+    from kektrade.domain.records import EquitySampled, FillRecorded, OrderRecorded
+    from kektrade.domain.types import Fill, FillKind, Order, OrderType
+
+    order = Order("1", "BTC/USDT:USDT", OrderType.LIMIT, 1.0, 100.0)
+    fill = Fill(1, "BTC/USDT:USDT", FillKind.TRADE, 1.0, 100.0, 0.01, 0.0, "1", True, 0.0001, 1.0)
+    held = [order, fill, OrderRecorded("a", 1, "placed", order), FillRecorded("a", fill),
+            EquitySampled("a", 1, 1.0, 1.0, 1.0, 0.0, 100.0, 100.0)]  # fmt: skip
+    assert [gc.is_tracked(x) for x in held] == [False] * len(held)
+    builder = TripBuilder()
+    builder.feed([fill])
+    assert builder.current is not None and not gc.is_tracked(builder.current)  # a trade being built
+
+
 def test_a_source_newer_than_its_extension_is_reported_stale(tmp_path: Path) -> None:
     (tmp_path / "native-modules.txt").write_text("# comment\npkg/mod.py  # trailing comment\n")
     (tmp_path / "pkg").mkdir()
