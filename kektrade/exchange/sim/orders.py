@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 from mypy_extensions import mypyc_attr
 
 from kektrade.domain import contract_math as cm
@@ -32,10 +30,6 @@ def trigger_direction(order_type: OrderType, is_buy: bool) -> int:
     return 2 if is_buy else 1
 
 
-#: "000" to "999": the last three digits of an order id (``SimOrders._id_text``)
-_THREE_DIGITS: Final = tuple(f"{k:03d}" for k in range(1000))
-
-
 @mypyc_attr(allow_interpreted_subclasses=True)
 class SimOrders(SimAccounting):
     """Place, amend and cancel orders; keeps the open-order list and the order margin."""
@@ -43,8 +37,6 @@ class SimOrders(SimAccounting):
     _orders: list[Order]
     _reserved: int  # orders holding a reservation (``Order._reservation``): at none, the order margin is 0.0
     _next_id: int
-    _id_high: int = -1  # the thousands of the latest order id, and their text (``_id_text``)
-    _id_prefix: str = ""
     _latency_ms: int
     _landing_ms: int  # while a landed amendment is applied: the time it lands (else -1)
     #: a backtest's order-event log (set beside ``journal`` by whoever owns the run database): events of
@@ -92,7 +84,7 @@ class SimOrders(SimAccounting):
         now = self._now_ms
         conditional = is_conditional(order_type)
         return Order(
-            self._id_text(self._next_id),
+            str(self._next_id),
             self._symbol,
             order_type,
             contracts,
@@ -113,17 +105,6 @@ class SimOrders(SimAccounting):
             None,
             now + self._latency_ms,
         )
-
-    def _id_text(self, n: int) -> str:
-        """``str(n)``, built from the thousands' text (kept while they stay the same) and a table of three
-        digits: a concatenation instead of a conversion (which cost more than building the order)."""
-        if n < 1000:
-            return str(n)
-        high = n // 1000
-        if high != self._id_high:
-            self._id_high = high
-            self._id_prefix = str(high)
-        return self._id_prefix + _THREE_DIGITS[n - high * 1000]
 
     def _check_order(self, order: Order, last: float, mark: float) -> RejectReason | None:
         """Input checks (``order_input_problem``, shared with the live venue), then the market's: trigger
