@@ -7,9 +7,11 @@ indicator frames, strategies). Measured on the market-maker benchmark: ~25 % of 
 heap built beforehand is frozen (moved out of the collector's view) and young passes run every 10,000
 allocations; both are undone afterwards, so a long-lived process collects normally between runs.
 
-What a run keeps (a market maker's order-event log holds ~430k order copies per 100k candles until they are
-written) would still be rescanned by each middle-generation pass: 25 ms per pass, 0.12 s of a 0.7 s run.
-In a backtest, middle passes are spaced out to every 100 young passes (a million allocations: a cycle that
+What a run keeps by the hundred thousand (orders, fills, journal records: ~430k order events per 100k
+candles of a market maker, held until written) is compiled acyclic (``@mypyc_attr(acyclic=True)`` in
+``kektrade/domain``): the collector does not track it at all. Before, each young pass scanned the held
+orders once and each middle-generation pass again (25 ms per pass). What a strategy keeps still counts: in a
+backtest, middle passes are spaced out to every 100 young passes (a million allocations: a cycle that
 outlives a young pass waits at most that long); paper and live sessions keep the usual spacing. At the end
 of any run its survivors join the pre-run heap in the oldest generation unscanned (freeze, then unfreeze).
 Their cycles, if any, are freed by the next full pass.
