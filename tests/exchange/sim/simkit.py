@@ -74,3 +74,26 @@ def run(sim: SimExchange, actions: dict[int, Callable[[SimExchange], Any]]) -> d
         if i in actions:
             results[i] = actions[i](sim)
     return results
+
+
+def make_realistic(
+    rows: Sequence[Sequence[float]],
+    volume: float,
+    balance: float,
+    leverage: float,
+    journal: Any = None,
+    **options: Any,
+) -> Any:
+    """A realistic venue on ``rows`` (BTCUSDT), every candle of ``volume``; ``options`` are its settings."""
+    from kektrade.exchange.sim.realistic import RealisticSettings, RealisticSimExchange
+
+    return RealisticSimExchange(
+        spec("BTCUSDT"),
+        market(rows),
+        volume=[volume] * len(rows),
+        realistic=RealisticSettings(**options),
+        initial_balance=balance,
+        leverage=leverage,
+        settings=SimSettings(),
+        journal=journal,
+    )

@@ -17,8 +17,7 @@ from kektrade.domain.journal import MemoryJournal, OrderRecorded
 from kektrade.domain.order_events import CHUNK, ORDER_EVENT_COLUMNS, OrderEventLog
 from kektrade.domain.types import ORDER_FIELDS, OrderType
 from kektrade.exchange.sim.exchange import SimExchange
-from kektrade.exchange.sim.realistic import RealisticSettings, RealisticSimExchange
-from tests.exchange.sim.simkit import make_sim, market, spec
+from tests.exchange.sim.simkit import make_realistic, make_sim
 
 
 def walk(n: int, seed: int) -> list[tuple[float, float, float, float]]:
@@ -36,15 +35,9 @@ def walk(n: int, seed: int) -> list[tuple[float, float, float, float]]:
 def venue(kind: str, rows: list[tuple[float, float, float, float]], journal: MemoryJournal | None) -> SimExchange:
     if kind == "basic":
         return make_sim(rows, journal=journal, leverage=20.0)
-    return RealisticSimExchange(  # partial fills (a small share of the volume), latency: amendments land later
-        spec("BTCUSDT"),
-        market(rows),
-        volume=[0.05] * len(rows),
-        realistic=RealisticSettings(latency_ms=20_000, partial_fill_volume_share=0.2, seed=3),
-        initial_balance=100_000.0,
-        leverage=20.0,
-        journal=journal,
-    )
+    # partial fills (a small share of the volume), latency: amendments land later
+    return make_realistic(rows, 0.05, 100_000.0, 20.0, journal, latency_ms=20_000, partial_fill_volume_share=0.2,
+                          seed=3)  # fmt: skip
 
 
 def act(sim: SimExchange, rng: random.Random, close: float) -> None:

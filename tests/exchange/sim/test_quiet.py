@@ -159,22 +159,12 @@ def test_candles_appended_later_are_not_assumed_quiet() -> None:
 
 
 def test_the_realistic_venue_with_latency_and_a_seeded_path() -> None:
-    from kektrade.exchange.sim.realistic import RealisticSettings, RealisticSimExchange
-    from kektrade.exchange.sim.settings import SimSettings
-    from tests.exchange.sim.simkit import market, spec
+    from tests.exchange.sim.simkit import make_realistic
 
     rows = walk(2_500, seed=7, drift=-0.0001, vol=0.002)
 
     def make() -> SimExchange:
-        return RealisticSimExchange(
-            spec("BTCUSDT"),
-            market(rows),
-            volume=[50.0] * len(rows),
-            realistic=RealisticSettings(latency_ms=800, path_points=12, seed=9),
-            initial_balance=5_000.0,
-            leverage=25.0,
-            settings=SimSettings(),
-        )
+        return make_realistic(rows, 50.0, 5_000.0, 25.0, latency_ms=800, path_points=12, seed=9)
 
     actions: dict[int, Action] = {3: market_order(2.0), 1_200: lambda sim: sim.open_order(OrderType.LIMIT, -1.0, 1e6)}
     actions[1_201] = lambda sim: sim.cancel_all_orders()
