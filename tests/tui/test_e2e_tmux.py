@@ -42,15 +42,49 @@ def send(session: str, *keys: str) -> None:
     subprocess.run([str(TMUX), "send-keys", "-t", session, *keys], check=True)
 
 
+GATE = '''
+import time
+from pathlib import Path
+
+from kektrade.strategy.base import Strategy
+
+
+class GateStrategy(Strategy):
+    """Slows the run down (a millisecond a candle) until the test opens the gate (a file; two minutes at most):
+    chunks go on ending, commands are applied and snapshots published, but the run cannot end before the
+    test has seen what it looks for, however fast it runs. Not in the look-ahead check."""
+
+    def tick(self, dataframe, index, metadata, parameter, variables, account):
+        if account.subaccount_id == "check" or variables.get("open"):
+            return
+        until = variables.setdefault("until", time.monotonic() + 120.0)
+        if Path(parameter["gate"]).exists() or time.monotonic() > until:
+            variables["open"] = True
+        else:
+            time.sleep(0.001)
+'''
+
+
 @pytest.fixture
-def tmux_session(tmp_path: Path) -> Iterator[str]:
-    """A detached 120x40 tmux session running kektrade on a config that runs a few seconds."""
+def tmux_session(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A detached 120x40 tmux session running kektrade on a config with a gate subaccount (``GATE``); the
+    session and the gate's file."""
     if TMUX is None:
         pytest.skip("tmux is not installed: the end-to-end TUI test needs it")
     if not KEKTRADE.exists():
         pytest.skip(f"{KEKTRADE} is missing (install the package into .venv)")
-    config = tiny_config(tmp_path, days=60.0, timeframe="1m")
+    strategies = tmp_path / "strategies"
+    strategies.mkdir()
+    for source in (REPO_ROOT / "strategies").glob("*.py"):
+        shutil.copy(source, strategies / source.name)
+    (strategies / "gate.py").write_text(GATE)
+    config = tiny_config(tmp_path, days=60.0, timeframe="1m", strategies_dir=str(strategies))
     config["tui"]["refresh_hz"] = 10
+    gate = tmp_path / "open"
+    config["subaccounts"].append(
+        {"id": "gate", "strategy": "GateStrategy", "pair": "BTC/USDT:USDT", "timeframe": "1m",
+         "parameters": {"gate": str(gate)}}
+    )  # fmt: skip
     (tmp_path / "demo.json").write_text(json.dumps(config))
     session = f"kektrade-e2e-{uuid.uuid4().hex[:8]}"
     command = f"cd {tmp_path} && {KEKTRADE} demo.json; echo KEKTRADE-EXIT=$?; sleep 30"
@@ -60,19 +94,22 @@ def tmux_session(tmp_path: Path) -> Iterator[str]:
         env={"PATH": "/usr/bin:/bin", "TERM": "xterm-256color", "HOME": str(tmp_path)},
     )
     try:
-        yield session
+        yield session, gate
     finally:
+        gate.touch()  # never leave a run slowed down
         subprocess.run([str(TMUX), "kill-session", "-t", session], capture_output=True, check=False)
 
 
-def test_kektrade_in_tmux_pauses_and_quits(tmux_session: str) -> None:
-    screen = wait_screen(tmux_session, lambda s: "BACKTEST" in s and "running" in s)
+def test_kektrade_in_tmux_pauses_and_quits(tmux_session: tuple[str, Path]) -> None:
+    session, gate = tmux_session
+    screen = wait_screen(session, lambda s: "BACKTEST" in s and "running" in s)
     for pane in ("Subaccounts", "Open orders", "Meta-strategy equity", "Log", "BACKTEST"):
         assert pane in screen
-    send(tmux_session, "p")
-    screen = wait_screen(tmux_session, lambda s: "sma_btc  paused" in s or "Results" in s)
-    assert "sma_btc  paused" in screen, "the run ended before the pause showed"
-    results = wait_screen(tmux_session, lambda s: "Results" in s and "ACCOUNT" in s, timeout_s=60)
+    send(session, "p")  # pause the selected subaccount (the first row)
+    screen = wait_screen(session, lambda s: "sma_btc  paused" in s)
+    assert "Results" not in screen and "gate     running" in screen
+    gate.touch()  # the run may end now
+    results = wait_screen(session, lambda s: "Results" in s and "ACCOUNT" in s, timeout_s=60)
     assert "sma_btc" in results and "mm_eth" in results
-    send(tmux_session, "q")
-    wait_screen(tmux_session, lambda s: "KEKTRADE-EXIT=0" in s)
+    send(session, "q")
+    wait_screen(session, lambda s: "KEKTRADE-EXIT=0" in s)
