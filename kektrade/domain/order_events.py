@@ -60,11 +60,12 @@ class OrderEventLog:
         # below the current one, whose first ``_k`` rows are held.
         self._full: list[_Chunk] = []
         self._in_full: i64 = 0  # rows in ``_full``
-        self._subaccount: list[object] = [None] * self._chunk
-        self._time_ms: list[object] = [None] * self._chunk
-        self._event: list[object] = [None] * self._chunk
-        self._orders: list[Order] = [_HOLE] * self._chunk
+        self._subaccount: list[object] = []
+        self._time_ms: list[object] = []
+        self._event: list[object] = []
+        self._orders: list[Order] = []
         self._k: i64 = 0
+        self._new_chunk()
         self._base: i64 = 0  # the absolute row of the oldest held event (rows taken so far)
         self._ms: i64 = -1  # the latest event's time, and that time boxed once
         self._ms_box: object = -1
@@ -98,6 +99,10 @@ class OrderEventLog:
         """The current chunk is full: it joins ``_full``, and an empty one becomes current."""
         self._full.append(_Chunk(self._subaccount, self._time_ms, self._event, self._orders))
         self._in_full += self._k
+        self._new_chunk()
+
+    def _new_chunk(self) -> None:
+        """An empty current chunk: ``chunk_rows`` rows allocated, none held."""
         self._subaccount, self._time_ms = [None] * self._chunk, [None] * self._chunk
         self._event, self._orders = [None] * self._chunk, [_HOLE] * self._chunk
         self._k = 0
@@ -155,9 +160,7 @@ class OrderEventLog:
         del times[n:]
         del events[n:]
         del orders[n:]
-        self._subaccount, self._time_ms = [None] * self._chunk, [None] * self._chunk
-        self._event, self._orders = [None] * self._chunk, [_HOLE] * self._chunk
-        self._k = 0
+        self._new_chunk()
         ids: list[object] = [None] * n
         client_ids: list[object] = [None] * n
         symbols: list[object] = [None] * n
@@ -183,7 +186,7 @@ class OrderEventLog:
         zero: object = 0.0
         for k in range(n):
             o = orders[k]
-            if o._log_row == base + k:  # a fresh placement rendered from the order itself
+            if o._log_row == base + k:  # a fresh placement rendered from the order itself (``_make_fresh``'s values)
                 statuses[k], filled[k], avg_prices[k], fees[k] = OrderStatus.NEW, zero, zero, zero
                 updated[k], reasons[k] = o.created_ms, None
             else:
