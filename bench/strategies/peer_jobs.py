@@ -141,6 +141,20 @@ class PeerB2(OptimizeableStrategy):
 class PeerB3(Strategy):
     """B3: every candle cancel the quotes, bid 0.1 % below and ask 0.1 % above the close, capped at +-5."""
 
+    def populate_indicators(
+        self, dataframe: pd.DataFrame, metadata: Mapping[str, Any], parameters: Mapping[str, list[Any]]
+    ) -> pd.DataFrame:
+        """The quotes on the 0.1 tick, ``round(close * 0.999 / 0.1) * 0.1`` and ``... 1.001 ...``.
+
+        Vectorised like B1's and B2's indicators: NumPy rounds half to even like ``round``, so every quote is
+        the float the per-candle expression gives (the floor's tick-rounded cross-check computes it so). In
+        the tick it was a sixth of the candle's work: ``round`` is a slow builtin and ``/`` has no fast path.
+        """
+        close = dataframe["close"].to_numpy()
+        dataframe["bid"] = np.round(close * 0.999 / 0.1) * 0.1
+        dataframe["ask"] = np.round(close * 1.001 / 0.1) * 0.1
+        return dataframe
+
     def tick(
         self,
         dataframe: pd.DataFrame,
@@ -150,14 +164,13 @@ class PeerB3(Strategy):
         variables: dict[str, Any],
         account: Subaccount,
     ) -> None:
-        """Cancel and re-quote two post-only limits on the 0.1 tick."""
+        """Cancel and re-quote two post-only limits at this candle's quotes."""
         account.cancel_all_orders()
-        c = self.c.close[index]
         pos = account.contracts
         if pos < 5.0:
-            account.open_order(OrderType.LIMIT, 1.0, round(c * 0.999 / 0.1) * 0.1, post_only=True)
+            account.open_order(OrderType.LIMIT, 1.0, self.c.bid[index], post_only=True)
         if pos > -5.0:
-            account.open_order(OrderType.LIMIT, -1.0, round(c * 1.001 / 0.1) * 0.1, post_only=True)
+            account.open_order(OrderType.LIMIT, -1.0, self.c.ask[index], post_only=True)
 
 
 class PeerB1EveryCandle(PeerB1):
