@@ -74,6 +74,16 @@ class Strategy:
     def bind_columns(self, columns: Columns) -> None:
         """Give the strategy fast access to the indicator frame's columns (called by the engine)."""
         self.c = columns
+        own_attribute_dict(self)
+
+    def __setstate__(self, state: Any) -> None:
+        """Copies and unpickled strategies (look-ahead checks, optimizer workers) get a plain attribute dict
+        (see ``own_attribute_dict``); the state is the default one of ``object.__getstate__``."""
+        attributes, slots = state if isinstance(state, tuple) else (state, None)
+        if attributes:
+            self.__dict__ = dict(attributes)
+        for name, value in (slots or {}).items():
+            object.__setattr__(self, name, value)
 
     def resolve_space(self, fixed: Mapping[str, Any]) -> dict[str, list[Any]]:
         """The search space with config-fixed values replacing their lists; never mutates either input.
@@ -106,3 +116,15 @@ class OptimizeableStrategy(Strategy):
     def get_search_space(self) -> dict[str, list[Any]]:
         """Subclasses must return a non-empty search space."""
         raise NotImplementedError(f"{type(self).__name__} must define get_search_space()")
+
+
+def own_attribute_dict(obj: object) -> None:
+    """Give ``obj`` a plain copy of its attribute dict, so that reading its attributes stays fast.
+
+    CPython 3.12 keeps the attributes of an object whose ``__dict__`` was once asked for (``copy.copy``,
+    pickling, ``vars``: the engine copies every strategy for its look-ahead check) in a *split* dict, keys
+    shared with the class, and its attribute cache misses on every read from one: ``self.c`` in a tick cost
+    ~600 machine instructions instead of ~30, a market maker's tick reads it twice. A plain dict does not
+    go back to being split.
+    """
+    obj.__dict__ = dict(obj.__dict__)
