@@ -37,6 +37,18 @@ def is_limit_priced(order_type: OrderType) -> bool:
     )
 
 
+_ORDER_TYPE_OF_VALUE: Final = {t.value: t for t in OrderType}
+
+
+def as_order_type(value: OrderType | str) -> OrderType:
+    """``OrderType(value)`` for a member or its value without the Enum call (~1,000 machine instructions
+    on every ``open_order("limit", ...)``); anything else raises ``OrderType``'s ValueError as before."""
+    if isinstance(value, OrderType):
+        return value
+    found = _ORDER_TYPE_OF_VALUE.get(value)
+    return found if found is not None else OrderType(value)
+
+
 CONDITIONAL_TYPES = frozenset(t for t in OrderType if is_conditional(t))
 LIMIT_PRICED_TYPES = frozenset(t for t in OrderType if is_limit_priced(t))
 

@@ -2,6 +2,8 @@
 
 import pickle
 
+import pytest
+
 from kektrade.domain.types import (
     CONDITIONAL_TYPES,
     FILL_FIELDS,
@@ -17,6 +19,7 @@ from kektrade.domain.types import (
     TimeInForce,
     TriggerBy,
     WalletView,
+    as_order_type,
     is_conditional,
     is_limit_priced,
     is_listed,
@@ -93,6 +96,15 @@ def test_the_order_type_families() -> None:
     }  # fmt: skip
     assert {OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT} == LIMIT_PRICED_TYPES
     assert all(is_limit_priced(t) == (t in LIMIT_PRICED_TYPES) for t in OrderType)
+
+
+def test_order_types_from_members_and_values() -> None:
+    for t in OrderType:
+        assert as_order_type(t) is t
+        assert as_order_type(str(t.value)) is t  # a plain str, not the member
+    for bad in ("LIMIT", "limit ", "", "stop"):
+        with pytest.raises(ValueError, match=repr(bad)):
+            as_order_type(bad)
 
 
 def test_fill_value_semantics() -> None:
