@@ -19,7 +19,7 @@ from kektrade.domain.types import (
     TimeInForce,
     TriggerBy,
     WalletView,
-    as_order_type,
+    as_member,
     is_conditional,
     is_limit_priced,
     is_listed,
@@ -98,13 +98,18 @@ def test_the_order_type_families() -> None:
     assert all(is_limit_priced(t) == (t in LIMIT_PRICED_TYPES) for t in OrderType)
 
 
-def test_order_types_from_members_and_values() -> None:
-    for t in OrderType:
-        assert as_order_type(t) is t
-        assert as_order_type(str(t.value)) is t  # a plain str, not the member
-    for bad in ("LIMIT", "limit ", "", "stop"):
+def test_order_enums_from_members_and_values() -> None:
+    for kind in (OrderType, TimeInForce, TriggerBy):
+        for member in kind:
+            assert as_member(kind, member) is member
+            assert as_member(kind, str(member.value)) is member  # a plain str, not the member
+    for kind, bad in ((OrderType, "LIMIT"), (OrderType, "limit "), (OrderType, ""), (OrderType, "stop"),
+                      (TimeInForce, "gtc"), (TimeInForce, "GTD"), (TriggerBy, "index")):  # fmt: skip
         with pytest.raises(ValueError, match=repr(bad)):
-            as_order_type(bad)
+            as_member(kind, bad)
+    with pytest.raises(ValueError, match="'new'"):  # an enum without a table: still the Enum call
+        as_member(MarginMode, "new")
+    assert as_member(MarginMode, "cross") is MarginMode.CROSS
 
 
 def test_fill_value_semantics() -> None:
